@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace OlmoeSharp.Cli.Commands;
+
+/// <summary>Every sub-command of the CLI, one file each.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> All()
+    {
+        yield break;
+    }
+}
