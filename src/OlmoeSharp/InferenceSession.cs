@@ -1,0 +1,97 @@
+using OlmoeSharp.Model;
+
+namespace OlmoeSharp;
+
+/// <summary>
+/// One sequence being processed: a KV cache over an <see cref="OlmoeModel"/>. Feed tokens with
+/// <see cref="Evaluate"/>; each call continues where the last one stopped. A session is used by one thread at a time
+/// (concurrent calls throw); use one session per conversation.
+/// </summary>
+public sealed class InferenceSession
+{
+    private readonly OlmoeModel _model;
+    private readonly KvCache _cache;
+    private readonly DecodeStep _step;
+    private int _busy;
+
+    internal InferenceSession(OlmoeModel model)
+    {
+        _model = model;
+        var c = model.Config;
+        _cache = new KvCache(c.NumHiddenLayers, c.KeyValueSize, c.MaxPositionEmbeddings);
+        _step = new DecodeStep(c, model.Weights, model.Pool);
+    }
+
+    /// <summary>The model this session runs.</summary>
+    public OlmoeModel Model => _model;
+
+    /// <summary>Tokens processed so far: the position the next token takes.</summary>
+    public int Position { get; private set; }
+
+    /// <summary>Positions the session can hold in all (the model's max_position_embeddings).</summary>
+    public int ContextLength => _model.Config.MaxPositionEmbeddings;
+
+    /// <summary>
+    /// Processes <paramref name="tokens"/> after what the session holds. <paramref name="logits"/> receives either the
+    /// last token's next-token logits (length vocab_size), every token's (length tokens × vocab_size, row-major), or
+    /// nothing (empty).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A token is outside the vocabulary, or the context would overflow.</exception>
+    /// <exception cref="ArgumentException"><paramref name="logits"/> has another length.</exception>
+    public void Evaluate(ReadOnlySpan<int> tokens, Span<float> logits, CancellationToken cancellationToken = default)
+    {
+        int vocab = _model.Config.VocabSize;
+        bool allRows = logits.Length == (long)tokens.Length * vocab && tokens.Length > 1;
+        if (!logits.IsEmpty && logits.Length != vocab && !allRows)
+            throw new ArgumentException($"logits must be empty, {vocab} (last row) or {tokens.Length} × {vocab} (every row) long; it is {logits.Length}.", nameof(logits));
+        ValidateTokens(tokens);
+        if (Position + tokens.Length > ContextLength)
+            throw new ArgumentOutOfRangeException(nameof(tokens), $"{Position} cached + {tokens.Length} new tokens exceed the context of {ContextLength}.");
+        Enter();
+        try
+        {
+            _model.ThrowIfDisposed();
+            for (int i = 0; i < tokens.Length; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                bool wantRow = allRows || (i == tokens.Length - 1 && !logits.IsEmpty);
+                var row = !wantRow ? Span<float>.Empty : allRows ? logits.Slice(i * vocab, vocab) : logits;
+                _step.Forward(_cache, tokens[i], Position, row);
+                Position++;
+            }
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Forgets everything after the first <paramref name="position"/> tokens (to re-use a shared prefix).</summary>
+    public void Truncate(int position)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(position, Position);
+        Enter();
+        Position = position;
+        Exit();
+    }
+
+    /// <summary>Empties the cache.</summary>
+    public void Reset() => Truncate(0);
+
+    private void ValidateTokens(ReadOnlySpan<int> tokens)
+    {
+        int vocab = _model.Config.VocabSize;
+        for (int i = 0; i < tokens.Length; i++)
+            if ((uint)tokens[i] >= (uint)vocab)
+                throw new ArgumentOutOfRangeException(nameof(tokens), $"token {tokens[i]} at index {i} is outside the vocabulary [0, {vocab}).");
+    }
+
+    private void Enter()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+            throw new InvalidOperationException("This session is already in use on another thread; create one session per concurrent sequence.");
+    }
+
+    private void Exit() => Volatile.Write(ref _busy, 0);
+}

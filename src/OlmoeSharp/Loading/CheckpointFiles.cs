@@ -1,0 +1,116 @@
+using OlmoeSharp.Tensors;
+
+namespace OlmoeSharp.Loading;
+
+/// <summary>
+/// The safetensors files of one checkpoint folder — a single <c>model.safetensors</c> or the shards named by
+/// <c>model.safetensors.index.json</c> — opened together, with tensors looked up by name across them.
+/// </summary>
+internal sealed class CheckpointFiles : IDisposable
+{
+    public const string SingleFileName = "model.safetensors";
+
+    private readonly List<SafeTensorsFile> _files;
+    private readonly Dictionary<string, SafeTensorsFile> _owner;
+
+    private CheckpointFiles(List<SafeTensorsFile> files, Dictionary<string, SafeTensorsFile> owner)
+    {
+        _files = files;
+        _owner = owner;
+    }
+
+    public IReadOnlyList<SafeTensorsFile> Files => _files;
+
+    /// <summary>Total bytes of tensor data across the files.</summary>
+    public long DataBytes => _files.Sum(f => f.DataLength);
+
+    public static CheckpointFiles Open(string directory, Action<string>? onFileOpened = null)
+    {
+        string indexPath = Path.Combine(directory, SafeTensorsIndex.FileName);
+        string singlePath = Path.Combine(directory, SingleFileName);
+        var files = new List<SafeTensorsFile>();
+        var owner = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
+        try
+        {
+            if (File.Exists(indexPath))
+            {
+                var index = SafeTensorsIndex.Load(indexPath);
+                var byShard = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
+                foreach (string shard in index.ShardFiles)
+                {
+                    string shardPath = Path.Combine(directory, shard);
+                    if (!File.Exists(shardPath))
+                        throw new ModelFormatException(indexPath, $"names shard \"{shard}\", which is not in {directory}.", shard);
+                    var file = SafeTensorsFile.Open(shardPath);
+                    files.Add(file);
+                    byShard[shard] = file;
+                    onFileOpened?.Invoke(shardPath);
+                }
+                foreach (var (tensor, shard) in index.WeightMap)
+                {
+                    var file = byShard[shard];
+                    if (!file.Tensors.ContainsKey(tensor))
+                        throw new ModelFormatException(file.FilePath, $"the index places this tensor here, but the shard does not contain it.", tensor);
+                    owner[tensor] = file;
+                }
+            }
+            else if (File.Exists(singlePath))
+            {
+                var file = SafeTensorsFile.Open(singlePath);
+                files.Add(file);
+                onFileOpened?.Invoke(singlePath);
+                foreach (string tensor in file.Tensors.Keys) owner[tensor] = file;
+            }
+            else
+            {
+                throw new FileNotFoundException($"{directory}: no {SingleFileName} or {SafeTensorsIndex.FileName}.", singlePath);
+            }
+            return new CheckpointFiles(files, owner);
+        }
+        catch
+        {
+            foreach (var file in files) file.Dispose();
+            throw;
+        }
+    }
+
+    public bool Contains(string name) => _owner.ContainsKey(name);
+
+    /// <summary>A tensor as a [rows, cols] matrix view; its shape must be exactly <paramref name="expectedShape"/>.</summary>
+    public unsafe WeightMatrix Matrix(string name, params ReadOnlySpan<long> expectedShape)
+    {
+        var (file, tensor) = Find(name);
+        if (!tensor.Shape.SequenceEqual(expectedShape.ToArray()))
+            throw new ModelFormatException(file.FilePath, $"shape is {tensor.ShapeText}; the config requires [{string.Join(", ", expectedShape.ToArray())}].", name);
+        if (!tensor.DType.IsComputeType())
+            throw new ModelFormatException(file.FilePath, $"dtype {tensor.DType.Name()} is not supported for weights; use BF16, F16 or F32.", name);
+        long cols = expectedShape[^1];
+        long rows = tensor.ElementCount / Math.Max(cols, 1);
+        if (rows > int.MaxValue || cols > int.MaxValue)
+            throw new ModelFormatException(file.FilePath, $"shape {tensor.ShapeText} is too large.", name);
+        return new WeightMatrix(file.DataPointer(tensor), tensor.DType, (int)rows, (int)cols);
+    }
+
+    /// <summary>A 1-D tensor of length <paramref name="length"/> widened to float32 (norm weights: small, read every token).</summary>
+    public float[] Vector(string name, int length)
+    {
+        var values = new float[length];
+        MatVec.WidenRow(Matrix(name, length), 0, values);
+        return values;
+    }
+
+    private (SafeTensorsFile File, TensorInfo Tensor) Find(string name)
+    {
+        if (!_owner.TryGetValue(name, out var file))
+        {
+            string where = _files.Count == 1 ? _files[0].FilePath : Path.GetDirectoryName(_files[0].FilePath) + " (all shards)";
+            throw new ModelFormatException(where, "required tensor is missing.", name);
+        }
+        return (file, file.Tensors[name]);
+    }
+
+    public void Dispose()
+    {
+        foreach (var file in _files) file.Dispose();
+    }
+}

@@ -1,0 +1,85 @@
+using OlmoeSharp.Loading;
+using OlmoeSharp.Model;
+using OlmoeSharp.Tensors;
+
+namespace OlmoeSharp;
+
+/// <summary>
+/// A loaded OLMoE model: its config and its weights, memory-mapped from the checkpoint's safetensors files (never
+/// copied or widened). Thread-safe: one model serves any number of <see cref="InferenceSession"/>s, each with its own
+/// KV cache. Dispose it to unmap the files.
+/// </summary>
+public sealed class OlmoeModel : IDisposable
+{
+    private readonly CheckpointFiles _files;
+    private int _disposed;
+
+    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, OlmoeWeights weights, int threads)
+    {
+        Directory = directory;
+        Config = config;
+        _files = files;
+        Weights = weights;
+        Pool = new WorkerPool(threads);
+    }
+
+    /// <summary>The checkpoint folder.</summary>
+    public string Directory { get; }
+
+    /// <summary>The model's validated config.</summary>
+    public OlmoeConfig Config { get; }
+
+    /// <summary>Threads each forward pass uses.</summary>
+    public int Threads => Pool.ThreadCount;
+
+    /// <summary>Bytes of tensor data in the checkpoint files.</summary>
+    public long WeightBytes => _files.DataBytes;
+
+    /// <summary>Bytes of weights one decoded token reads (attention, router, the chosen experts, LM head).</summary>
+    public long BytesPerDecodedToken => Weights.BytesPerDecodedToken(Config);
+
+    internal OlmoeWeights Weights { get; }
+
+    internal WorkerPool Pool { get; }
+
+    /// <summary>Loads a checkpoint folder in Hugging Face layout: config.json plus model.safetensors or sharded files with an index.</summary>
+    /// <param name="directory">The checkpoint folder.</param>
+    /// <param name="threads">Threads per forward pass; 0 (the default) means one per core.</param>
+    /// <exception cref="ModelFormatException">A file is malformed, inconsistent with the config, or not an OLMoE model.</exception>
+    /// <exception cref="FileNotFoundException">config.json or the weights are missing.</exception>
+    public static OlmoeModel Load(string directory, int threads = 0)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        if (!System.IO.Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: model folder not found.");
+        var config = OlmoeConfig.Load(Path.Combine(directory, "config.json"));
+        var files = CheckpointFiles.Open(directory);
+        try
+        {
+            var weights = OlmoeWeights.Bind(files, config);
+            return new OlmoeModel(directory, config, files, weights, threads == 0 ? Environment.ProcessorCount : threads);
+        }
+        catch
+        {
+            files.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A new session with an empty KV cache. Sessions are independent and may run concurrently.</summary>
+    public InferenceSession CreateSession()
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        return new InferenceSession(this);
+    }
+
+    internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed != 0, this);
+
+    /// <summary>Stops the worker threads and unmaps the files. Sessions must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Pool.Dispose();
+        _files.Dispose();
+    }
+}
