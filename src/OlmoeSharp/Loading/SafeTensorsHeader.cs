@@ -11,16 +11,8 @@ internal static class SafeTensorsHeader
     public static (IReadOnlyDictionary<string, TensorInfo> Tensors, IReadOnlyDictionary<string, string> Metadata) Parse(
         ReadOnlySpan<byte> header, long dataLength, string path)
     {
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(header, new JsonReaderOptions { MaxDepth = 8 });
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException(path, $"header is not valid JSON: {e.Message}", inner: e);
-        }
+        // The header is at most MaxHeaderBytes; copying it lets the parser reject trailing garbage after the object.
+        var document = UntrustedJson.Parse(header.ToArray(), path, maxDepth: 8);
         using (document)
         {
             var root = document.RootElement;

@@ -32,18 +32,9 @@ public sealed class SafeTensorsIndex
     }
 
     /// <summary>Parses index content; <paramref name="source"/> names it in errors.</summary>
-    public static SafeTensorsIndex Parse(ReadOnlySpan<byte> json, string source)
+    public static SafeTensorsIndex Parse(ReadOnlyMemory<byte> json, string source)
     {
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException(source, $"not valid JSON: {e.Message}", inner: e);
-        }
+        var document = UntrustedJson.Parse(json, source, maxDepth: 16);
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OlmoeSharp.Loading;
 
 namespace OlmoeSharp.Model;
 
@@ -16,19 +17,10 @@ internal sealed class ConfigJsonReader
         _source = source;
     }
 
-    public static ConfigJsonReader Open(ReadOnlySpan<byte> json, string source)
+    public static ConfigJsonReader Open(ReadOnlyMemory<byte> json, string source)
     {
         if (json.Length > MaxFileBytes) throw new ModelFormatException(source, $"config is {json.Length} bytes; at most {MaxFileBytes} are accepted.");
-        JsonDocument document;
-        try
-        {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 32, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
-            document = JsonDocument.ParseValue(ref reader);
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException(source, $"not valid JSON: {e.Message}", inner: e);
-        }
+        var document = UntrustedJson.Parse(json, source, maxDepth: 32);
         if (document.RootElement.ValueKind != JsonValueKind.Object)
             throw new ModelFormatException(source, $"the top level is a JSON {document.RootElement.ValueKind}, not an object.");
         return new ConfigJsonReader(document.RootElement, source);

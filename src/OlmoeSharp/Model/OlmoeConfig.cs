@@ -77,7 +77,7 @@ public sealed record OlmoeConfig
     }
 
     /// <summary>Parses and validates config.json content; <paramref name="sourceName"/> names it in errors.</summary>
-    public static OlmoeConfig Parse(ReadOnlySpan<byte> json, string sourceName)
+    public static OlmoeConfig Parse(ReadOnlyMemory<byte> json, string sourceName)
     {
         var reader = ConfigJsonReader.Open(json, sourceName);
         string? modelType = reader.OptionalString("model_type");
@@ -140,5 +140,42 @@ public sealed record OlmoeConfig
         Require(MaxPositionEmbeddings is > 0 and <= 1 << 20, "max_position_embeddings", $"must be in [1, 1048576]; it is {MaxPositionEmbeddings}.");
         foreach (int eos in EosTokenIds)
             Require(eos >= 0 && eos < VocabSize, "eos_token_id", $"{eos} is outside the vocabulary [0, {VocabSize}).");
+    }
+
+    /// <summary>This config as a Hugging Face config.json (the fields transformers writes for OLMoE).</summary>
+    public string ToJson()
+    {
+        var fields = new Dictionary<string, object?>
+        {
+            ["architectures"] = new[] { "OlmoeForCausalLM" },
+            ["attention_bias"] = false,
+            ["attention_dropout"] = 0.0,
+            ["bos_token_id"] = BosTokenId,
+            ["clip_qkv"] = ClipQkv,
+            ["eos_token_id"] = EosTokenIds.Count == 1 ? EosTokenIds[0] : EosTokenIds.Count == 0 ? null : EosTokenIds,
+            ["hidden_act"] = "silu",
+            ["hidden_size"] = HiddenSize,
+            ["initializer_range"] = 0.02,
+            ["intermediate_size"] = IntermediateSize,
+            ["max_position_embeddings"] = MaxPositionEmbeddings,
+            ["model_type"] = "olmoe",
+            ["norm_topk_prob"] = NormTopKProb,
+            ["num_attention_heads"] = NumAttentionHeads,
+            ["num_experts"] = NumExperts,
+            ["num_experts_per_tok"] = NumExpertsPerToken,
+            ["num_hidden_layers"] = NumHiddenLayers,
+            ["num_key_value_heads"] = NumKeyValueHeads,
+            ["output_router_logits"] = false,
+            ["pad_token_id"] = PadTokenId,
+            ["rms_norm_eps"] = RmsNormEps,
+            ["rope_scaling"] = null,
+            ["rope_theta"] = RopeTheta,
+            ["router_aux_loss_coef"] = 0.01,
+            ["tie_word_embeddings"] = TieWordEmbeddings,
+            ["torch_dtype"] = "bfloat16",
+            ["use_cache"] = true,
+            ["vocab_size"] = VocabSize,
+        };
+        return JsonSerializer.Serialize(fields, new JsonSerializerOptions { WriteIndented = true });
     }
 }
