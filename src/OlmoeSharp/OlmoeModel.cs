@@ -44,20 +44,21 @@ public sealed class OlmoeModel : IDisposable
 
     /// <summary>Loads a checkpoint folder in Hugging Face layout: config.json plus model.safetensors or sharded files with an index.</summary>
     /// <param name="directory">The checkpoint folder.</param>
-    /// <param name="threads">Threads per forward pass; 0 (the default) means one per core.</param>
+    /// <param name="options">Threads and weight residency; defaults: one thread per core, memory-mapped weights.</param>
     /// <exception cref="ModelFormatException">A file is malformed, inconsistent with the config, or not an OLMoE model.</exception>
     /// <exception cref="FileNotFoundException">config.json or the weights are missing.</exception>
-    public static OlmoeModel Load(string directory, int threads = 0)
+    public static OlmoeModel Load(string directory, ModelLoadOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
-        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        options ??= new ModelLoadOptions();
+        options.Validate();
         if (!System.IO.Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: model folder not found.");
         var config = OlmoeConfig.Load(Path.Combine(directory, "config.json"));
-        var files = CheckpointFiles.Open(directory);
+        var files = CheckpointFiles.Open(directory, options.Residency);
         try
         {
             var weights = OlmoeWeights.Bind(files, config);
-            return new OlmoeModel(directory, config, files, weights, threads == 0 ? Environment.ProcessorCount : threads);
+            return new OlmoeModel(directory, config, files, weights, options.Threads == 0 ? Environment.ProcessorCount : options.Threads);
         }
         catch
         {

@@ -7,6 +7,9 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> All()
     {
-        yield break;
+        yield return LogitsCommand.Create();
+        yield return GenerateCommand.Create();
+        yield return MakeCheckpointCommand.Create();
+        yield return BenchCommand.Create();
     }
 }

@@ -24,7 +24,7 @@ internal sealed class CheckpointFiles : IDisposable
     /// <summary>Total bytes of tensor data across the files.</summary>
     public long DataBytes => _files.Sum(f => f.DataLength);
 
-    public static CheckpointFiles Open(string directory, Action<string>? onFileOpened = null)
+    public static CheckpointFiles Open(string directory, WeightResidency residency = WeightResidency.Mapped)
     {
         string indexPath = Path.Combine(directory, SafeTensorsIndex.FileName);
         string singlePath = Path.Combine(directory, SingleFileName);
@@ -41,10 +41,9 @@ internal sealed class CheckpointFiles : IDisposable
                     string shardPath = Path.Combine(directory, shard);
                     if (!File.Exists(shardPath))
                         throw new ModelFormatException(indexPath, $"names shard \"{shard}\", which is not in {directory}.", shard);
-                    var file = SafeTensorsFile.Open(shardPath);
+                    var file = SafeTensorsFile.Open(shardPath, residency);
                     files.Add(file);
                     byShard[shard] = file;
-                    onFileOpened?.Invoke(shardPath);
                 }
                 foreach (var (tensor, shard) in index.WeightMap)
                 {
@@ -56,9 +55,8 @@ internal sealed class CheckpointFiles : IDisposable
             }
             else if (File.Exists(singlePath))
             {
-                var file = SafeTensorsFile.Open(singlePath);
+                var file = SafeTensorsFile.Open(singlePath, residency);
                 files.Add(file);
-                onFileOpened?.Invoke(singlePath);
                 foreach (string tensor in file.Tensors.Keys) owner[tensor] = file;
             }
             else

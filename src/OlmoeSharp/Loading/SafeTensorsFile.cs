@@ -1,5 +1,4 @@
-using System.IO.MemoryMappedFiles;
-using System.Text.Json;
+using System.Buffers.Binary;
 using OlmoeSharp.Tensors;
 
 namespace OlmoeSharp.Loading;
@@ -14,20 +13,14 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <summary>Largest header accepted (the format's own reference implementation uses the same limit).</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
-    private readonly MemoryMappedFile _mapping;
-    private readonly MemoryMappedViewAccessor _view;
-    private readonly byte* _base;
-    private readonly long _dataOffset;
+    private readonly WeightStorage _storage;
     private bool _disposed;
 
-    private SafeTensorsFile(string path, MemoryMappedFile mapping, MemoryMappedViewAccessor view, byte* basePointer,
-        long dataOffset, long dataLength, IReadOnlyDictionary<string, TensorInfo> tensors, IReadOnlyDictionary<string, string> metadata)
+    private SafeTensorsFile(string path, WeightStorage storage, long dataLength,
+        IReadOnlyDictionary<string, TensorInfo> tensors, IReadOnlyDictionary<string, string> metadata)
     {
         FilePath = path;
-        _mapping = mapping;
-        _view = view;
-        _base = basePointer;
-        _dataOffset = dataOffset;
+        _storage = storage;
         DataLength = dataLength;
         Tensors = tensors;
         Metadata = metadata;
@@ -45,41 +38,47 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <summary>Size of the data section in bytes.</summary>
     public long DataLength { get; }
 
-    /// <summary>Opens, maps and validates a safetensors file.</summary>
+    /// <summary>Opens and validates a safetensors file, then maps it (or, for <see cref="WeightResidency.Preloaded"/>, reads its data into memory).</summary>
     /// <exception cref="ModelFormatException">The header is malformed or describes data outside the file.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    public static SafeTensorsFile Open(string path)
+    public static SafeTensorsFile Open(string path, WeightResidency residency = WeightResidency.Mapped)
     {
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.RandomAccess);
-        MemoryMappedFile? mapping = null;
-        MemoryMappedViewAccessor? view = null;
-        bool acquired = false;
         try
         {
             long length = stream.Length;
             if (length < 8) throw new ModelFormatException(path, $"file is {length} bytes, too short for a safetensors header.");
-            mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
-            view = mapping.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* basePointer = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
-            acquired = true;
-            basePointer += view.PointerOffset;
-
-            // The header is read from the mapping itself, so what is validated is exactly what is later used.
-            long headerLength = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(basePointer, 8));
+            Span<byte> prefix = stackalloc byte[8];
+            ReadExactly(stream, prefix, 0, path);
+            long headerLength = BinaryPrimitives.ReadInt64LittleEndian(prefix);
             if (headerLength <= 0 || headerLength > MaxHeaderBytes || headerLength > length - 8)
                 throw new ModelFormatException(path, $"header length {(ulong)headerLength} is impossible for a file of {length} bytes (limit {MaxHeaderBytes}).");
-            var header = new ReadOnlySpan<byte>(basePointer + 8, (int)headerLength);
-            long dataLength = length - 8 - headerLength;
+            var header = new byte[headerLength];
+            ReadExactly(stream, header, 8, path);
+            long dataOffset = 8 + headerLength, dataLength = length - dataOffset;
             var (tensors, metadata) = SafeTensorsHeader.Parse(header, dataLength, path);
-            return new SafeTensorsFile(path, mapping, view, basePointer, 8 + headerLength, dataLength, tensors, metadata);
+            var storage = residency == WeightResidency.Preloaded
+                ? WeightStorage.Preload(stream.SafeFileHandle, path, dataOffset, dataLength)
+                : WeightStorage.Map(stream, dataOffset);
+            // A mapping keeps the file open itself; a preloaded copy needs it no more.
+            if (residency == WeightResidency.Preloaded) stream.Dispose();
+            return new SafeTensorsFile(path, storage, dataLength, tensors, metadata);
         }
         catch
         {
-            if (acquired) view!.SafeMemoryMappedViewHandle.ReleasePointer();
-            view?.Dispose();
-            if (mapping is not null) mapping.Dispose(); else stream.Dispose();
+            stream.Dispose();
             throw;
+        }
+    }
+
+    private static void ReadExactly(FileStream stream, Span<byte> buffer, long offset, string path)
+    {
+        while (!buffer.IsEmpty)
+        {
+            int got = RandomAccess.Read(stream.SafeFileHandle, buffer, offset);
+            if (got <= 0) throw new ModelFormatException(path, $"file ended at byte {offset} inside the header.");
+            buffer = buffer[got..];
+            offset += got;
         }
     }
 
@@ -91,23 +90,21 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new ArgumentException($"tensor '{tensor.Name}' does not belong to {FilePath}.", nameof(tensor));
         long size = tensor.DataEnd - tensor.DataStart;
         if (size > int.MaxValue) throw new NotSupportedException($"tensor '{tensor.Name}' is larger than a span can hold; use the matrix view.");
-        return new ReadOnlySpan<byte>(_base + _dataOffset + tensor.DataStart, (int)size);
+        return new ReadOnlySpan<byte>(_storage.Base + _storage.DataOffset + tensor.DataStart, (int)size);
     }
 
     /// <summary>Address of the first byte of a tensor of this file (validated at open time).</summary>
     internal byte* DataPointer(TensorInfo tensor)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return _base + _dataOffset + tensor.DataStart;
+        return _storage.Base + _storage.DataOffset + tensor.DataStart;
     }
 
-    /// <summary>Unmaps the file; views handed out before are invalid afterwards.</summary>
+    /// <summary>Unmaps (or frees) the file's data; views handed out before are invalid afterwards.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _mapping.Dispose();
+        _storage.Dispose();
     }
 }

@@ -19,7 +19,7 @@ internal sealed class MatVecJob : IRangeJob
         _count = 1;
         _matrices[0] = w;
         _outputs[0] = y;
-        pool.Run(this, w.Rows, ChunkRows(w));
+        pool.Run(this, w.Rows, RowGranularity);
     }
 
     public void Run(WorkerPool pool, float[] x, WeightMatrix w0, float[] y0, WeightMatrix w1, float[] y1, WeightMatrix w2, float[] y2)
@@ -28,7 +28,7 @@ internal sealed class MatVecJob : IRangeJob
         _count = 3;
         (_matrices[0], _matrices[1], _matrices[2]) = (w0, w1, w2);
         (_outputs[0], _outputs[1], _outputs[2]) = (y0, y1, y2);
-        pool.Run(this, w0.Rows + w1.Rows + w2.Rows, ChunkRows(w0));
+        pool.Run(this, w0.Rows + w1.Rows + w2.Rows, RowGranularity);
     }
 
     public void Execute(int start, int end)
@@ -43,11 +43,6 @@ internal sealed class MatVecJob : IRangeJob
         }
     }
 
-    /// <summary>Rows per chunk: about 32 KiB of weights, a multiple of the 4-row kernel, so dispatch stays cheap relative to work.</summary>
-    public static int ChunkRows(in WeightMatrix w)
-    {
-        long rowBytes = Math.Max(1L, (long)w.Cols * w.ElementSize);
-        int rows = (int)Math.Clamp(32 * 1024 / rowBytes, 4, 1024);
-        return rows & ~3;
-    }
+    /// <summary>Thread slices start on multiples of the four-row kernel.</summary>
+    public const int RowGranularity = 4;
 }

@@ -36,11 +36,11 @@ internal sealed class MoeExperts
         }
         _gateUp.Input = input;
         _gateUp.Count = _down.Count = chosen.Length;
-        pool.Run(_gateUp, chosen.Length * _gateUp.Inter, Math.Max(4, (MatVecJob.ChunkRows(experts[0].Gate) / 2) & ~3)); // two matrices per row;
+        pool.Run(_gateUp, chosen.Length * _gateUp.Inter, MatVecJob.RowGranularity);;
 
         _down.Activations = _gateUp.Activations;
         _down.Residual = residual;
-        pool.Run(_down, residual.Length, MatVecJob.ChunkRows(experts[0].Down));
+        pool.Run(_down, residual.Length, MatVecJob.RowGranularity);
     }
 
     private sealed class GateUpJob(int k, int inter) : IRangeJob

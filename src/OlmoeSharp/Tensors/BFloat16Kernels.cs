@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace OlmoeSharp.Tensors;
 
@@ -102,11 +103,16 @@ internal static unsafe class BFloat16Kernels
 
     /// <summary>
     /// Four dot products of four bf16 rows (each <paramref name="stride"/> elements apart) with the same x.
-    /// Sharing the loads of x across rows keeps the loop bound by the weight stream alone.
+    /// Sharing the loads of x across rows keeps the loop bound by the weight stream alone. While it reads these
+    /// rows it prefetches the same offsets of the next four: the hardware prefetcher stops at every 4 KiB page
+    /// (one bf16 row of d = 2048), and restarting four streams per page costs a fifth of the bandwidth. Prefetching
+    /// past the end of a mapping is harmless: prefetches never fault.
     /// </summary>
     public static void Dot4(ushort* w, long stride, float* x, int n, float* result)
     {
         ushort* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;
+        long ahead = 4 * stride;
+        bool prefetch = Sse.IsSupported;
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int i = 0;
         if (Vector512.IsHardwareAccelerated && n >= 32)
@@ -114,6 +120,7 @@ internal static unsafe class BFloat16Kernels
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; i <= n - 32; i += 32)
             {
+                if (prefetch) Prefetch4(w0 + i + ahead, stride);
                 var xl = Vector512.Load(x + i);
                 var xh = Vector512.Load(x + i + 16);
                 var r0 = Vector512.Load(w0 + i);
@@ -132,6 +139,7 @@ internal static unsafe class BFloat16Kernels
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; i <= n - 16; i += 16)
             {
+                if (prefetch && (i & 31) == 0) Prefetch4(w0 + i + ahead, stride);
                 var xl = Vector256.Load(x + i);
                 var xh = Vector256.Load(x + i + 8);
                 var r0 = Vector256.Load(w0 + i);
@@ -154,6 +162,15 @@ internal static unsafe class BFloat16Kernels
             s3 += ToSingle(w3[i]) * xi;
         }
         result[0] = s0; result[1] = s1; result[2] = s2; result[3] = s3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch4(ushort* p, long stride)
+    {
+        Sse.Prefetch0(p);
+        Sse.Prefetch0(p + stride);
+        Sse.Prefetch0(p + 2 * stride);
+        Sse.Prefetch0(p + 3 * stride);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

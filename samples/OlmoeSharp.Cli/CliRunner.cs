@@ -1,0 +1,45 @@
+using OlmoeSharp;
+
+namespace OlmoeSharp.Cli;
+
+/// <summary>
+/// Runs a command body and turns the failures a user can cause (bad files, bad arguments, missing folders,
+/// cancellation) into one line on stderr and a non-zero exit code, never a stack trace.
+/// </summary>
+internal static class CliRunner
+{
+    public const int Failed = 1;
+    public const int Cancelled = 130;
+
+    public static async Task<int> RunAsync(Func<Task<int>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled");
+            return Cancelled;
+        }
+        catch (Exception e) when (e is ModelFormatException or IOException or UnauthorizedAccessException
+                                       or ArgumentException or FormatException or InvalidOperationException
+                                       or NotSupportedException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failed;
+        }
+    }
+
+    /// <summary>Parses "1,2,3" into token ids.</summary>
+    public static int[] ParseTokenList(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out ids[i]))
+                throw new FormatException($"--tokens: \"{parts[i]}\" is not an integer token id.");
+        if (ids.Length == 0) throw new FormatException("--tokens: no token ids given.");
+        return ids;
+    }
+}

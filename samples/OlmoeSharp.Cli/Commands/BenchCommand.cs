@@ -1,0 +1,104 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using System.Text.Json;
+
+namespace OlmoeSharp.Cli.Commands;
+
+/// <summary>
+/// <c>bench --model DIR --prompt-tokens 128 --gen-tokens 64 --threads 2 --runs 3 [--json]</c>: load once, then per run
+/// prefill a prompt and decode tokens one at a time; report medians, peak memory and the weight bandwidth achieved.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model folder (or Hugging Face repo id).", Required = true };
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length.", DefaultValueFactory = _ => 128 };
+        var genTokens = new Option<int>("--gen-tokens") { Description = "Tokens to decode after the prompt.", DefaultValueFactory = _ => 64 };
+        var runs = new Option<int>("--runs") { Description = "Measured runs (the median is reported).", DefaultValueFactory = _ => 3 };
+        var json = new Option<bool>("--json") { Description = "End stdout with one JSON object of the results." };
+        var threads = CommonOptions.Threads();
+        var preload = CommonOptions.Preload();
+        var command = new Command("bench", "Measure load time, prompt and decode speed, and peak memory.")
+        {
+            model, promptTokens, genTokens, threads, preload, runs, json,
+        };
+        command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
+        {
+            int prompt = parse.GetValue(promptTokens), gen = parse.GetValue(genTokens), runCount = parse.GetValue(runs);
+            if (prompt < 1 || gen < 1 || runCount < 1) throw new ArgumentException("--prompt-tokens, --gen-tokens and --runs must be at least 1.");
+            var loadClock = Stopwatch.StartNew();
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(preload), cancel);
+            double loadSeconds = loadClock.Elapsed.TotalSeconds;
+            var c = loaded.Config;
+            if (prompt + gen > c.MaxPositionEmbeddings) throw new ArgumentException($"prompt + generated tokens exceed the context of {c.MaxPositionEmbeddings}.");
+
+            var random = new Random(1234);
+            int[] promptIds = Enumerable.Range(0, prompt).Select(_ => random.Next(0, Math.Min(c.VocabSize, 50280))).ToArray();
+            var logits = new float[c.VocabSize];
+            var prefillRates = new List<double>();
+            var decodeRates = new List<double>();
+            Console.WriteLine($"model {loaded.Directory}: {c.NumHiddenLayers} layers, d={c.HiddenSize}, {c.NumExperts} experts (top {c.NumExpertsPerToken}), {loaded.WeightBytes / 1e9:F2} GB of weights, {loaded.BytesPerDecodedToken / 1e9:F3} GB read per decoded token; {loaded.Threads} threads; load {loadSeconds:F2} s");
+            for (int run = 0; run < runCount; run++)
+            {
+                var session = loaded.CreateSession();
+                var clock = Stopwatch.StartNew();
+                session.Evaluate(promptIds, logits, cancel);
+                double prefillSeconds = clock.Elapsed.TotalSeconds;
+                clock.Restart();
+                int[] next = new int[1];
+                for (int i = 0; i < gen; i++)
+                {
+                    next[0] = TensorPrimitives.IndexOfMax(logits);
+                    session.Evaluate(next, logits, cancel);
+                }
+                double decodeSeconds = clock.Elapsed.TotalSeconds;
+                prefillRates.Add(prompt / prefillSeconds);
+                decodeRates.Add(gen / decodeSeconds);
+                Console.WriteLine($"run {run + 1}: prefill {prompt} tokens {prompt / prefillSeconds:F2} tok/s, decode {gen} tokens {gen / decodeSeconds:F2} tok/s");
+            }
+            double prefillMedian = Median(prefillRates), decodeMedian = Median(decodeRates);
+            double gbPerSecond = decodeMedian * loaded.BytesPerDecodedToken / 1e9;
+            double peakRssMb = PeakResidentMegabytes();
+            Console.WriteLine($"median: prefill {prefillMedian:F2} tok/s, decode {decodeMedian:F2} tok/s ({gbPerSecond:F1} GB/s of weights), peak RSS {peakRssMb:F0} MB");
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["load_s"] = Math.Round(loadSeconds, 3),
+                    ["prefill_tok_s"] = Math.Round(prefillMedian, 3),
+                    ["decode_tok_s"] = Math.Round(decodeMedian, 3),
+                    ["peak_rss_mb"] = Math.Round(peakRssMb, 1),
+                    ["decode_weight_gb_s"] = Math.Round(gbPerSecond, 2),
+                    ["prompt_tokens"] = prompt,
+                    ["gen_tokens"] = gen,
+                    ["runs"] = runCount,
+                    ["threads"] = loaded.Threads,
+                    ["weight_bytes"] = loaded.WeightBytes,
+                }));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>VmHWM of /proc/self/status (Linux); elsewhere the process's peak working set.</summary>
+    private static double PeakResidentMegabytes()
+    {
+        const string status = "/proc/self/status";
+        if (File.Exists(status))
+        {
+            foreach (var line in File.ReadLines(status))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+        }
+        return Process.GetCurrentProcess().PeakWorkingSet64 / 1e6;
+    }
+}

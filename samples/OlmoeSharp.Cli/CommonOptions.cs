@@ -1,0 +1,18 @@
+using System.CommandLine;
+
+namespace OlmoeSharp.Cli;
+
+/// <summary>Options several commands share, defined once.</summary>
+internal static class CommonOptions
+{
+    public static Option<int> Threads() => new("--threads")
+    {
+        Description = "Threads per forward pass (0 = one per core).",
+        DefaultValueFactory = _ => 0,
+    };
+
+    public static Option<bool> Preload() => new("--preload")
+    {
+        Description = "Read the weights into private huge-page memory instead of mapping them: slower load, faster decode.",
+    };
+}

@@ -1,0 +1,17 @@
+namespace OlmoeSharp;
+
+/// <summary>How <see cref="OlmoeModel.Load"/> loads a model.</summary>
+public sealed record ModelLoadOptions
+{
+    /// <summary>Threads per forward pass; 0 (the default) means one per core.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>Mapped (default: zero-copy) or preloaded into private huge-page memory (faster decode, slower load).</summary>
+    public WeightResidency Residency { get; init; } = WeightResidency.Mapped;
+
+    internal void Validate()
+    {
+        if (Threads < 0 || Threads > 1024) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "must be between 0 (one per core) and 1024.");
+        if (!Enum.IsDefined(Residency)) throw new ArgumentOutOfRangeException(nameof(Residency), Residency, "unknown residency.");
+    }
+}
