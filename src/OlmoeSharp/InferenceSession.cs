@@ -11,7 +11,7 @@ public sealed class InferenceSession
 {
     private readonly OlmoeModel _model;
     private readonly KvCache _cache;
-    private readonly DecodeStep _step;
+    private readonly ForwardPass _forward;
     private int _busy;
 
     internal InferenceSession(OlmoeModel model)
@@ -19,7 +19,7 @@ public sealed class InferenceSession
         _model = model;
         var c = model.Config;
         _cache = new KvCache(c.NumHiddenLayers, c.KeyValueSize, c.MaxPositionEmbeddings);
-        _step = new DecodeStep(c, model.Weights, model.Pool);
+        _forward = new ForwardPass(c, model.Weights, model.Pool);
     }
 
     /// <summary>The model this session runs.</summary>
@@ -51,13 +51,15 @@ public sealed class InferenceSession
         try
         {
             _model.ThrowIfDisposed();
-            for (int i = 0; i < tokens.Length; i++)
+            // A prompt runs in blocks: each expert's weights are read once per block, not once per token.
+            for (int start = 0; start < tokens.Length; start += ForwardPass.MaxBlock)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                bool wantRow = allRows || (i == tokens.Length - 1 && !logits.IsEmpty);
-                var row = !wantRow ? Span<float>.Empty : allRows ? logits.Slice(i * vocab, vocab) : logits;
-                _step.Forward(_cache, tokens[i], Position, row);
-                Position++;
+                int count = Math.Min(ForwardPass.MaxBlock, tokens.Length - start);
+                bool last = start + count == tokens.Length;
+                var rows = allRows ? logits.Slice(start * vocab, count * vocab) : last ? logits : Span<float>.Empty;
+                _forward.Forward(_cache, tokens.Slice(start, count), Position, rows);
+                Position += count;
             }
         }
         finally

@@ -4,46 +4,54 @@ using OlmoeSharp.Tensors;
 namespace OlmoeSharp.Model;
 
 /// <summary>
-/// Causal attention of one query position over the cached positions [0, Length), one item per query head:
-/// softmax(q_h·K_g / sqrt(hd))·V_g, where g is the key/value head the query head shares (GQA/MQA).
+/// Causal attention for a block of consecutive tokens whose keys and values are already in the cache, one item per
+/// query head: token i (at position First + i) attends to cached positions [0, First + i] with
+/// softmax(q·K_g / sqrt(hd))·V_g, where g is the key/value head the query head shares (GQA/MQA).
 /// </summary>
 internal sealed class AttentionJob : IRangeJob
 {
     private readonly int _headDim;
     private readonly int _groupSize;
     private readonly int _kvSize;
+    private readonly int _qSize;
     private readonly float _scale;
-    private float[] _scores;
+    private float[] _scores = [];
+    private int _scoreStride;
 
     public AttentionJob(OlmoeConfig config)
     {
         _headDim = config.HeadDim;
         _groupSize = config.NumAttentionHeads / config.NumKeyValueHeads;
         _kvSize = config.KeyValueSize;
+        _qSize = config.NumAttentionHeads * config.HeadDim;
         _scale = 1f / MathF.Sqrt(_headDim);
         Heads = config.NumAttentionHeads;
-        _scores = [];
     }
 
     public int Heads { get; }
 
-    /// <summary>Query of the current position, all heads concatenated (after norm and RoPE).</summary>
+    /// <summary>Queries of the block [tokens, heads·hd] (after norm and RoPE).</summary>
     public float[] Query { get; set; } = [];
 
-    /// <summary>Output, all heads concatenated.</summary>
+    /// <summary>Outputs of the block [tokens, heads·hd].</summary>
     public float[] Output { get; set; } = [];
 
     public float[] Keys { get; set; } = [];
 
     public float[] Values { get; set; } = [];
 
-    /// <summary>Positions to attend to (the current one included).</summary>
-    public int Length { get; set; }
+    /// <summary>Position of the block's first token.</summary>
+    public int First { get; set; }
 
-    /// <summary>Grows the score scratch with the cache (not per token).</summary>
+    /// <summary>Tokens in the block.</summary>
+    public int Tokens { get; set; }
+
+    /// <summary>Grows the per-head score scratch with the cache (not per token).</summary>
     public void EnsureCapacity(int positions)
     {
-        if (_scores.Length < Heads * positions) _scores = new float[Heads * positions];
+        if (_scoreStride >= positions) return;
+        _scoreStride = positions;
+        _scores = new float[Heads * positions];
     }
 
     public void Execute(int start, int end)
@@ -51,15 +59,20 @@ internal sealed class AttentionJob : IRangeJob
         for (int head = start; head < end; head++)
         {
             int kvOffset = head / _groupSize * _headDim;
-            var q = Query.AsSpan(head * _headDim, _headDim);
-            var scores = _scores.AsSpan(head * (_scores.Length / Heads), Length);
-            for (int t = 0; t < Length; t++)
-                scores[t] = TensorPrimitives.Dot(q, Keys.AsSpan(t * _kvSize + kvOffset, _headDim)) * _scale;
-            VectorMath.SoftmaxInPlace(scores);
-            var output = Output.AsSpan(head * _headDim, _headDim);
-            output.Clear();
-            for (int t = 0; t < Length; t++)
-                TensorPrimitives.MultiplyAdd(Values.AsSpan(t * _kvSize + kvOffset, _headDim), scores[t], output, output);
+            var scratch = _scores.AsSpan(head * _scoreStride, _scoreStride);
+            for (int i = 0; i < Tokens; i++)
+            {
+                int length = First + i + 1;
+                var q = Query.AsSpan(i * _qSize + head * _headDim, _headDim);
+                var scores = scratch[..length];
+                for (int t = 0; t < length; t++)
+                    scores[t] = TensorPrimitives.Dot(q, Keys.AsSpan(t * _kvSize + kvOffset, _headDim)) * _scale;
+                VectorMath.SoftmaxInPlace(scores);
+                var output = Output.AsSpan(i * _qSize + head * _headDim, _headDim);
+                output.Clear();
+                for (int t = 0; t < length; t++)
+                    TensorPrimitives.MultiplyAdd(Values.AsSpan(t * _kvSize + kvOffset, _headDim), scores[t], output, output);
+            }
         }
     }
 }
