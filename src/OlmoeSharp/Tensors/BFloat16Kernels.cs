@@ -29,7 +29,7 @@ internal static unsafe class BFloat16Kernels
     public static void Widen(ushort* src, float* dst, int n)
     {
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (SimdWidth.Use512)
         {
             for (; i <= n - 32; i += 32)
             {
@@ -38,7 +38,7 @@ internal static unsafe class BFloat16Kernels
                 Vector512.ShiftLeft(Vector512.WidenUpper(raw), 16).AsSingle().Store(dst + i + 16);
             }
         }
-        else if (Vector256.IsHardwareAccelerated)
+        else if (SimdWidth.Use256)
         {
             for (; i <= n - 16; i += 16)
             {
@@ -47,7 +47,7 @@ internal static unsafe class BFloat16Kernels
                 Vector256.ShiftLeft(Vector256.WidenUpper(raw), 16).AsSingle().Store(dst + i + 8);
             }
         }
-        else if (Vector128.IsHardwareAccelerated)
+        else if (SimdWidth.Use128)
         {
             for (; i <= n - 8; i += 8)
             {
@@ -59,12 +59,45 @@ internal static unsafe class BFloat16Kernels
         for (; i < n; i++) dst[i] = ToSingle(src[i]);
     }
 
+    /// <summary>
+    /// Widens n bf16 values into an interleaved panel: chunk c (values c·lanes … c·lanes + lanes − 1) goes to
+    /// dst + c·stride, the last chunk zero-padded. While reading, prefetches <paramref name="ahead"/> elements on.
+    /// </summary>
+    public static void WidenInterleaved(ushort* src, int n, float* dst, int lanes, int stride, long ahead)
+    {
+        int i = 0;
+        bool prefetch = Sse.IsSupported;
+        if (lanes == 16 && SimdWidth.Use512)
+        {
+            for (; i <= n - 32; i += 32, dst += 2 * stride)
+            {
+                if (prefetch) Sse.Prefetch0(src + i + ahead);
+                var raw = Vector512.Load(src + i);
+                Lo(raw).Store(dst);
+                Hi(raw).Store(dst + stride);
+            }
+        }
+        else if (lanes == 8 && SimdWidth.Use256)
+        {
+            for (; i <= n - 16; i += 16, dst += 2 * stride)
+            {
+                if (prefetch && (i & 31) == 0) Sse.Prefetch0(src + i + ahead);
+                var raw = Vector256.Load(src + i);
+                Lo(raw).Store(dst);
+                Hi(raw).Store(dst + stride);
+            }
+        }
+        int padded = (n - i + lanes - 1) / lanes * lanes;
+        for (int j = 0; j < padded; j++)
+            dst[j / lanes * stride + j % lanes] = i + j < n ? ToSingle(src[i + j]) : 0f;
+    }
+
     /// <summary>Σ w[i]·x[i] over i &lt; n, w in bf16, x and the sum in float32.</summary>
     public static float Dot(ushort* w, float* x, int n)
     {
         float sum = 0;
         int i = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 32)
+        if (SimdWidth.Use512 && n >= 32)
         {
             Vector512<float> a0 = default, a1 = default;
             for (; i <= n - 32; i += 32)
@@ -75,7 +108,7 @@ internal static unsafe class BFloat16Kernels
             }
             sum = Vector512.Sum(a0 + a1);
         }
-        else if (Vector256.IsHardwareAccelerated && n >= 16)
+        else if (SimdWidth.Use256 && n >= 16)
         {
             Vector256<float> a0 = default, a1 = default;
             for (; i <= n - 16; i += 16)
@@ -86,7 +119,7 @@ internal static unsafe class BFloat16Kernels
             }
             sum = Vector256.Sum(a0 + a1);
         }
-        else if (Vector128.IsHardwareAccelerated && n >= 8)
+        else if (SimdWidth.Use128 && n >= 8)
         {
             Vector128<float> a0 = default, a1 = default;
             for (; i <= n - 8; i += 8)
@@ -115,7 +148,7 @@ internal static unsafe class BFloat16Kernels
         bool prefetch = Sse.IsSupported;
         float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int i = 0;
-        if (Vector512.IsHardwareAccelerated && n >= 32)
+        if (SimdWidth.Use512 && n >= 32)
         {
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; i <= n - 32; i += 32)
@@ -134,7 +167,7 @@ internal static unsafe class BFloat16Kernels
             }
             s0 = Vector512.Sum(a0); s1 = Vector512.Sum(a1); s2 = Vector512.Sum(a2); s3 = Vector512.Sum(a3);
         }
-        else if (Vector256.IsHardwareAccelerated && n >= 16)
+        else if (SimdWidth.Use256 && n >= 16)
         {
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
             for (; i <= n - 16; i += 16)
