@@ -58,7 +58,7 @@ public sealed class InferenceSession
                 int count = Math.Min(ForwardPass.MaxBlock, tokens.Length - start);
                 bool last = start + count == tokens.Length;
                 var rows = allRows ? logits.Slice(start * vocab, count * vocab) : last ? logits : Span<float>.Empty;
-                _forward.Forward(_cache, tokens.Slice(start, count), Position, rows);
+                _forward.Forward(_cache, tokens.Slice(start, count), Position, rows, cancellationToken);
                 Position += count;
             }
         }

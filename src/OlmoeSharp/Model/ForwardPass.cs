@@ -59,8 +59,9 @@ internal sealed class ForwardPass
     /// Runs <paramref name="tokens"/> (at most <see cref="MaxBlock"/>) at positions starting at
     /// <paramref name="position"/>; the cache must hold the positions before it. <paramref name="logits"/> receives
     /// the last token's logits (length V), every token's ([tokens, V]), or nothing (empty).
+    /// Cancellation is checked before every layer.
     /// </summary>
-    public void Forward(KvCache cache, ReadOnlySpan<int> tokens, int position, Span<float> logits)
+    public void Forward(KvCache cache, ReadOnlySpan<int> tokens, int position, Span<float> logits, CancellationToken cancellationToken)
     {
         var c = _config;
         int n = tokens.Length, d = c.HiddenSize, qSize = c.NumAttentionHeads * c.HeadDim, kv = c.KeyValueSize;
@@ -74,6 +75,9 @@ internal sealed class ForwardPass
 
         for (int l = 0; l < _weights.Layers.Length; l++)
         {
+            // A long prompt block takes seconds; checking per layer keeps cancellation prompt. Positions written so
+            // far are simply overwritten next time, since the caller advances its position only on success.
+            cancellationToken.ThrowIfCancellationRequested();
             var layer = _weights.Layers[l];
 
             // 2.1–2.2 a = RMSNorm(h); q, k, v = W·a

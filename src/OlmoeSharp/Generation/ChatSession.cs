@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using OlmoeSharp.Tokenization;
+
+namespace OlmoeSharp.Generation;
+
+/// <summary>
+/// A conversation with an instruct model that keeps its KV cache between turns: each turn renders the whole
+/// conversation with the chat template, finds how much of it the cache already holds, and processes only the rest.
+/// One conversation per instance; not for concurrent use (create one per user).
+/// </summary>
+public sealed class ChatSession
+{
+    private readonly TextGenerator _generator;
+    private readonly IChatTemplate _template;
+    private readonly InferenceSession _session;
+    private readonly List<ChatTurn> _history = [];
+    private readonly List<int> _cached = [];
+
+    /// <param name="generator">The model and tokenizer to chat with.</param>
+    /// <param name="template">The chat format; OLMoE-Instruct's Tulu format by default.</param>
+    /// <param name="systemPrompt">An optional system message that opens the conversation.</param>
+    public ChatSession(TextGenerator generator, IChatTemplate? template = null, string? systemPrompt = null)
+    {
+        _generator = generator ?? throw new ArgumentNullException(nameof(generator));
+        _template = template ?? new TuluChatTemplate();
+        _session = generator.Model.CreateSession();
+        if (!string.IsNullOrEmpty(systemPrompt)) _history.Add(new ChatTurn(ChatRole.System, systemPrompt));
+    }
+
+    /// <summary>The conversation so far, the assistant's answers included.</summary>
+    public IReadOnlyList<ChatTurn> History => _history;
+
+    /// <summary>Tokens the KV cache holds (re-used by the next turn where the rendered conversation agrees).</summary>
+    public int CachedTokens => _session.Position;
+
+    /// <summary>Adds a user message and streams the assistant's answer, which is added to <see cref="History"/> at the end.</summary>
+    public IAsyncEnumerable<GenerationUpdate> SendAsync(string message, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        options ??= new GenerationOptions();
+        options.Validate();
+        var turns = new List<ChatTurn>(_history) { new(ChatRole.User, message) };
+        IReadOnlyList<int> prompt = _generator.Tokenizer.Encode(_template.Render(turns, addGenerationPrompt: true));
+        int reused = CommonPrefix(prompt);
+        TextGenerator.CheckContext(prompt.Count, _session.ContextLength, options);
+        _history.Add(turns[^1]);
+        return RespondAsync(prompt, reused, options, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<GenerationUpdate> RespondAsync(IReadOnlyList<int> prompt, int reused, GenerationOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        _session.Truncate(reused);
+        var tokens = new List<int>(prompt);
+        var answer = new StringBuilder();
+        await foreach (var update in _generator.RunAsync(_session, tokens, prompt.Count - reused, options, cancellationToken))
+        {
+            answer.Append(update.Text);
+            yield return update;
+        }
+        _history.Add(new ChatTurn(ChatRole.Assistant, answer.ToString()));
+        _cached.Clear();
+        _cached.AddRange(tokens.Take(_session.Position));
+    }
+
+    /// <summary>How many leading prompt tokens the cache already holds; at least one token is always left to run.</summary>
+    private int CommonPrefix(IReadOnlyList<int> prompt)
+    {
+        int limit = Math.Min(Math.Min(_cached.Count, _session.Position), prompt.Count - 1);
+        int n = 0;
+        while (n < limit && _cached[n] == prompt[n]) n++;
+        return n;
+    }
+}

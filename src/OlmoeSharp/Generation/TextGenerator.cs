@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using OlmoeSharp.Tokenization;
+
+namespace OlmoeSharp.Generation;
+
+/// <summary>
+/// Streams text from a model: encodes the prompt, processes it as a batch, then samples one token at a time over
+/// the KV cache, decoding each into text as soon as it forms whole characters. Thread-safe: each call runs in its
+/// own <see cref="InferenceSession"/>, so one generator serves concurrent requests.
+/// </summary>
+public sealed class TextGenerator
+{
+    /// <summary>Creates a generator over a loaded model and its tokenizer.</summary>
+    public TextGenerator(OlmoeModel model, OlmoeTokenizer tokenizer)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+    }
+
+    /// <summary>The model.</summary>
+    public OlmoeModel Model { get; }
+
+    /// <summary>The tokenizer.</summary>
+    public OlmoeTokenizer Tokenizer { get; }
+
+    /// <summary>Generates a continuation of <paramref name="prompt"/> (plain text; no chat template is applied).</summary>
+    /// <exception cref="ArgumentException">The prompt is empty, an option is invalid, or prompt + MaxNewTokens exceed the context.</exception>
+    public IAsyncEnumerable<GenerationUpdate> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        return GenerateAsync(Tokenizer.Encode(prompt), options, cancellationToken);
+    }
+
+    /// <summary>Generates a continuation of the given prompt tokens.</summary>
+    /// <exception cref="ArgumentException">The prompt is empty, holds ids outside the vocabulary, an option is invalid, or prompt + MaxNewTokens exceed the context.</exception>
+    public IAsyncEnumerable<GenerationUpdate> GenerateAsync(IReadOnlyList<int> promptTokens, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptTokens);
+        options ??= new GenerationOptions();
+        options.Validate();
+        if (promptTokens.Count == 0) throw new ArgumentException("the prompt is empty.", nameof(promptTokens));
+        CheckContext(promptTokens.Count, Model.Config.MaxPositionEmbeddings, options);
+        return RunAsync(Model.CreateSession(), [.. promptTokens], promptTokens.Count, options, cancellationToken);
+    }
+
+    /// <summary>Refuses a request that would run past the context window rather than attend wrongly.</summary>
+    internal static void CheckContext(int promptTokens, int contextLength, GenerationOptions options)
+    {
+        if ((long)promptTokens + options.MaxNewTokens > contextLength)
+            throw new ArgumentException(
+                $"{promptTokens} prompt tokens + {options.MaxNewTokens} new tokens exceed the context window of {contextLength}; shorten the prompt or lower MaxNewTokens.",
+                nameof(options));
+    }
+
+    /// <summary>
+    /// The generation loop. <paramref name="tokens"/> holds every token of the sequence (for the repetition penalty);
+    /// its last <paramref name="pending"/> are not yet in the session's cache. Generated tokens are appended to it.
+    /// </summary>
+    internal async IAsyncEnumerable<GenerationUpdate> RunAsync(InferenceSession session, List<int> tokens, int pending,
+        GenerationOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var sampler = new Sampler(options, Math.Min(Tokenizer.VocabularySize, Model.Config.VocabSize));
+        var decoder = Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
+        var stops = new StopSequenceMatcher(options.StopSequences);
+        var logits = new float[Model.Config.VocabSize];
+        int promptTokens = pending, generated = 0;
+        var clock = Stopwatch.StartNew();
+        double promptSeconds = 0;
+        var finish = FinishReason.Length;
+
+        while (true)
+        {
+            // The prompt on the first pass, then each sampled token, runs off the caller's thread.
+            int start = tokens.Count - pending, count = pending;
+            try
+            {
+                await Task.Run(() => session.Evaluate(CollectionsMarshal.AsSpan(tokens).Slice(start, count), logits, cancellationToken), cancellationToken);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                finish = FinishReason.Cancelled;
+                break;
+            }
+            if (generated == 0) promptSeconds = clock.Elapsed.TotalSeconds;
+            if (generated >= options.MaxNewTokens || session.Position >= session.ContextLength) break;
+
+            int id = sampler.Sample(logits, CollectionsMarshal.AsSpan(tokens));
+            generated++;
+            if (id == Tokenizer.EndOfTextId && !options.IgnoreEndOfText)
+            {
+                finish = FinishReason.Stop;
+                break;
+            }
+            tokens.Add(id);
+            string text = stops.Append(decoder.Append(id));
+            yield return new GenerationUpdate(text, id);
+            if (stops.Stopped)
+            {
+                finish = FinishReason.Stop;
+                break;
+            }
+            if (generated >= options.MaxNewTokens) break;
+            pending = 1;
+        }
+
+        // What the decoder and the stop matcher still hold becomes final now, unless a stop sequence cut it off.
+        string rest = stops.Stopped ? "" : stops.Append(decoder.Flush()) + stops.Flush();
+        double decodeSeconds = clock.Elapsed.TotalSeconds - promptSeconds;
+        var usage = new GenerationUsage(
+            promptTokens,
+            generated,
+            promptSeconds > 0 ? promptTokens / promptSeconds : 0,
+            generated > 1 && decodeSeconds > 0 ? (generated - 1) / decodeSeconds : 0);
+        yield return new GenerationUpdate(rest, null, finish, usage);
+    }
+}

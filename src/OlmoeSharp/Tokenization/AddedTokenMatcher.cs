@@ -1,0 +1,46 @@
+namespace OlmoeSharp.Tokenization;
+
+/// <summary>
+/// Finds added tokens in text before BPE runs, leftmost-longest as the reference does: at each position the longest
+/// added token starting there wins (so 24 spaces beat 2), and the earliest position wins over later ones.
+/// </summary>
+internal sealed class AddedTokenMatcher
+{
+    private readonly Dictionary<char, AddedToken[]> _byFirstChar;
+
+    public AddedTokenMatcher(IEnumerable<AddedToken> tokens)
+    {
+        _byFirstChar = tokens
+            .GroupBy(t => t.Content[0])
+            .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
+    }
+
+    /// <summary>Calls <paramref name="onText"/> for each run of ordinary text and <paramref name="onToken"/> for each added token, in order.</summary>
+    public void Split(string text, Action<int, int> onText, Action<AddedToken> onToken)
+    {
+        int textStart = 0;
+        for (int i = 0; i < text.Length;)
+        {
+            var match = MatchAt(text, i);
+            if (match is null)
+            {
+                i++;
+                continue;
+            }
+            if (i > textStart) onText(textStart, i - textStart);
+            onToken(match);
+            i += match.Content.Length;
+            textStart = i;
+        }
+        if (textStart < text.Length) onText(textStart, text.Length - textStart);
+    }
+
+    private AddedToken? MatchAt(string text, int i)
+    {
+        if (!_byFirstChar.TryGetValue(text[i], out var candidates)) return null;
+        foreach (var token in candidates)
+            if (string.CompareOrdinal(text, i, token.Content, 0, token.Content.Length) == 0 && i + token.Content.Length <= text.Length)
+                return token;
+        return null;
+    }
+}
