@@ -72,7 +72,7 @@ internal sealed class TokenizerDefinition
             foreach (var token in addedElement.EnumerateArray())
             {
                 if (token.ValueKind != JsonValueKind.Object
-                    || !token.TryGetProperty("id", out var idElement) || !idElement.TryGetInt32(out int id) || id < 0 || id >= MaxId
+                    || !token.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.Number || !idElement.TryGetInt32(out int id) || id < 0 || id >= MaxId
                     || !token.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(content.GetString()))
                     throw Bad("added_tokens", $"entry {Truncate(token.GetRawText())} needs an integer id in [0, {MaxId}) and non-empty content.");
                 bool special = token.TryGetProperty("special", out var sp) && sp.ValueKind == JsonValueKind.True;
