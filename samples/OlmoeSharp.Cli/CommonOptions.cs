@@ -5,6 +5,12 @@ namespace OlmoeSharp.Cli;
 /// <summary>Options several commands share, defined once.</summary>
 internal static class CommonOptions
 {
+    public static Option<string> Model() => new("--model")
+    {
+        Description = "Model folder, or a Hugging Face repo id such as allenai/OLMoE-1B-7B-0924-Instruct.",
+        Required = true,
+    };
+
     public static Option<int> Threads() => new("--threads")
     {
         Description = "Threads per forward pass (0 = one per core).",

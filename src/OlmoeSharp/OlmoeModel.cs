@@ -1,6 +1,7 @@
 using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
+using OlmoeSharp.Tokenization;
 
 namespace OlmoeSharp;
 
@@ -14,10 +15,11 @@ public sealed class OlmoeModel : IDisposable
     private readonly CheckpointFiles _files;
     private int _disposed;
 
-    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, OlmoeWeights weights, int threads)
+    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer)
     {
         Directory = directory;
         Config = config;
+        Tokenizer = tokenizer;
         _files = files;
         Weights = weights;
         Pool = new WorkerPool(threads);
@@ -28,6 +30,9 @@ public sealed class OlmoeModel : IDisposable
 
     /// <summary>The model's validated config.</summary>
     public OlmoeConfig Config { get; }
+
+    /// <summary>The tokenizer from the folder's tokenizer.json, or null when the folder has none.</summary>
+    public OlmoeTokenizer? Tokenizer { get; }
 
     /// <summary>Threads each forward pass uses.</summary>
     public int Threads => Pool.ThreadCount;
@@ -42,7 +47,10 @@ public sealed class OlmoeModel : IDisposable
 
     internal WorkerPool Pool { get; }
 
-    /// <summary>Loads a checkpoint folder in Hugging Face layout: config.json plus model.safetensors or sharded files with an index.</summary>
+    /// <summary>
+    /// Loads a checkpoint folder in Hugging Face layout: config.json, model.safetensors or sharded files with an
+    /// index, and tokenizer.json when present.
+    /// </summary>
     /// <param name="directory">The checkpoint folder.</param>
     /// <param name="options">Threads and weight residency; defaults: one thread per core, memory-mapped weights.</param>
     /// <exception cref="ModelFormatException">A file is malformed, inconsistent with the config, or not an OLMoE model.</exception>
@@ -54,11 +62,13 @@ public sealed class OlmoeModel : IDisposable
         options.Validate();
         if (!System.IO.Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: model folder not found.");
         var config = OlmoeConfig.Load(Path.Combine(directory, "config.json"));
+        string tokenizerPath = Path.Combine(directory, "tokenizer.json");
+        var tokenizer = File.Exists(tokenizerPath) ? OlmoeTokenizer.Load(tokenizerPath) : null;
         var files = CheckpointFiles.Open(directory, options.Residency);
         try
         {
             var weights = OlmoeWeights.Bind(files, config);
-            return new OlmoeModel(directory, config, files, weights, options.Threads == 0 ? Environment.ProcessorCount : options.Threads);
+            return new OlmoeModel(directory, config, files, weights, options.Threads == 0 ? Environment.ProcessorCount : options.Threads, tokenizer);
         }
         catch
         {

@@ -13,7 +13,7 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (or Hugging Face repo id).", Required = true };
+        var model = CommonOptions.Model();
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length.", DefaultValueFactory = _ => 128 };
         var genTokens = new Option<int>("--gen-tokens") { Description = "Tokens to decode after the prompt.", DefaultValueFactory = _ => 64 };
         var runs = new Option<int>("--runs") { Description = "Measured runs (the median is reported).", DefaultValueFactory = _ => 3 };

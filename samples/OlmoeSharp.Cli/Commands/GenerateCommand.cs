@@ -1,46 +1,54 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Numerics.Tensors;
+using OlmoeSharp.Generation;
+using OlmoeSharp.Tokenization;
 
 namespace OlmoeSharp.Cli.Commands;
 
-/// <summary><c>generate --model DIR --tokens 1,2,3 --max-new-tokens N --greedy --ignore-eos --ids-out FILE</c>.</summary>
+/// <summary>
+/// <c>generate --model DIR|REPO_ID (--prompt TEXT [--chat] | --tokens 1,2,3) [sampling options] [--ids-out FILE]</c>:
+/// streams the continuation to stdout (or, for a token prompt on a model without a tokenizer, the generated ids);
+/// timing and token counts go to stderr.
+/// </summary>
 internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (or Hugging Face repo id).", Required = true };
-        var tokens = new Option<string>("--tokens") { Description = "Comma-separated prompt token ids.", Required = true };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate at most.", DefaultValueFactory = _ => 64 };
-        var greedy = new Option<bool>("--greedy") { Description = "Always take the most likely token." };
-        var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Keep generating after the end-of-text token." };
+        var model = CommonOptions.Model();
+        var prompt = new Option<string?>("--prompt") { Description = "Prompt text." };
+        var tokens = new Option<string?>("--tokens") { Description = "Prompt as comma-separated token ids." };
+        var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the Instruct chat format." };
         var idsOut = new Option<string?>("--ids-out") { Description = "Write the generated ids, comma-separated, to this file." };
         var threads = CommonOptions.Threads();
         var preload = CommonOptions.Preload();
-        var command = new Command("generate", "Generate a continuation.") { model, tokens, maxNew, greedy, ignoreEos, idsOut, threads, preload };
+        var sampling = new SamplingOptions();
+        var command = new Command("generate", "Generate a continuation of a prompt.") { model, prompt, tokens, chat, idsOut, threads, preload };
+        sampling.AddTo(command);
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
-            var prompt = CliRunner.ParseTokenList(parse.GetValue(tokens)!);
-            int max = parse.GetValue(maxNew);
-            if (max < 0) throw new ArgumentException("--max-new-tokens must not be negative.");
+            var options = sampling.Read(parse);
+            string? text = parse.GetValue(prompt), ids = parse.GetValue(tokens);
+            if ((text is null) == (ids is null)) throw new ArgumentException("give exactly one of --prompt and --tokens.");
             using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(preload), cancel);
-            var session = loaded.CreateSession();
-            var logits = new float[loaded.Config.VocabSize];
-            var clock = Stopwatch.StartNew();
-            session.Evaluate(prompt, logits, cancel);
+            var generator = new TextGenerator(loaded);
+            var updates = ids is not null
+                ? generator.GenerateAsync(CliRunner.ParseTokenList(ids), options, cancel)
+                : generator.GenerateAsync(parse.GetValue(chat) ? new TuluChatTemplate().Render([new ChatTurn(ChatRole.User, text!)], true) : text!, options, cancel);
+
             var generated = new List<int>();
-            int[] next = new int[1];
-            while (generated.Count < max && session.Position < session.ContextLength)
+            GenerationUsage? usage = null;
+            FinishReason? finish = null;
+            await foreach (var update in updates)
             {
-                next[0] = TensorPrimitives.IndexOfMax(logits);
-                generated.Add(next[0]);
-                if (!parse.GetValue(ignoreEos) && loaded.Config.EosTokenIds.Contains(next[0])) break;
-                if (generated.Count < max) session.Evaluate(next, logits, cancel);
+                Console.Write(update.Text);
+                if (update.TokenId is int id) generated.Add(id);
+                (usage, finish) = (update.Usage ?? usage, update.FinishReason ?? finish);
             }
-            Console.WriteLine(string.Join(",", generated));
-            if (parse.GetValue(idsOut) is { } path) await File.WriteAllTextAsync(path, string.Join(",", generated) + "\n", cancel);
-            Console.Error.WriteLine($"{prompt.Length} prompt + {generated.Count} generated tokens in {clock.Elapsed.TotalSeconds:F2} s");
-            return 0;
+            if (generator.Tokenizer is null) Console.Write(string.Join(",", generated));
+            Console.WriteLine();
+            if (parse.GetValue(idsOut) is { } path) await File.WriteAllTextAsync(path, string.Join(",", generated) + "\n", CancellationToken.None);
+            if (usage is not null)
+                Console.Error.WriteLine($"[{finish}] prompt {usage.PromptTokens} tokens at {usage.PromptTokensPerSecond:F1} tok/s, generated {usage.GeneratedTokens} at {usage.DecodeTokensPerSecond:F2} tok/s");
+            return finish == FinishReason.Cancelled ? CliRunner.Cancelled : 0;
         }));
         return command;
     }

@@ -8,7 +8,7 @@ internal static class LogitsCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder (or Hugging Face repo id).", Required = true };
+        var model = CommonOptions.Model();
         var tokens = new Option<string>("--tokens") { Description = "Comma-separated input token ids.", Required = true };
         var output = new Option<string>("--out") { Description = "Output file: float32 little-endian, row-major [T, vocab_size], no header.", Required = true };
         var threads = CommonOptions.Threads();

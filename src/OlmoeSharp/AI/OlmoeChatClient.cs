@@ -43,7 +43,7 @@ public sealed class OlmoeChatClient : IChatClient
         var generation = ToGenerationOptions(options);
         string responseId = Guid.NewGuid().ToString("N");
         string modelId = options?.ModelId ?? _metadata.DefaultModelId ?? "olmoe";
-        var prompt = _generator.Tokenizer.Encode(_template.Render(turns, addGenerationPrompt: true));
+        var prompt = _generator.RequireTokenizer().Encode(_template.Render(turns, addGenerationPrompt: true));
 
         await foreach (var update in _generator.GenerateAsync(prompt, generation, cancellationToken))
         {

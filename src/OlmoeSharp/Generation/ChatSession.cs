@@ -18,11 +18,13 @@ public sealed class ChatSession
     private readonly List<int> _cached = [];
 
     /// <param name="generator">The model and tokenizer to chat with.</param>
+    /// <exception cref="InvalidOperationException">The generator has no tokenizer.</exception>
     /// <param name="template">The chat format; OLMoE-Instruct's Tulu format by default.</param>
     /// <param name="systemPrompt">An optional system message that opens the conversation.</param>
     public ChatSession(TextGenerator generator, IChatTemplate? template = null, string? systemPrompt = null)
     {
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
+        generator.RequireTokenizer();
         _template = template ?? new TuluChatTemplate();
         _session = generator.Model.CreateSession();
         if (!string.IsNullOrEmpty(systemPrompt)) _history.Add(new ChatTurn(ChatRole.System, systemPrompt));
@@ -41,7 +43,7 @@ public sealed class ChatSession
         options ??= new GenerationOptions();
         options.Validate();
         var turns = new List<ChatTurn>(_history) { new(ChatRole.User, message) };
-        IReadOnlyList<int> prompt = _generator.Tokenizer.Encode(_template.Render(turns, addGenerationPrompt: true));
+        IReadOnlyList<int> prompt = _generator.RequireTokenizer().Encode(_template.Render(turns, addGenerationPrompt: true));
         int reused = CommonPrefix(prompt);
         TextGenerator.CheckContext(prompt.Count, _session.ContextLength, options);
         _history.Add(turns[^1]);

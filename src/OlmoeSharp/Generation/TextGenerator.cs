@@ -8,29 +8,38 @@ namespace OlmoeSharp.Generation;
 /// <summary>
 /// Streams text from a model: encodes the prompt, processes it as a batch, then samples one token at a time over
 /// the KV cache, decoding each into text as soon as it forms whole characters. Thread-safe: each call runs in its
-/// own <see cref="InferenceSession"/>, so one generator serves concurrent requests.
+/// own <see cref="InferenceSession"/>, so one generator serves concurrent requests. Without a tokenizer it still
+/// generates from token ids (the updates then carry ids and no text).
 /// </summary>
 public sealed class TextGenerator
 {
-    /// <summary>Creates a generator over a loaded model and its tokenizer.</summary>
-    public TextGenerator(OlmoeModel model, OlmoeTokenizer tokenizer)
+    private readonly HashSet<int> _endOfText;
+
+    /// <summary>Creates a generator over a loaded model and its tokenizer (by default the model's own).</summary>
+    public TextGenerator(OlmoeModel model, OlmoeTokenizer? tokenizer = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
-        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        Tokenizer = tokenizer ?? model.Tokenizer;
+        _endOfText = [.. model.Config.EosTokenIds];
+        if (Tokenizer is { EndOfTextId: >= 0 } t) _endOfText.Add(t.EndOfTextId);
     }
 
     /// <summary>The model.</summary>
     public OlmoeModel Model { get; }
 
-    /// <summary>The tokenizer.</summary>
-    public OlmoeTokenizer Tokenizer { get; }
+    /// <summary>The tokenizer, or null when the model folder has none.</summary>
+    public OlmoeTokenizer? Tokenizer { get; }
+
+    /// <summary>The tokenizer, or a clear error for text-level calls on a model without one.</summary>
+    internal OlmoeTokenizer RequireTokenizer() => Tokenizer
+        ?? throw new InvalidOperationException($"{Model.Directory} has no tokenizer.json; pass token ids, or give the generator a tokenizer.");
 
     /// <summary>Generates a continuation of <paramref name="prompt"/> (plain text; no chat template is applied).</summary>
     /// <exception cref="ArgumentException">The prompt is empty, an option is invalid, or prompt + MaxNewTokens exceed the context.</exception>
     public IAsyncEnumerable<GenerationUpdate> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(prompt);
-        return GenerateAsync(Tokenizer.Encode(prompt), options, cancellationToken);
+        return GenerateAsync(RequireTokenizer().Encode(prompt), options, cancellationToken);
     }
 
     /// <summary>Generates a continuation of the given prompt tokens.</summary>
@@ -61,8 +70,10 @@ public sealed class TextGenerator
     internal async IAsyncEnumerable<GenerationUpdate> RunAsync(InferenceSession session, List<int> tokens, int pending,
         GenerationOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var sampler = new Sampler(options, Math.Min(Tokenizer.VocabularySize, Model.Config.VocabSize));
-        var decoder = Tokenizer.CreateStreamingDecoder(skipSpecialTokens: true);
+        var sampler = new Sampler(options, Math.Min(Tokenizer?.VocabularySize ?? int.MaxValue, Model.Config.VocabSize));
+        var decoder = Tokenizer?.CreateStreamingDecoder(skipSpecialTokens: true);
+        if (decoder is null && options.StopSequences.Count > 0)
+            throw new InvalidOperationException("stop sequences need a tokenizer to see the generated text.");
         var stops = new StopSequenceMatcher(options.StopSequences);
         var logits = new float[Model.Config.VocabSize];
         int promptTokens = pending, generated = 0;
@@ -88,13 +99,13 @@ public sealed class TextGenerator
 
             int id = sampler.Sample(logits, CollectionsMarshal.AsSpan(tokens));
             generated++;
-            if (id == Tokenizer.EndOfTextId && !options.IgnoreEndOfText)
+            if (_endOfText.Contains(id) && !options.IgnoreEndOfText)
             {
                 finish = FinishReason.Stop;
                 break;
             }
             tokens.Add(id);
-            string text = stops.Append(decoder.Append(id));
+            string text = decoder is null ? "" : stops.Append(decoder.Append(id));
             yield return new GenerationUpdate(text, id);
             if (stops.Stopped)
             {
@@ -106,7 +117,7 @@ public sealed class TextGenerator
         }
 
         // What the decoder and the stop matcher still hold becomes final now, unless a stop sequence cut it off.
-        string rest = stops.Stopped ? "" : stops.Append(decoder.Flush()) + stops.Flush();
+        string rest = stops.Stopped || decoder is null ? "" : stops.Append(decoder.Flush()) + stops.Flush();
         double decodeSeconds = clock.Elapsed.TotalSeconds - promptSeconds;
         var usage = new GenerationUsage(
             promptTokens,

@@ -1,0 +1,51 @@
+using System.CommandLine;
+using OlmoeSharp.Generation;
+using Spectre.Console;
+
+namespace OlmoeSharp.Cli.Commands;
+
+/// <summary>
+/// <c>chat --model DIR|REPO_ID [--system TEXT] [sampling options]</c>: an interactive chat in the Instruct format.
+/// Reads one message per line from standard input (a terminal or a pipe), streams each answer, shows its speed,
+/// and ends at end of input or on /exit. The KV cache is kept between turns.
+/// </summary>
+internal static class ChatCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var system = new Option<string?>("--system") { Description = "A system message that opens the conversation." };
+        var threads = CommonOptions.Threads();
+        var preload = CommonOptions.Preload();
+        var sampling = new SamplingOptions();
+        var command = new Command("chat", "Chat with an instruct model.") { model, system, threads, preload };
+        sampling.AddTo(command);
+        command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
+        {
+            var options = sampling.Read(parse);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(preload), cancel);
+            var session = new ChatSession(new TextGenerator(loaded), systemPrompt: parse.GetValue(system));
+            bool interactive = !Console.IsInputRedirected;
+            if (interactive) AnsiConsole.MarkupLine("[grey]Type a message; /exit or Ctrl-D ends the chat.[/]");
+            while (!cancel.IsCancellationRequested)
+            {
+                if (interactive) AnsiConsole.Markup("[bold green]you>[/] ");
+                string? line = Console.ReadLine();
+                if (line is null || line.Trim() == "/exit") break;
+                if (line.Trim().Length == 0) continue;
+                if (interactive) AnsiConsole.Markup("[bold blue]olmoe>[/] ");
+                GenerationUsage? usage = null;
+                await foreach (var update in session.SendAsync(line, options, cancel))
+                {
+                    Console.Write(update.Text);
+                    usage = update.Usage ?? usage;
+                }
+                Console.WriteLine();
+                if (usage is not null)
+                    Console.Error.WriteLine($"[{usage.GeneratedTokens} tokens, {usage.DecodeTokensPerSecond:F2} tok/s; prompt {usage.PromptTokens} new tokens at {usage.PromptTokensPerSecond:F1} tok/s]");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}
