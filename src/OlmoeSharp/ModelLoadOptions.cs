@@ -1,6 +1,6 @@
 namespace OlmoeSharp;
 
-/// <summary>How <see cref="OlmoeModel.Load"/> loads a model.</summary>
+/// <summary>How <see cref="OlmoeModel.LoadAsync"/> and <see cref="OlmoeModel.Load(string, ModelLoadOptions?)"/> load a model.</summary>
 public sealed record ModelLoadOptions
 {
     /// <summary>Threads per forward pass; 0 (the default) means one per core.</summary>
@@ -8,6 +8,12 @@ public sealed record ModelLoadOptions
 
     /// <summary>Mapped (default: zero-copy) or preloaded into private huge-page memory (faster decode, slower load).</summary>
     public WeightResidency Residency { get; init; } = WeightResidency.Mapped;
+
+    /// <summary>Hub and cache settings for repo ids (default: from the environment, as huggingface_hub reads them).</summary>
+    public Hub.HubOptions? Hub { get; init; }
+
+    /// <summary>Branch, tag or commit to load when a repo id is given (default "main").</summary>
+    public string? Revision { get; init; }
 
     internal void Validate()
     {

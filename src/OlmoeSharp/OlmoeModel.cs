@@ -55,7 +55,37 @@ public sealed class OlmoeModel : IDisposable
     /// <param name="options">Threads and weight residency; defaults: one thread per core, memory-mapped weights.</param>
     /// <exception cref="ModelFormatException">A file is malformed, inconsistent with the config, or not an OLMoE model.</exception>
     /// <exception cref="FileNotFoundException">config.json or the weights are missing.</exception>
-    public static OlmoeModel Load(string directory, ModelLoadOptions? options = null)
+    public static OlmoeModel Load(string directory, ModelLoadOptions? options = null) => Load(directory, options, null, CancellationToken.None);
+
+    /// <summary>
+    /// Loads a model folder, or a Hugging Face repo id ("allenai/OLMoE-1B-7B-0924-Instruct") from the huggingface_hub
+    /// cache, downloading what is missing. A folder that exists wins over a repo id of the same spelling.
+    /// </summary>
+    /// <param name="folderOrRepoId">A checkpoint folder or "org/name".</param>
+    /// <param name="options">Threads, weight residency, hub settings and revision.</param>
+    /// <param name="progress">Receives download and loading progress.</param>
+    /// <param name="cancellationToken">Cancels the download (leaving a resumable partial file) or the loading.</param>
+    /// <exception cref="Hub.HubException">The model could not be downloaded or is not in the cache while offline.</exception>
+    /// <exception cref="ModelFormatException">A file is malformed, inconsistent with the config, or not an OLMoE model.</exception>
+    public static async Task<OlmoeModel> LoadAsync(string folderOrRepoId, ModelLoadOptions? options = null,
+        IProgress<ModelLoadProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folderOrRepoId);
+        options ??= new ModelLoadOptions();
+        options.Validate();
+        string directory = folderOrRepoId;
+        if (!System.IO.Directory.Exists(folderOrRepoId))
+        {
+            if (!Hub.RepoId.TryParse(folderOrRepoId, out _))
+                throw new DirectoryNotFoundException($"{folderOrRepoId}: no such model folder, and not a Hugging Face repo id (org/name).");
+            using var hub = new Hub.HubClient(options.Hub ?? Hub.HubOptions.FromEnvironment());
+            var downloads = progress is null ? null : new Progress<Hub.DownloadProgress>(p => progress.Report(new ModelLoadProgress("download", p.File, p.FileBytes, p.FileTotal)));
+            directory = await hub.ResolveAsync(folderOrRepoId, options.Revision, downloads, cancellationToken).ConfigureAwait(false);
+        }
+        return await Task.Run(() => Load(directory, options, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static OlmoeModel Load(string directory, ModelLoadOptions? options, IProgress<ModelLoadProgress>? progress, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new ModelLoadOptions();
@@ -64,10 +94,12 @@ public sealed class OlmoeModel : IDisposable
         var config = OlmoeConfig.Load(Path.Combine(directory, "config.json"));
         string tokenizerPath = Path.Combine(directory, "tokenizer.json");
         var tokenizer = File.Exists(tokenizerPath) ? OlmoeTokenizer.Load(tokenizerPath) : null;
-        var files = CheckpointFiles.Open(directory, options.Residency);
+        var files = CheckpointFiles.Open(directory, options.Residency,
+            (file, done, total) => progress?.Report(new ModelLoadProgress("weights", file, done, total)), cancellationToken);
         try
         {
             var weights = OlmoeWeights.Bind(files, config);
+            progress?.Report(new ModelLoadProgress("ready", null, files.Files.Count, files.Files.Count));
             return new OlmoeModel(directory, config, files, weights, options.Threads == 0 ? Environment.ProcessorCount : options.Threads, tokenizer);
         }
         catch

@@ -24,7 +24,8 @@ internal sealed class CheckpointFiles : IDisposable
     /// <summary>Total bytes of tensor data across the files.</summary>
     public long DataBytes => _files.Sum(f => f.DataLength);
 
-    public static CheckpointFiles Open(string directory, WeightResidency residency = WeightResidency.Mapped)
+    public static CheckpointFiles Open(string directory, WeightResidency residency = WeightResidency.Mapped,
+        Action<string, int, int>? onFileOpened = null, CancellationToken cancellationToken = default)
     {
         string indexPath = Path.Combine(directory, SafeTensorsIndex.FileName);
         string singlePath = Path.Combine(directory, SingleFileName);
@@ -36,14 +37,17 @@ internal sealed class CheckpointFiles : IDisposable
             {
                 var index = SafeTensorsIndex.Load(indexPath);
                 var byShard = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
-                foreach (string shard in index.ShardFiles)
+                var shards = index.ShardFiles;
+                foreach (string shard in shards)
                 {
+                    cancellationToken.ThrowIfCancellationRequested();
                     string shardPath = Path.Combine(directory, shard);
                     if (!File.Exists(shardPath))
                         throw new ModelFormatException(indexPath, $"names shard \"{shard}\", which is not in {directory}.", shard);
                     var file = SafeTensorsFile.Open(shardPath, residency);
                     files.Add(file);
                     byShard[shard] = file;
+                    onFileOpened?.Invoke(shardPath, files.Count, shards.Count);
                 }
                 foreach (var (tensor, shard) in index.WeightMap)
                 {
@@ -57,6 +61,7 @@ internal sealed class CheckpointFiles : IDisposable
             {
                 var file = SafeTensorsFile.Open(singlePath, residency);
                 files.Add(file);
+                onFileOpened?.Invoke(singlePath, 1, 1);
                 foreach (string tensor in file.Tensors.Keys) owner[tensor] = file;
             }
             else
