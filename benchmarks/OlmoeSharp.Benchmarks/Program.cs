@@ -1,3 +1,2 @@
-using BenchmarkDotNet.Running;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(OlmoeSharp.Benchmarks.MatVecBenchmarks).Assembly).Run(args);

@@ -22,6 +22,12 @@ internal static class CliRunner
             Console.Error.WriteLine("cancelled");
             return Cancelled;
         }
+        catch (Hub.HubException e) when (e.Kind is Hub.HubErrorKind.Network or Hub.HubErrorKind.NotInCache)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine("To try the pipeline without the real weights: olmoe make-checkpoint --preset small --out models/small && olmoe chat --model models/small");
+            return Failed;
+        }
         catch (Exception e) when (e is ModelFormatException or IOException or UnauthorizedAccessException
                                        or ArgumentException or FormatException or InvalidOperationException
                                        or NotSupportedException)

@@ -5,6 +5,36 @@ namespace OlmoeSharp.Cli;
 /// <summary>Turns a --model argument (folder or repo id) into a loaded model, showing download and load progress.</summary>
 internal static class ModelLoading
 {
+    /// <summary>The model the chat uses when none is named.</summary>
+    public const string DefaultRepo = "allenai/OLMoE-1B-7B-0924-Instruct";
+
+    private static readonly string SmallRandomFolder = Path.Combine("models", "olmoe-small-random");
+
+    /// <summary>
+    /// The real Instruct model when the Hugging Face cache has it; otherwise a small random checkpoint (made once,
+    /// in seconds) so the whole pipeline can be tried offline. Says which, and how to get the real one.
+    /// </summary>
+    public static string DefaultModel()
+    {
+        using var hub = new Hub.HubClient(Hub.HubOptions.FromEnvironment() with { Offline = true });
+        try
+        {
+            return hub.ResolveAsync(DefaultRepo).GetAwaiter().GetResult();
+        }
+        catch (Hub.HubException)
+        {
+            // Not downloaded: fall through to the small random model.
+        }
+        if (!File.Exists(Path.Combine(SmallRandomFolder, "config.json")))
+        {
+            Loading.RandomCheckpoint.Write(SmallRandomFolder, Loading.RandomCheckpoint.Small);
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Assets", "olmoe-tokenizer.json"), Path.Combine(SmallRandomFolder, "tokenizer.json"), overwrite: true);
+        }
+        Console.Error.WriteLine($"{DefaultRepo} is not downloaded, so this runs a small model with RANDOM weights ({SmallRandomFolder}): expect gibberish.");
+        Console.Error.WriteLine($"Get the real model (14 GB) with: olmoe download {DefaultRepo}   (or pass --model DIR)");
+        return SmallRandomFolder;
+    }
+
     public static async Task<OlmoeModel> LoadAsync(string model, int threads, bool preload, CancellationToken cancellationToken)
     {
         var options = new ModelLoadOptions

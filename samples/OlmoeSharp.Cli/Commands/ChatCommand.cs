@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace OlmoeSharp.Cli.Commands;
 
 /// <summary>
-/// <c>chat --model DIR|REPO_ID [--system TEXT] [sampling options]</c>: an interactive chat in the Instruct format.
+/// <c>chat [--model DIR|REPO_ID] [--system TEXT] [sampling options]</c>: an interactive chat in the Instruct format.
 /// Reads one message per line from standard input (a terminal or a pipe), streams each answer, shows its speed,
 /// and ends at end of input or on /exit. The KV cache is kept between turns.
 /// </summary>
@@ -13,7 +13,10 @@ internal static class ChatCommand
 {
     public static Command Create()
     {
-        var model = CommonOptions.Model();
+        var model = new Option<string?>("--model")
+        {
+            Description = $"Model folder or Hugging Face repo id (default: {ModelLoading.DefaultRepo} if downloaded, else a small random model).",
+        };
         var system = new Option<string?>("--system") { Description = "A system message that opens the conversation." };
         var threads = CommonOptions.Threads();
         var preload = CommonOptions.Preload();
@@ -23,7 +26,7 @@ internal static class ChatCommand
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
             var options = sampling.Read(parse);
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(preload), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model) ?? ModelLoading.DefaultModel(), parse.GetValue(threads), parse.GetValue(preload), cancel);
             var session = new ChatSession(new TextGenerator(loaded), systemPrompt: parse.GetValue(system));
             bool interactive = !Console.IsInputRedirected;
             if (interactive) AnsiConsole.MarkupLine("[grey]Type a message; /exit or Ctrl-D ends the chat.[/]");
