@@ -7,12 +7,15 @@ namespace OlmoeSharp.Tokenization;
 internal sealed class AddedTokenMatcher
 {
     private readonly Dictionary<char, AddedToken[]> _byFirstChar;
+    private readonly bool[] _isFirstAscii = new bool[128];
 
     public AddedTokenMatcher(IEnumerable<AddedToken> tokens)
     {
         _byFirstChar = tokens
             .GroupBy(t => t.Content[0])
             .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
+        foreach (char c in _byFirstChar.Keys)
+            if (c < 128) _isFirstAscii[c] = true;
     }
 
     /// <summary>Calls <paramref name="onText"/> for each run of ordinary text and <paramref name="onToken"/> for each added token, in order.</summary>
@@ -37,9 +40,12 @@ internal sealed class AddedTokenMatcher
 
     private AddedToken? MatchAt(string text, int i)
     {
-        if (!_byFirstChar.TryGetValue(text[i], out var candidates)) return null;
-        foreach (var token in candidates)
-            if (string.CompareOrdinal(text, i, token.Content, 0, token.Content.Length) == 0 && i + token.Content.Length <= text.Length)
+        char first = text[i];
+        // Most characters start no added token: answer those without a dictionary lookup.
+        if (first < 128 ? !_isFirstAscii[first] : !_byFirstChar.ContainsKey(first)) return null;
+        var rest = text.AsSpan(i);
+        foreach (var token in _byFirstChar[first])
+            if (rest.StartsWith(token.Content, StringComparison.Ordinal))
                 return token;
         return null;
     }

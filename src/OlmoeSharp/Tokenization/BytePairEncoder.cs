@@ -18,11 +18,13 @@ internal sealed class BytePairEncoder
     private readonly Dictionary<long, (int Rank, int Merged)> _merges;
     private readonly int[] _byteIds;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
 
     public BytePairEncoder(Dictionary<string, int> vocab, Dictionary<long, (int Rank, int Merged)> merges)
     {
         _vocab = vocab;
         _merges = merges;
+        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         _byteIds = new int[256];
         for (int b = 0; b < 256; b++)
             _byteIds[b] = vocab.TryGetValue(ByteLevelAlphabet.ByteToChar[b].ToString(), out int id) ? id : -1;
@@ -35,12 +37,12 @@ internal sealed class BytePairEncoder
     {
         if (piece.Length <= MaxCachedPieceLength)
         {
-            string key = piece.ToString();
-            if (!_cache.TryGetValue(key, out var ids))
+            // Looked up by span: a cache hit allocates nothing.
+            if (!_cacheBySpan.TryGetValue(piece, out var ids))
             {
                 ids = EncodeUncached(piece);
                 if (_cache.Count >= MaxCacheEntries) _cache.Clear();
-                _cache.TryAdd(key, ids);
+                _cache.TryAdd(piece.ToString(), ids);
             }
             output.AddRange(ids);
             return;
@@ -48,8 +50,18 @@ internal sealed class BytePairEncoder
         output.AddRange(EncodeUncached(piece));
     }
 
+    /// <summary>Pieces up to this many bytes merge with a plain scan (no queue, no heap scratch).</summary>
+    private const int ShortPieceBytes = 64;
+
     private int[] EncodeUncached(ReadOnlySpan<char> piece)
     {
+        int byteCount = Encoding.UTF8.GetByteCount(piece);
+        if (byteCount <= ShortPieceBytes)
+        {
+            Span<byte> small = stackalloc byte[ShortPieceBytes];
+            Encoding.UTF8.GetBytes(piece, small);
+            return EncodeShort(small[..byteCount]);
+        }
         var bytes = Encoding.UTF8.GetBytes(piece.ToArray());
         int n = bytes.Length;
         var ids = new int[n];
@@ -94,7 +106,29 @@ internal sealed class BytePairEncoder
         }
 
         var result = new List<int>(count);
+
         for (int i = 0; i >= 0; i = next[i]) result.Add(ids[i]);
         return [.. result];
+    }
+
+    /// <summary>The same merges for a short piece: repeatedly merge the lowest-ranked adjacent pair (leftmost on ties).</summary>
+    private int[] EncodeShort(ReadOnlySpan<byte> bytes)
+    {
+        Span<int> ids = stackalloc int[ShortPieceBytes];
+        int count = 0;
+        foreach (byte b in bytes)
+            if (_byteIds[b] >= 0) ids[count++] = _byteIds[b];
+        while (count > 1)
+        {
+            int best = -1, bestRank = int.MaxValue, merged = 0;
+            for (int i = 0; i < count - 1; i++)
+                if (_merges.TryGetValue(PairKey(ids[i], ids[i + 1]), out var merge) && merge.Rank < bestRank)
+                    (best, bestRank, merged) = (i, merge.Rank, merge.Merged);
+            if (best < 0) break;
+            ids[best] = merged;
+            ids.Slice(best + 2, count - best - 2).CopyTo(ids[(best + 1)..]);
+            count--;
+        }
+        return ids[..count].ToArray();
     }
 }

@@ -12,6 +12,15 @@ internal static class Gpt2PreTokenizer
 {
     private enum Kind { Letter, Number, Space, Other }
 
+    /// <summary>ASCII classes by table: most text is ASCII, and Unicode lookups cost more than the rest of the split.</summary>
+    private static readonly Kind[] AsciiKinds = Enumerable.Range(0, 128).Select(c => (char)c switch
+    {
+        >= 'a' and <= 'z' or >= 'A' and <= 'Z' => Kind.Letter,
+        >= '0' and <= '9' => Kind.Number,
+        ' ' or '\t' or '\n' or '\v' or '\f' or '\r' => Kind.Space, // Unicode White_Space (not U+001C–U+001F)
+        _ => Kind.Other,
+    }).ToArray();
+
     /// <summary>Calls <paramref name="onPiece"/> with (start, length) of each piece of <paramref name="text"/>, in order.</summary>
     public static void Split(string text, Action<int, int> onPiece)
     {
@@ -56,6 +65,7 @@ internal static class Gpt2PreTokenizer
 
     private static Kind KindAt(string s, int i)
     {
+        if (s[i] < 128) return AsciiKinds[s[i]];
         if (Rune.DecodeFromUtf16(s.AsSpan(i), out var rune, out _) != System.Buffers.OperationStatus.Done) return Kind.Other;
         if (Rune.IsWhiteSpace(rune)) return Kind.Space;
         switch (Rune.GetUnicodeCategory(rune))
