@@ -16,10 +16,10 @@ internal static class ModelLoading
     /// </summary>
     public static string DefaultModel()
     {
-        using var hub = new Hub.HubClient(Hub.HubOptions.FromEnvironment() with { Offline = true });
+        using var resolver = new Hub.ModelResolver(Hub.HubOptions.FromEnvironment() with { Offline = true });
         try
         {
-            return hub.ResolveAsync(DefaultRepo).GetAwaiter().GetResult();
+            return resolver.ResolveAsync(DefaultRepo).GetAwaiter().GetResult();
         }
         catch (Hub.HubException)
         {

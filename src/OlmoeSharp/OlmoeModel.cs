@@ -73,15 +73,9 @@ public sealed class OlmoeModel : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(folderOrRepoId);
         options ??= new ModelLoadOptions();
         options.Validate();
-        string directory = folderOrRepoId;
-        if (!System.IO.Directory.Exists(folderOrRepoId))
-        {
-            if (!Hub.RepoId.TryParse(folderOrRepoId, out _))
-                throw new DirectoryNotFoundException($"{folderOrRepoId}: no such model folder, and not a Hugging Face repo id (org/name).");
-            using var hub = new Hub.HubClient(options.Hub ?? Hub.HubOptions.FromEnvironment());
-            var downloads = progress is null ? null : new Progress<Hub.DownloadProgress>(p => progress.Report(new ModelLoadProgress("download", p.File, p.FileBytes, p.FileTotal)));
-            directory = await hub.ResolveAsync(folderOrRepoId, options.Revision, downloads, cancellationToken).ConfigureAwait(false);
-        }
+        using var resolver = new Hub.ModelResolver(options.Hub ?? Hub.HubOptions.FromEnvironment());
+        var downloads = progress is null ? null : new Progress<Hub.DownloadProgress>(p => progress.Report(new ModelLoadProgress("download", p.FileName, p.BytesDone, p.TotalBytes)));
+        string directory = await resolver.ResolveAsync(folderOrRepoId, options.Revision, downloads, cancellationToken).ConfigureAwait(false);
         return await Task.Run(() => Load(directory, options, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 

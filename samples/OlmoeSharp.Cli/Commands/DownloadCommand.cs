@@ -1,30 +1,41 @@
 using System.CommandLine;
-using OlmoeSharp.Hub;
 
 namespace OlmoeSharp.Cli.Commands;
 
-/// <summary><c>download REPO_ID [--revision REV]</c>: fetch a model into the huggingface_hub cache and print its folder.</summary>
+/// <summary><c>olmoe download REPO_ID [--revision REV]</c>: fetches a model into the Hugging Face cache and prints its folder.</summary>
 internal static class DownloadCommand
 {
+    /// <summary>Exit code after Ctrl+C, as shells report a process ended by SIGINT.</summary>
+    private const int Interrupted = 130;
+
     public static Command Create()
     {
-        var repo = new Argument<string>("repo-id") { Description = "A Hugging Face repo id, e.g. allenai/OLMoE-1B-7B-0924-Instruct." };
-        var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit (default main)." };
-        var command = new Command("download", "Download a model into the Hugging Face cache (resumable).") { repo, revision };
-        command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
+        var repoId = new Argument<string>("repo-id") { Description = "Hugging Face repo id, e.g. allenai/OLMoE-1B-7B-0924-Instruct." };
+        var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit to download (default: main)." };
+        var command = new Command("download", "Download a model from the Hugging Face hub into the cache shared with Python's huggingface_hub, and print its folder.")
         {
-            using var hub = new HubClient();
-            var progress = new Progress<DownloadProgress>(p =>
+            repoId,
+            revision,
+        };
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            try
             {
-                if (Console.IsErrorRedirected) return;
-                string total = p.FileTotal is long t ? $"{t / 1e6:F1} MB" : "?";
-                Console.Error.Write($"\r[{p.FileIndex}/{p.FileCount}] {p.File}: {p.FileBytes / 1e6:F1} / {total}      ");
-            });
-            string folder = await hub.ResolveAsync(parse.GetValue(repo)!, parse.GetValue(revision), progress, cancel);
-            if (!Console.IsErrorRedirected) Console.Error.WriteLine();
-            Console.WriteLine(folder);
-            return 0;
-        }));
+                var folder = await ModelLocator.DownloadAsync(parseResult.GetRequiredValue(repoId), parseResult.GetValue(revision), cancellationToken);
+                Console.Out.WriteLine(folder);
+                return 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Console.Error.WriteLine("Cancelled; run the same command again to resume the download.");
+                return Interrupted;
+            }
+            catch (Exception e) when (ModelLocator.IsResolveFailure(e))
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 1;
+            }
+        });
         return command;
     }
 }

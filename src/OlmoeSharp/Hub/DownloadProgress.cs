@@ -1,9 +1,11 @@
 namespace OlmoeSharp.Hub;
 
-/// <summary>Progress of a model download.</summary>
-/// <param name="File">The file being fetched (relative to the repository).</param>
-/// <param name="FileBytes">Bytes of that file in the cache so far.</param>
-/// <param name="FileTotal">Its size, when the hub said.</param>
-/// <param name="FileIndex">Which file this is (1-based).</param>
-/// <param name="FileCount">How many files the model needs (as far as known).</param>
-public sealed record DownloadProgress(string File, long FileBytes, long? FileTotal, int FileIndex, int FileCount);
+/// <summary>How far the download of one file has come; reported at most about ten times a second, and once at the end.</summary>
+/// <param name="FileName">The file in the repo, e.g. <c>model-00001-of-00003.safetensors</c>.</param>
+/// <param name="BytesDone">Bytes on disk so far, including those of a resumed partial download.</param>
+/// <param name="TotalBytes">The file's size as announced by the hub.</param>
+public sealed record DownloadProgress(string FileName, long BytesDone, long TotalBytes)
+{
+    /// <summary>True on the last report for the file.</summary>
+    public bool IsComplete => BytesDone >= TotalBytes;
+}

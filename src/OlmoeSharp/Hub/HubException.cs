@@ -1,34 +1,37 @@
 namespace OlmoeSharp.Hub;
 
-/// <summary>What went wrong talking to the hub or its cache.</summary>
-public enum HubErrorKind
+/// <summary>
+/// Thrown when a model cannot be resolved or downloaded from the Hugging Face hub. The message names the repo and,
+/// where one is at fault, the file, and says what to do; <see cref="Kind"/> tells the failure apart for code.
+/// </summary>
+public sealed class HubException : Exception
 {
-    /// <summary>401/403: a token is missing, wrong, or lacks access.</summary>
-    Unauthorized,
-    /// <summary>The repository does not exist (or is private and no token was given).</summary>
-    RepositoryNotFound,
-    /// <summary>The revision (branch, tag or commit) does not exist.</summary>
-    RevisionNotFound,
-    /// <summary>A required file is not in the repository.</summary>
-    FileNotFound,
-    /// <summary>The network failed or the server answered unexpectedly.</summary>
-    Network,
-    /// <summary>A downloaded file's sha256 differs from the one the hub announced.</summary>
-    ChecksumMismatch,
-    /// <summary>Offline, and the model is not in the cache.</summary>
-    NotInCache,
-    /// <summary>The cache could not be written (disk full, permissions).</summary>
-    Storage,
-    /// <summary>The repository's files are not those of a loadable model (say, a hostile shard name).</summary>
-    InvalidRepository,
-}
-
-/// <summary>A hub download or cache lookup failed; the message names the repository and file.</summary>
-public sealed class HubException : IOException
-{
-    /// <summary>Creates the exception.</summary>
-    public HubException(HubErrorKind kind, string message, Exception? inner = null) : base(message, inner) => Kind = kind;
+    /// <summary>Creates the exception for a failure with <paramref name="repoId"/>.</summary>
+    /// <param name="kind">What went wrong.</param>
+    /// <param name="repoId">The repo id (or the text given in its place).</param>
+    /// <param name="fileName">The file at fault, if any.</param>
+    /// <param name="detail">What is wrong and what to do, in one or two sentences.</param>
+    /// <param name="inner">The underlying error, if any.</param>
+    public HubException(HubErrorKind kind, string repoId, string? fileName, string detail, Exception? inner = null)
+        : base(Compose(repoId, fileName, detail), inner)
+    {
+        Kind = kind;
+        RepoId = repoId;
+        FileName = fileName;
+    }
 
     /// <summary>What went wrong.</summary>
     public HubErrorKind Kind { get; }
+
+    /// <summary>The repo id the failure is about.</summary>
+    public string RepoId { get; }
+
+    /// <summary>The file at fault, or null when the failure concerns the repo as a whole.</summary>
+    public string? FileName { get; }
+
+    /// <summary>The HTTP status the hub answered, when the failure is an HTTP error.</summary>
+    public int? StatusCode { get; init; }
+
+    private static string Compose(string repoId, string? fileName, string detail) =>
+        fileName is null ? $"{repoId}: {detail}" : $"{repoId}, file '{fileName}': {detail}";
 }

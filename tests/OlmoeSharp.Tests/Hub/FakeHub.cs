@@ -1,179 +1,170 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
+using System.Globalization;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace OlmoeSharp.Tests.Hub;
 
 /// <summary>
-/// A local stand-in for the Hugging Face hub on 127.0.0.1: /{repo}/resolve/{revision}/{file} answers like the hub
-/// (302 to a separate file host for weights with X-Repo-Commit, X-Linked-Etag = sha256 and X-Linked-Size; 200 with a
-/// git-style ETag for small files; 401 for private repos; 404 with X-Error-Code), and the file host serves ranges.
-/// Faults can be injected: cut a body after N bytes once, or corrupt a byte.
+/// Imitates huggingface.co for the resolve endpoint: small files are answered by the hub itself with a git-sha1 ETag;
+/// <c>*.safetensors</c> files are LFS files, answered with a 302 to a separate file host (another listener, so another
+/// origin) carrying X-Linked-Etag (sha256) and X-Linked-Size, as the real hub does. Errors carry X-Error-Code.
 /// </summary>
-internal sealed class FakeHub : IDisposable
+internal sealed class FakeHub : IAsyncDisposable
 {
-    public sealed record Repo(string Commit, Dictionary<string, byte[]> Files, string? Token = null, Dictionary<string, string>? Revisions = null);
+    private readonly ConcurrentDictionary<string, FakeRepo> _repos = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte[]> _lfs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<Fault>> _faults = new(StringComparer.Ordinal);
 
-    private readonly HttpListener _hub = new();
-    private readonly HttpListener _files = new();
-    private readonly CancellationTokenSource _stop = new();
+    private const string FilesPath = "/files/";
+    private readonly bool _filesOnHubHost;
 
-    public FakeHub()
+    /// <param name="filesOnHubHost">Redirect LFS content to a path of the hub itself (relative Location) instead of the file host.</param>
+    public FakeHub(bool filesOnHubHost = false)
     {
-        HubUri = Start(_hub, HandleHub);
-        FileHostUri = Start(_files, HandleFile);
+        _filesOnHubHost = filesOnHubHost;
+        Hub = new LoopbackHttpServer(HandleHub);
+        Files = new LoopbackHttpServer(HandleFiles);
     }
 
-    public Uri HubUri { get; }
+    /// <summary>The hub; its URL is the endpoint.</summary>
+    public LoopbackHttpServer Hub { get; }
 
-    public Uri FileHostUri { get; }
+    /// <summary>The file host LFS content is redirected to.</summary>
+    public LoopbackHttpServer Files { get; }
 
-    public ConcurrentDictionary<string, Repo> Repos { get; } = new();
+    public Uri Endpoint => Hub.BaseUri;
 
-    /// <summary>Every request: (path, Range header, Authorization header).</summary>
-    public ConcurrentQueue<(string Path, string? Range, string? Authorization)> Requests { get; } = new();
+    /// <summary>All requests both servers received.</summary>
+    public IEnumerable<RecordedRequest> AllRequests => Hub.Requests.Concat(Files.Requests);
 
-    /// <summary>Cut the next body of a file whose name ends so after this many bytes.</summary>
-    public (string Suffix, int Bytes)? CutOnce { get; set; }
+    /// <summary>Content GETs of <paramref name="fileName"/> (on the hub for small files, on the file host for LFS files).</summary>
+    public IReadOnlyList<RecordedRequest> ContentRequests(string fileName) =>
+        AllRequests.Where(r => r.Method == "GET" && r.Path.EndsWith("/" + (IsLfs(fileName) ? Sha256(FindContent(fileName)) : fileName), StringComparison.Ordinal)).ToList();
 
-    /// <summary>Serve files whose name ends so with one byte flipped.</summary>
-    public string? CorruptSuffix { get; set; }
-
-    private readonly ConcurrentDictionary<string, (string Repo, string File)> _blobs = new();
-
-    private Uri Start(HttpListener listener, Func<HttpListenerContext, Task> handler)
+    public FakeRepo AddRepo(string id, string? token = null)
     {
-        for (int attempt = 0; ; attempt++)
-        {
-            int port = FreePort();
-            listener.Prefixes.Clear();
-            listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            try
-            {
-                listener.Start();
-            }
-            catch (HttpListenerException) when (attempt < 5)
-            {
-                continue;
-            }
-            _ = Task.Run(async () =>
-            {
-                while (!_stop.IsCancellationRequested)
-                {
-                    HttpListenerContext context;
-                    try { context = await listener.GetContextAsync(); }
-                    catch (Exception) { return; }
-                    _ = Task.Run(async () =>
-                    {
-                        try { await handler(context); }
-                        catch (Exception) { /* a cut connection */ }
-                        finally { try { context.Response.Close(); } catch (Exception) { } }
-                    });
-                }
-            });
-            return new Uri($"http://127.0.0.1:{port}/");
-        }
+        var repo = new FakeRepo(id, token);
+        _repos[id] = repo;
+        return repo;
     }
 
-    private static int FreePort()
+    /// <summary>Makes the next GET of <paramref name="fileName"/>'s content misbehave.</summary>
+    public void Inject(string fileName, FaultKind kind, int afterBytes = 0) =>
+        _faults.GetOrAdd(fileName, _ => new()).Enqueue(new Fault(kind, afterBytes));
+
+    public async ValueTask DisposeAsync()
     {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
+        await Hub.DisposeAsync();
+        await Files.DisposeAsync();
     }
 
-    private static string Sha256(byte[] data) => Convert.ToHexStringLower(SHA256.HashData(data));
+    public static bool IsLfs(string fileName) => fileName.EndsWith(".safetensors", StringComparison.Ordinal);
 
-    private static string GitSha(byte[] data) => Convert.ToHexStringLower(SHA1.HashData(data));
+    public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
-    private async Task HandleHub(HttpListenerContext context)
+    // The ETag git gives a small file: sha1 of "blob <length>\0" followed by the content.
+    public static string GitBlobSha1(byte[] content) =>
+        Convert.ToHexStringLower(SHA1.HashData([.. Encoding.ASCII.GetBytes($"blob {content.Length}\0"), .. content]));
+
+    private byte[] FindContent(string fileName) =>
+        _repos.Values.SelectMany(r => r.AllFiles).First(f => f.Key == fileName).Value;
+
+    private Reply HandleHub(RecordedRequest request)
     {
-        var request = context.Request;
-        var response = context.Response;
-        Requests.Enqueue((request.Url!.AbsolutePath, request.Headers["Range"], request.Headers["Authorization"]));
+        if (request.Path.StartsWith(FilesPath, StringComparison.Ordinal)) return HandleFiles(request);
         // /{org}/{name}/resolve/{revision}/{file}
-        var parts = request.Url.AbsolutePath.TrimStart('/').Split('/', 5);
-        if (parts.Length < 5 || parts[2] != "resolve") { response.StatusCode = 400; return; }
-        string repoId = parts[0] + "/" + parts[1], revision = Uri.UnescapeDataString(parts[3]), file = parts[4];
-        if (!Repos.TryGetValue(repoId, out var repo) || (repo.Token is not null && request.Headers["Authorization"] is null))
+        var segments = request.Path.TrimStart('/').Split('/').Select(Uri.UnescapeDataString).ToArray();
+        if (segments.Length != 5 || segments[2] != "resolve") return Error(404, null, "Not found");
+        if (!_repos.TryGetValue($"{segments[0]}/{segments[1]}", out var repo)) return Error(404, "RepoNotFound", "Repository not found");
+        if (repo.Token is not null)
         {
-            response.StatusCode = repo is null ? 404 : 401;
-            response.Headers["X-Error-Code"] = "RepoNotFound";
-            return;
+            var authorization = request.Header("Authorization");
+            if (authorization is null) return Error(401, "RepoNotFound", "Repository not found");
+            if (authorization != $"Bearer {repo.Token}") return Error(401, null, "Invalid credentials in Authorization header");
         }
-        if (repo.Token is not null && request.Headers["Authorization"] != "Bearer " + repo.Token)
+        if (repo.ResolveCommit(segments[3]) is not { } commit) return Error(404, "RevisionNotFound", "Invalid rev id");
+        if (!repo.Files(commit).TryGetValue(segments[4], out var content)) return Error(404, "EntryNotFound", "Entry not found");
+
+        var fileName = segments[4];
+        var headers = new Dictionary<string, string> { ["X-Repo-Commit"] = commit };
+        if (!IsLfs(fileName))
         {
-            response.StatusCode = 401;
-            return;
+            headers["ETag"] = $"\"{GitBlobSha1(content)}\"";
+            return Serve(request, fileName, content, headers);
         }
-        string? commit = revision is "main" ? repo.Commit
-            : repo.Revisions?.GetValueOrDefault(revision)
-            ?? (revision == repo.Commit || repo.Revisions?.ContainsValue(revision) == true ? revision : null);
-        if (commit is null)
-        {
-            response.StatusCode = 404;
-            response.Headers["X-Error-Code"] = "RevisionNotFound";
-            return;
-        }
-        if (!repo.Files.TryGetValue(file, out var content))
-        {
-            response.StatusCode = 404;
-            response.Headers["X-Error-Code"] = "EntryNotFound";
-            return;
-        }
-        response.Headers["X-Repo-Commit"] = commit;
-        if (file.EndsWith(".safetensors", StringComparison.Ordinal))
-        {
-            string sha = Sha256(content);
-            _blobs[sha] = (repoId, file);
-            response.StatusCode = 302;
-            response.Headers["Location"] = new Uri(FileHostUri, "blob/" + sha).ToString();
-            response.Headers["X-Linked-Etag"] = "\"" + sha + "\"";
-            response.Headers["X-Linked-Size"] = content.Length.ToString();
-            return;
-        }
-        response.Headers["ETag"] = "\"" + GitSha(content) + "\"";
-        await Serve(response, file, content, request.Headers["Range"]);
+
+        var sha = Sha256(content);
+        _lfs[sha] = content;
+        headers["X-Linked-Etag"] = $"\"{sha}\"";
+        headers["X-Linked-Size"] = content.Length.ToString(CultureInfo.InvariantCulture);
+        headers["ETag"] = $"\"{GitBlobSha1(Encoding.ASCII.GetBytes(sha))}\""; // the LFS pointer's id, not the content's
+        headers["Location"] = _filesOnHubHost ? FilesPath + sha : new Uri(Files.BaseUri, FilesPath + sha).AbsoluteUri;
+        return new Reply(302, headers, []);
     }
 
-    private async Task HandleFile(HttpListenerContext context)
+    private Reply HandleFiles(RecordedRequest request)
     {
-        Requests.Enqueue((context.Request.Url!.AbsolutePath, context.Request.Headers["Range"], context.Request.Headers["Authorization"]));
-        string sha = context.Request.Url.AbsolutePath.Split('/').Last();
-        if (!_blobs.TryGetValue(sha, out var where)) { context.Response.StatusCode = 404; return; }
-        await Serve(context.Response, where.File, Repos[where.Repo].Files[where.File], context.Request.Headers["Range"]);
+        var sha = request.Path[FilesPath.Length..];
+        if (!_lfs.TryGetValue(sha, out var content)) return new Reply(404, new Dictionary<string, string>(), []);
+        var fileName = _repos.Values.SelectMany(r => r.AllFiles).First(f => Sha256(f.Value) == sha).Key;
+        return Serve(request, fileName, content, new Dictionary<string, string> { ["ETag"] = "\"s3-style-etag\"" });
     }
 
-    private async Task Serve(HttpListenerResponse response, string file, byte[] content, string? range)
+    // Serves content honouring "Range: bytes=N-", unless a fault was injected for this file.
+    private Reply Serve(RecordedRequest request, string fileName, byte[] content, Dictionary<string, string> headers)
     {
-        long from = 0;
-        if (range is not null && range.StartsWith("bytes=", StringComparison.Ordinal) && long.TryParse(range[6..].TrimEnd('-'), out long start))
+        if (request.Method == "HEAD") return new Reply(200, headers, []) { ContentLength = content.Length };
+        var fault = _faults.TryGetValue(fileName, out var queue) && queue.TryDequeue(out var next) ? next : null;
+        var start = request.Header("Range") is { } range && fault?.Kind != FaultKind.IgnoreRange
+            ? int.Parse(range["bytes=".Length..].TrimEnd('-'), CultureInfo.InvariantCulture)
+            : 0;
+        var body = content[start..];
+        if (fault?.Kind == FaultKind.Corrupt) body[body.Length / 2] ^= 0xFF;
+        var status = 200;
+        if (start > 0)
         {
-            from = start;
-            response.StatusCode = 206;
-            response.Headers["Content-Range"] = $"bytes {from}-{content.Length - 1}/{content.Length}";
+            status = 206;
+            headers["Content-Range"] = $"bytes {start}-{content.Length - 1}/{content.Length}";
         }
-        var body = content.AsSpan((int)from).ToArray();
-        if (CorruptSuffix is { } corrupt && file.EndsWith(corrupt, StringComparison.Ordinal) && body.Length > 100) body[body.Length / 2] ^= 0xFF;
-        response.ContentLength64 = body.Length;
-        if (CutOnce is { } cut && file.EndsWith(cut.Suffix, StringComparison.Ordinal))
+        return new Reply(status, headers, body)
         {
-            CutOnce = null;
-            await response.OutputStream.WriteAsync(body.AsMemory(0, Math.Min(cut.Bytes, body.Length)));
-            await response.OutputStream.FlushAsync();
-            response.Abort();
-            return;
-        }
-        await response.OutputStream.WriteAsync(body);
+            CutAfter = fault?.Kind is FaultKind.Cut or FaultKind.Stall ? fault.AfterBytes : null,
+            StallAfterCut = fault?.Kind == FaultKind.Stall,
+        };
     }
 
-    public void Dispose()
+    private static Reply Error(int status, string? code, string message)
     {
-        _stop.Cancel();
-        _hub.Close();
-        _files.Close();
+        var headers = new Dictionary<string, string> { ["X-Error-Message"] = message };
+        if (code is not null) headers["X-Error-Code"] = code;
+        return new Reply(status, headers, Encoding.UTF8.GetBytes(message));
     }
+}
+
+/// <summary>A repo of the fake hub: branches and tags pointing to commits, each with its files.</summary>
+internal sealed class FakeRepo(string id, string? token)
+{
+    private readonly ConcurrentDictionary<string, string> _refs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, byte[]>> _commits = new(StringComparer.Ordinal);
+
+    public string Id { get; } = id;
+
+    public string? Token { get; } = token;
+
+    public IEnumerable<KeyValuePair<string, byte[]>> AllFiles => _commits.Values.SelectMany(files => files);
+
+    /// <summary>Adds a commit holding <paramref name="files"/> and points <paramref name="revision"/> at it.</summary>
+    public string Commit(string revision, IReadOnlyDictionary<string, byte[]> files)
+    {
+        var commit = Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes($"{Id}@{revision}#{_commits.Count}")));
+        _commits[commit] = files;
+        _refs[revision] = commit;
+        return commit;
+    }
+
+    public string? ResolveCommit(string revision) =>
+        _commits.ContainsKey(revision) ? revision : _refs.TryGetValue(revision, out var commit) ? commit : null;
+
+    public IReadOnlyDictionary<string, byte[]> Files(string commit) => _commits[commit];
 }
