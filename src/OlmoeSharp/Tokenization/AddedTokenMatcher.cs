@@ -8,6 +8,7 @@ internal sealed class AddedTokenMatcher
 {
     private readonly Dictionary<char, AddedToken[]> _byFirstChar;
     private readonly bool[] _isFirstAscii = new bool[128];
+    private readonly System.Buffers.SearchValues<char> _firstChars;
 
     public AddedTokenMatcher(IEnumerable<AddedToken> tokens)
     {
@@ -16,6 +17,7 @@ internal sealed class AddedTokenMatcher
             .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
         foreach (char c in _byFirstChar.Keys)
             if (c < 128) _isFirstAscii[c] = true;
+        _firstChars = System.Buffers.SearchValues.Create([.. _byFirstChar.Keys]);
     }
 
     /// <summary>Calls <paramref name="onText"/> for each run of ordinary text and <paramref name="onToken"/> for each added token, in order.</summary>
@@ -24,6 +26,10 @@ internal sealed class AddedTokenMatcher
         int textStart = 0;
         for (int i = 0; i < text.Length;)
         {
+            // Jump (vectorised) to the next character that can start an added token.
+            int next = text.AsSpan(i).IndexOfAny(_firstChars);
+            if (next < 0) break;
+            i += next;
             var match = MatchAt(text, i);
             if (match is null)
             {
@@ -45,8 +51,12 @@ internal sealed class AddedTokenMatcher
         if (first < 128 ? !_isFirstAscii[first] : !_byFirstChar.ContainsKey(first)) return null;
         var rest = text.AsSpan(i);
         foreach (var token in _byFirstChar[first])
-            if (rest.StartsWith(token.Content, StringComparison.Ordinal))
+        {
+            string content = token.Content;
+            // Comparing the second character first rejects most candidates (a lone space against the space runs) cheaply.
+            if (content.Length <= rest.Length && (content.Length == 1 || rest[1] == content[1]) && rest.StartsWith(content, StringComparison.Ordinal))
                 return token;
+        }
         return null;
     }
 }

@@ -22,6 +22,7 @@ internal static partial class NfcNormalizer
     {
         // Everything below U+0300 is NFC and cannot combine with what follows it: the common case costs one scan.
         if (!text.AsSpan().ContainsAnyInRange('\u0300', '\uFFFF')) return text;
+        if (IsNormalizedQuick(text)) return text;
 
         var codePoints = new List<int>(text.Length);
         foreach (var rune in text.EnumerateRunes()) Decompose(rune.Value, codePoints);
@@ -32,6 +33,64 @@ internal static partial class NfcNormalizer
         foreach (int cp in codePoints) builder.Append(char.ConvertFromUtf32(cp));
         string result = builder.ToString();
         return result == text ? text : result;
+    }
+
+    /// <summary>
+    /// Unicode's NFC quick check, conservatively: true when every character is a starter that neither decomposes nor
+    /// composes with what precedes it (CJK, most scripts, precomposed Latin), so the text is already NFC.
+    /// BMP answers come from a table built once; anything else takes the full algorithm.
+    /// </summary>
+    private static bool IsNormalizedQuick(string text)
+    {
+        var stable = BmpStable.Value;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (!char.IsSurrogate(c))
+            {
+                if (!stable[c]) return false;
+                continue;
+            }
+            // Astral characters (emoji, most of them) are stable unless listed.
+            if (!char.IsHighSurrogate(c) || i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1])) return false;
+            if (AstralUnstable.Value.Contains(char.ConvertToUtf32(c, text[++i]))) return false;
+        }
+        return true;
+    }
+
+    private static readonly Lazy<HashSet<int>> AstralUnstable = new(() =>
+    {
+        var unstable = new HashSet<int>();
+        for (int i = 0; i < CombiningClassRanges.Length; i += 3)
+            for (int cp = Math.Max(CombiningClassRanges[i], 0x10000); cp <= CombiningClassRanges[i + 1]; cp++) unstable.Add(cp);
+        foreach (int cp in DecompositionMap.Value.Keys) if (cp >= 0x10000) unstable.Add(cp);
+        for (int i = 0; i < Compositions.Length; i += 3) if (Compositions[i + 1] >= 0x10000) unstable.Add(Compositions[i + 1]);
+        return unstable;
+    });
+
+    private static readonly Lazy<System.Collections.BitArray> BmpStable = new(() =>
+    {
+        var seconds = new HashSet<int>();
+        for (int i = 0; i < Compositions.Length; i += 3) seconds.Add(Compositions[i + 1]);
+        var stable = new System.Collections.BitArray(0x10000);
+        for (int c = 0; c < 0x10000; c++)
+        {
+            bool hangulJamoSecond = c is >= VBase and < VBase + VCount or > TBase and < TBase + TCount;
+            bool decomposes = DecompositionMap.Value.ContainsKey(c) || c - SBase is >= 0 and < SCount;
+            // A precomposed character is stable when NFC maps it to itself: it decomposes and recomposes unchanged.
+            bool precomposedStable = decomposes && c - SBase is >= 0 and < SCount || decomposes && RecomposesToItself(c);
+            stable[c] = CombiningClass(c) == 0 && !seconds.Contains(c) && !hangulJamoSecond && (!decomposes || precomposedStable);
+        }
+        return stable;
+    });
+
+    private static bool RecomposesToItself(int cp)
+    {
+        var cps = new List<int>();
+        Decompose(cp, cps);
+        ReorderCombiningMarks(cps);
+        Compose(cps);
+        return cps.Count == 1 && cps[0] == cp;
     }
 
     /// <summary>Canonical combining class of a code point (0 for starters).</summary>
