@@ -1,62 +1,73 @@
+using System.Buffers;
+
 namespace OlmoeSharp.Tokenization;
 
 /// <summary>
-/// Finds added tokens in text before BPE runs, leftmost-longest as the reference does: at each position the longest
-/// added token starting there wins (so 24 spaces beat 2), and the earliest position wins over later ones.
+/// Finds added tokens in text the way the reference does before BPE runs: non-overlapping, leftmost first, and
+/// the longest token at that position (Aho-Corasick "leftmost-longest"). A vectorized multi-string search finds
+/// the leftmost position where some token occurs; a small trie then picks the longest token there.
 /// </summary>
 internal sealed class AddedTokenMatcher
 {
-    private readonly Dictionary<char, AddedToken[]> _byFirstChar;
-    private readonly bool[] _isFirstAscii = new bool[128];
-    private readonly System.Buffers.SearchValues<char> _firstChars;
+    private readonly SearchValues<string>? _tokens;
+    private readonly Dictionary<(int Node, char Char), int> _edges = [];
+    private readonly List<int> _tokenAtNode = [-1];
 
-    public AddedTokenMatcher(IEnumerable<AddedToken> tokens)
+    /// <summary>Builds a matcher for <paramref name="tokens"/> (content, id); contents must be non-empty.</summary>
+    public AddedTokenMatcher(IEnumerable<(string Content, int Id)> tokens)
     {
-        _byFirstChar = tokens
-            .GroupBy(t => t.Content[0])
-            .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
-        foreach (char c in _byFirstChar.Keys)
-            if (c < 128) _isFirstAscii[c] = true;
-        _firstChars = System.Buffers.SearchValues.Create([.. _byFirstChar.Keys]);
-    }
-
-    /// <summary>Calls <paramref name="onText"/> for each run of ordinary text and <paramref name="onToken"/> for each added token, in order.</summary>
-    public void Split(string text, Action<int, int> onText, Action<AddedToken> onToken)
-    {
-        int textStart = 0;
-        for (int i = 0; i < text.Length;)
+        var contents = new List<string>();
+        foreach (var (content, id) in tokens)
         {
-            // Jump (vectorised) to the next character that can start an added token.
-            int next = text.AsSpan(i).IndexOfAny(_firstChars);
-            if (next < 0) break;
-            i += next;
-            var match = MatchAt(text, i);
-            if (match is null)
+            contents.Add(content);
+            var node = 0;
+            foreach (var c in content)
             {
-                i++;
-                continue;
+                if (!_edges.TryGetValue((node, c), out var child))
+                {
+                    child = _tokenAtNode.Count;
+                    _tokenAtNode.Add(-1);
+                    _edges.Add((node, c), child);
+                }
+
+                node = child;
             }
-            if (i > textStart) onText(textStart, i - textStart);
-            onToken(match);
-            i += match.Content.Length;
-            textStart = i;
+
+            _tokenAtNode[node] = id;
         }
-        if (textStart < text.Length) onText(textStart, text.Length - textStart);
+
+        _tokens = contents.Count == 0 ? null : SearchValues.Create(contents.ToArray(), StringComparison.Ordinal);
     }
 
-    private AddedToken? MatchAt(string text, int i)
+    /// <summary>Finds the first added token in <paramref name="text"/>; false when there is none.</summary>
+    public bool TryFindNext(ReadOnlySpan<char> text, out int index, out int length, out int tokenId)
     {
-        char first = text[i];
-        // Most characters start no added token: answer those without a dictionary lookup.
-        if (first < 128 ? !_isFirstAscii[first] : !_byFirstChar.ContainsKey(first)) return null;
-        var rest = text.AsSpan(i);
-        foreach (var token in _byFirstChar[first])
+        index = _tokens is null ? -1 : text.IndexOfAny(_tokens);
+        if (index < 0)
         {
-            string content = token.Content;
-            // Comparing the second character first rejects most candidates (a lone space against the space runs) cheaply.
-            if (content.Length <= rest.Length && (content.Length == 1 || rest[1] == content[1]) && rest.StartsWith(content, StringComparison.Ordinal))
-                return token;
+            length = 0;
+            tokenId = -1;
+            return false;
         }
-        return null;
+
+        length = LongestMatchAt(text[index..], out tokenId);
+        return true;
+    }
+
+    private int LongestMatchAt(ReadOnlySpan<char> text, out int tokenId)
+    {
+        tokenId = -1;
+        var best = 0;
+        var node = 0;
+        for (var i = 0; i < text.Length && _edges.TryGetValue((node, text[i]), out node); i++)
+        {
+            if (_tokenAtNode[node] >= 0)
+            {
+                tokenId = _tokenAtNode[node];
+                best = i + 1;
+            }
+        }
+
+        return best;
     }
 }

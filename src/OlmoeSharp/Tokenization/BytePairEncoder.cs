@@ -1,134 +1,257 @@
-using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace OlmoeSharp.Tokenization;
 
 /// <summary>
-/// Byte-level BPE: a pre-tokenized piece becomes bytes, bytes become alphabet characters (one symbol each), and the
-/// lowest-ranked adjacent pair is merged until no listed merge applies. A priority queue keeps long pieces
-/// O(n log n) (a hostile run of a million identical characters must not take quadratic time). Results of short
-/// pieces are cached: natural text repeats the same words.
+/// Byte-level BPE: a word's UTF-8 bytes start as one symbol each, then merges are applied lowest rank first,
+/// leftmost first on ties. Follows the reference (tokenizers' <c>Word::merge_all</c>) step for step: a priority
+/// queue of (rank, position) whose stale entries are skipped when popped, so even a huge word costs O(n log n).
+/// Results for words are cached.
 /// </summary>
 internal sealed class BytePairEncoder
 {
-    private const int MaxCacheEntries = 200_000;
-    private const int MaxCachedPieceLength = 64;
+    // Words this long or longer are not cached (the reference has a similar bound); a cap on entries keeps memory
+    // bounded on adversarial input, after which new words are simply not cached.
+    private const int MaxCachedWordLength = 256;
+    private const int CacheCapacity = 100_000;
 
-    private readonly Dictionary<string, int> _vocab;
-    private readonly Dictionary<long, (int Rank, int Merged)> _merges;
-    private readonly int[] _byteIds;
-    private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    private readonly int[] _byteSymbols;
+    private readonly IntPairMap _merges;
+    private readonly WordCache _cache = new(CacheCapacity);
 
-    public BytePairEncoder(Dictionary<string, int> vocab, Dictionary<long, (int Rank, int Merged)> merges)
+    [ThreadStatic]
+    private static Scratch? t_scratch;
+
+    /// <param name="byteSymbols">The token id of each byte's alphabet character, or -1 when the vocabulary lacks it.</param>
+    /// <param name="merges">Merge rules in rank order: (left id, right id, merged id).</param>
+    public BytePairEncoder(int[] byteSymbols, IReadOnlyList<(int Left, int Right, int Merged)> merges)
     {
-        _vocab = vocab;
-        _merges = merges;
-        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
-        _byteIds = new int[256];
-        for (int b = 0; b < 256; b++)
-            _byteIds[b] = vocab.TryGetValue(ByteLevelAlphabet.ByteToChar[b].ToString(), out int id) ? id : -1;
+        _byteSymbols = byteSymbols;
+        _merges = new IntPairMap(merges.Count);
+        for (var rank = 0; rank < merges.Count; rank++)
+        {
+            // A repeated pair takes its last rank, as in the reference's map built from the list.
+            var (left, right, merged) = merges[rank];
+            _merges.Set(left, right, ((long)rank << 32) | (uint)merged);
+        }
     }
 
-    public static long PairKey(int left, int right) => ((long)left << 32) | (uint)right;
-
-    /// <summary>Appends the token ids of one piece of text.</summary>
-    public void Encode(ReadOnlySpan<char> piece, List<int> output)
+    /// <summary>Appends the token ids of <paramref name="word"/> (one pre-tokenized word) to <paramref name="output"/>.</summary>
+    public void Encode(ReadOnlySpan<char> word, List<int> output)
     {
-        if (piece.Length <= MaxCachedPieceLength)
+        if (_cache.TryGetValue(word, out var cached))
         {
-            // Looked up by span: a cache hit allocates nothing.
-            if (!_cacheBySpan.TryGetValue(piece, out var ids))
-            {
-                ids = EncodeUncached(piece);
-                if (_cache.Count >= MaxCacheEntries) _cache.Clear();
-                _cache.TryAdd(piece.ToString(), ids);
-            }
-            output.AddRange(ids);
+            output.AddRange(cached.AsSpan());
             return;
         }
-        output.AddRange(EncodeUncached(piece));
+
+        var scratch = t_scratch ??= new Scratch();
+        var start = output.Count;
+        MergeWord(word, scratch, output);
+        if (word.Length < MaxCachedWordLength)
+        {
+            _cache.TryAdd(word, CollectionsMarshal.AsSpan(output)[start..].ToArray());
+        }
     }
 
-    /// <summary>Pieces up to this many bytes merge with a plain scan (no queue, no heap scratch).</summary>
-    private const int ShortPieceBytes = 64;
-
-    private int[] EncodeUncached(ReadOnlySpan<char> piece)
+    private void MergeWord(ReadOnlySpan<char> word, Scratch scratch, List<int> output)
     {
-        int byteCount = Encoding.UTF8.GetByteCount(piece);
-        if (byteCount <= ShortPieceBytes)
-        {
-            Span<byte> small = stackalloc byte[ShortPieceBytes];
-            Encoding.UTF8.GetBytes(piece, small);
-            return EncodeShort(small[..byteCount]);
-        }
-        var bytes = Encoding.UTF8.GetBytes(piece.ToArray());
-        int n = bytes.Length;
-        var ids = new int[n];
-        var next = new int[n];
-        var prev = new int[n];
-        int count = 0;
-        for (int i = 0; i < n; i++)
-        {
-            int id = _byteIds[bytes[i]];
-            if (id < 0) continue; // a byte with no token (never produced by valid UTF-8): dropped, as the reference does without unk
-            ids[count] = id;
-            prev[count] = count - 1;
-            next[count] = count + 1;
-            count++;
-        }
-        if (count == 0) return [];
-        next[count - 1] = -1;
+        var byteCount = Encoding.UTF8.GetByteCount(word);
+        var bytes = scratch.Bytes(byteCount);
+        Encoding.UTF8.GetBytes(word, bytes);
 
-        var queue = new PriorityQueue<(int Position, int Left, int Right), (int Rank, int Position)>();
-        void Consider(int position)
+        // A byte whose alphabet character is not in the vocabulary is dropped, as the reference does when the
+        // model has no unknown token (with this vocabulary that only happens for bytes UTF-8 never produces).
+        var symbols = scratch.Symbols(byteCount);
+        var count = 0;
+        foreach (var b in bytes)
         {
-            int right = next[position];
-            if (right < 0) return;
-            if (_merges.TryGetValue(PairKey(ids[position], ids[right]), out var merge))
-                queue.Enqueue((position, ids[position], ids[right]), (merge.Rank, position));
-        }
-        for (int i = 0; i < count - 1; i++) Consider(i);
-
-        var alive = new bool[count];
-        Array.Fill(alive, true);
-        while (queue.TryDequeue(out var pair, out _))
-        {
-            int p = pair.Position, r = next[p];
-            // Skip entries made stale by an earlier merge.
-            if (!alive[p] || r < 0 || ids[p] != pair.Left || ids[r] != pair.Right) continue;
-            ids[p] = _merges[PairKey(pair.Left, pair.Right)].Merged;
-            alive[r] = false;
-            next[p] = next[r];
-            if (next[r] >= 0) prev[next[r]] = p;
-            if (prev[p] >= 0) Consider(prev[p]);
-            Consider(p);
+            var id = _byteSymbols[b];
+            if (id >= 0)
+            {
+                symbols[count] = new Symbol(id, count - 1, count + 1);
+                count++;
+            }
         }
 
-        var result = new List<int>(count);
+        if (count == 0)
+        {
+            return;
+        }
 
-        for (int i = 0; i >= 0; i = next[i]) result.Add(ids[i]);
-        return [.. result];
+        symbols[count - 1].Next = -1;
+        var queue = scratch.Queue;
+        queue.Clear();
+        for (var i = 0; i + 1 < count; i++)
+        {
+            if (_merges.TryGetValue(symbols[i].Id, symbols[i + 1].Id, out var merge))
+            {
+                queue.Push(new Merge(i, merge));
+            }
+        }
+
+        while (queue.TryPop(out var top))
+        {
+            ref var current = ref symbols[top.Position];
+            if (current.Removed || current.Next < 0)
+            {
+                continue;
+            }
+
+            // The entry is stale unless the pair now at this position still merges into the same token.
+            var nextPosition = current.Next;
+            var right = symbols[nextPosition];
+            if (!_merges.TryGetValue(current.Id, right.Id, out var live) || (int)live != top.MergedId)
+            {
+                continue;
+            }
+
+            current.Id = top.MergedId;
+            current.Next = right.Next;
+            symbols[nextPosition].Removed = true;
+            if (right.Next >= 0)
+            {
+                symbols[right.Next].Previous = top.Position;
+            }
+
+            if (current.Previous >= 0 && _merges.TryGetValue(symbols[current.Previous].Id, current.Id, out var before))
+            {
+                queue.Push(new Merge(current.Previous, before));
+            }
+
+            if (current.Next >= 0 && _merges.TryGetValue(current.Id, symbols[current.Next].Id, out var after))
+            {
+                queue.Push(new Merge(top.Position, after));
+            }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            if (!symbols[i].Removed)
+            {
+                output.Add(symbols[i].Id);
+            }
+        }
     }
 
-    /// <summary>The same merges for a short piece: repeatedly merge the lowest-ranked adjacent pair (leftmost on ties).</summary>
-    private int[] EncodeShort(ReadOnlySpan<byte> bytes)
+    private struct Symbol(int id, int previous, int next)
     {
-        Span<int> ids = stackalloc int[ShortPieceBytes];
-        int count = 0;
-        foreach (byte b in bytes)
-            if (_byteIds[b] >= 0) ids[count++] = _byteIds[b];
-        while (count > 1)
+        public int Id = id;
+        public int Previous = previous;
+        public int Next = next;
+        public bool Removed;
+    }
+
+    /// <summary>A queued merge; <paramref name="rule"/> packs (rank &lt;&lt; 32) | merged id.</summary>
+    private readonly struct Merge(int position, long rule)
+    {
+        public readonly int Position = position;
+        public readonly int Rank = (int)(rule >> 32);
+        public readonly int MergedId = (int)rule;
+
+        public bool Precedes(Merge other) => Rank != other.Rank ? Rank < other.Rank : Position < other.Position;
+    }
+
+    /// <summary>A binary min-heap on (rank, position).</summary>
+    private sealed class MergeQueue
+    {
+        private Merge[] _items = new Merge[64];
+        private int _count;
+
+        public void Clear() => _count = 0;
+
+        public void Push(Merge item)
         {
-            int best = -1, bestRank = int.MaxValue, merged = 0;
-            for (int i = 0; i < count - 1; i++)
-                if (_merges.TryGetValue(PairKey(ids[i], ids[i + 1]), out var merge) && merge.Rank < bestRank)
-                    (best, bestRank, merged) = (i, merge.Rank, merge.Merged);
-            if (best < 0) break;
-            ids[best] = merged;
-            ids.Slice(best + 2, count - best - 2).CopyTo(ids[(best + 1)..]);
-            count--;
+            if (_count == _items.Length)
+            {
+                Array.Resize(ref _items, _count * 2);
+            }
+
+            var i = _count++;
+            while (i > 0)
+            {
+                var parent = (i - 1) >> 1;
+                if (!item.Precedes(_items[parent]))
+                {
+                    break;
+                }
+
+                _items[i] = _items[parent];
+                i = parent;
+            }
+
+            _items[i] = item;
         }
-        return ids[..count].ToArray();
+
+        public bool TryPop(out Merge top)
+        {
+            if (_count == 0)
+            {
+                top = default;
+                return false;
+            }
+
+            top = _items[0];
+            var last = _items[--_count];
+            var i = 0;
+            while (true)
+            {
+                var child = (2 * i) + 1;
+                if (child >= _count)
+                {
+                    break;
+                }
+
+                if (child + 1 < _count && _items[child + 1].Precedes(_items[child]))
+                {
+                    child++;
+                }
+
+                if (!_items[child].Precedes(last))
+                {
+                    break;
+                }
+
+                _items[i] = _items[child];
+                i = child;
+            }
+
+            _items[i] = last;
+            return true;
+        }
+    }
+
+    /// <summary>Per-thread buffers, so encoding allocates nothing but cache entries and the result list.</summary>
+    private sealed class Scratch
+    {
+        // A buffer grown for one huge word is not kept beyond this size, so a thread does not hold megabytes.
+        private const int RetainedCapacity = 1 << 16;
+
+        private byte[] _bytes = new byte[256];
+        private Symbol[] _symbols = new Symbol[256];
+
+        public MergeQueue Queue { get; private set; } = new();
+
+        public Span<byte> Bytes(int count)
+        {
+            if (_bytes.Length < count || _bytes.Length > RetainedCapacity)
+            {
+                _bytes = new byte[Math.Max(count, 256)];
+            }
+
+            return _bytes.AsSpan(0, count);
+        }
+
+        public Span<Symbol> Symbols(int count)
+        {
+            if (_symbols.Length < count || _symbols.Length > RetainedCapacity)
+            {
+                _symbols = new Symbol[Math.Max(count, 256)];
+                Queue = new MergeQueue();
+            }
+
+            return _symbols.AsSpan(0, count);
+        }
     }
 }

@@ -1,82 +1,96 @@
-using System.Globalization;
-using System.Text;
-
 namespace OlmoeSharp.Tokenization;
 
 /// <summary>
-/// The GPT-2 split that byte-level BPE runs on, equivalent to the regex
-/// <c>'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</c>, written as a scanner over
-/// code points: .NET's regex classes see a surrogate pair as two non-letters, which splits e.g. "𝐀's" wrongly.
+/// Splits text into the words BPE works on, exactly as the GPT-2 regex of the reference ByteLevel pre-tokenizer:
+/// <c>'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+</c>.
 /// </summary>
+/// <remarks>
+/// Hand-written rather than a .NET Regex: .NET classifies UTF-16 units, so a letter outside the BMP (a surrogate
+/// pair such as U+1D400) would not match <c>\p{L}</c>, and the classes here are pinned to the reference's Unicode
+/// version (<see cref="UnicodeTables.CharacterClassUnicodeVersion"/>) instead of following the runtime's. It is also
+/// several times faster.
+/// </remarks>
 internal static class Gpt2PreTokenizer
 {
-    private enum Kind { Letter, Number, Space, Other }
+    private static readonly CharClass[] AsciiClasses =
+        Enumerable.Range(0, 128).Select(UnicodeProperties.GetClass).ToArray();
 
-    /// <summary>ASCII classes by table: most text is ASCII, and Unicode lookups cost more than the rest of the split.</summary>
-    private static readonly Kind[] AsciiKinds = Enumerable.Range(0, 128).Select(c => (char)c switch
+    /// <summary>The length in UTF-16 units of the word that starts <paramref name="text"/> (non-empty).</summary>
+    public static int NextWordLength(ReadOnlySpan<char> text)
     {
-        >= 'a' and <= 'z' or >= 'A' and <= 'Z' => Kind.Letter,
-        >= '0' and <= '9' => Kind.Number,
-        ' ' or '\t' or '\n' or '\v' or '\f' or '\r' => Kind.Space, // Unicode White_Space (not U+001C–U+001F)
-        _ => Kind.Other,
-    }).ToArray();
-
-    /// <summary>Calls <paramref name="onPiece"/> with (start, length) of each piece of <paramref name="text"/>, in order.</summary>
-    public static void Split(string text, Action<int, int> onPiece)
-    {
-        int i = 0;
-        while (i < text.Length)
+        var first = text[0];
+        if (first == '\'' && text.Length >= 2)
         {
-            int length = Match(text, i);
-            onPiece(i, length);
+            var contraction = ContractionLength(text);
+            if (contraction > 0)
+            {
+                return contraction;
+            }
+        }
+
+        var firstClass = Classify(text, 0, out var firstLength);
+        if (first == ' ' && text.Length > 1)
+        {
+            // " ?X+": a single space joins the letter, number or other run that follows it.
+            var nextClass = Classify(text, 1, out _);
+            if (nextClass != CharClass.Space)
+            {
+                return 1 + RunLength(text[1..], nextClass);
+            }
+        }
+
+        if (firstClass != CharClass.Space)
+        {
+            return firstLength + RunLength(text[firstLength..], firstClass);
+        }
+
+        // "\s+(?!\S)|\s+": a white-space run, leaving its last character to the word that follows it, unless the
+        // run is a single character or ends the text. White_Space characters are all in the BMP.
+        var run = RunLength(text, CharClass.Space);
+        return run == text.Length || run == 1 ? run : run - 1;
+    }
+
+    private static int ContractionLength(ReadOnlySpan<char> text)
+    {
+        switch (text[1])
+        {
+            case 's' or 't' or 'm' or 'd':
+                return 2;
+            case 'r' or 'v' when text.Length >= 3 && text[2] == 'e':
+            case 'l' when text.Length >= 3 && text[2] == 'l':
+                return 3;
+            default:
+                return 0;
+        }
+    }
+
+    /// <summary>The length of the run of <paramref name="charClass"/> characters at the start of <paramref name="text"/>.</summary>
+    private static int RunLength(ReadOnlySpan<char> text, CharClass charClass)
+    {
+        var i = 0;
+        while (i < text.Length && Classify(text, i, out var length) == charClass)
+        {
             i += length;
         }
+
+        return i;
     }
 
-    private static int Match(string s, int i)
+    private static CharClass Classify(ReadOnlySpan<char> text, int index, out int length)
     {
-        if (s[i] == '\'' && i + 1 < s.Length)
+        var c = text[index];
+        length = 1;
+        if (c < 0x80)
         {
-            char a = s[i + 1];
-            if (a is 's' or 't' or 'm' or 'd') return 2;
-            if (i + 2 < s.Length && ((a == 'r' && s[i + 2] == 'e') || (a == 'v' && s[i + 2] == 'e') || (a == 'l' && s[i + 2] == 'l'))) return 3;
+            return AsciiClasses[c];
         }
 
-        // " ?X+" for letters, numbers and other symbols: an optional single space, then a run of one class.
-        int start = s[i] == ' ' && i + 1 < s.Length ? i + 1 : i;
-        var kind = KindAt(s, start);
-        if (kind != Kind.Space && (start == i + 1 || s[i] != ' '))
+        if (char.IsHighSurrogate(c) && index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]))
         {
-            int end = start;
-            while (end < s.Length && KindAt(s, end) == kind) end += Width(s, end);
-            return end - i;
+            length = 2;
+            return UnicodeProperties.GetClass(char.ConvertToUtf32(c, text[index + 1]));
         }
 
-        // Whitespace: a run, leaving its last character for the next piece when a non-space follows ("\s+(?!\S)"),
-        // unless the run is that single character ("\s+").
-        int runEnd = i;
-        while (runEnd < s.Length && KindAt(s, runEnd) == Kind.Space) runEnd += Width(s, runEnd);
-        if (runEnd == s.Length) return runEnd - i;
-        int lastWidth = char.IsLowSurrogate(s[runEnd - 1]) ? 2 : 1;
-        return runEnd - lastWidth > i ? runEnd - lastWidth - i : runEnd - i;
-    }
-
-    private static int Width(string s, int i) => char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]) ? 2 : 1;
-
-    private static Kind KindAt(string s, int i)
-    {
-        if (s[i] < 128) return AsciiKinds[s[i]];
-        if (Rune.DecodeFromUtf16(s.AsSpan(i), out var rune, out _) != System.Buffers.OperationStatus.Done) return Kind.Other;
-        if (Rune.IsWhiteSpace(rune)) return Kind.Space;
-        switch (Rune.GetUnicodeCategory(rune))
-        {
-            case UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
-                or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter:
-                return Kind.Letter;
-            case UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber:
-                return Kind.Number;
-            default:
-                return Kind.Other;
-        }
+        return UnicodeProperties.GetClass(c);
     }
 }

@@ -1,122 +1,226 @@
+using System.Buffers;
 using System.Text;
 
 namespace OlmoeSharp.Tokenization;
 
 /// <summary>
-/// OLMoE's tokenizer (GPT-NeoX-style byte-level BPE) loaded from a Hugging Face tokenizer.json, giving the same ids
-/// and text as the reference Rust library: added tokens (including special-token text typed by a user) are matched
-/// first, the rest is NFC-normalised, split GPT-2 style and BPE-encoded. No BOS or EOS is added. Thread-safe.
+/// The OLMoE tokenizer (GPT-NeoX-style byte-level BPE, loaded from a Hugging Face tokenizer.json), producing
+/// exactly the ids and text of the reference Rust tokenizers library.
 /// </summary>
+/// <remarks>
+/// Encoding runs the reference pipeline: special tokens (<c>&lt;|endoftext|&gt;</c>, <c>&lt;|padding|&gt;</c>) are cut
+/// out of the raw text, the rest is NFC-normalized, the other added tokens (space runs, PII placeholders) are cut
+/// out, and what remains is split by the GPT-2 regex and BPE-encoded. No BOS or EOS is added. Instances are
+/// immutable and safe to use from several threads at once.
+/// </remarks>
 public sealed class OlmoeTokenizer
 {
+    /// <summary>The file name looked for in a model folder.</summary>
+    public const string FileName = "tokenizer.json";
+
     private const string EndOfTextContent = "<|endoftext|>";
     private const string PaddingContent = "<|padding|>";
 
-    private readonly BytePairEncoder _bpe;
-    private readonly AddedTokenMatcher _addedMatcher;
-    private readonly string?[] _idToToken;
-    private readonly bool[] _isSpecial;
+    private readonly BytePairEncoder _encoder;
+    private readonly AddedTokenMatcher _rawTextTokens;
+    private readonly AddedTokenMatcher _normalizedTextTokens;
     private readonly bool _normalizeNfc;
+    private readonly TokenByteTable _tokenBytes;
+    private readonly bool[] _special;
 
-    private OlmoeTokenizer(TokenizerDefinition definition)
+    private OlmoeTokenizer(string path, TokenizerDefinition definition)
     {
-        _bpe = new BytePairEncoder(definition.Vocab, definition.Merges);
-        _addedMatcher = new AddedTokenMatcher(definition.AddedTokens);
+        var tokens = definition.Tokens;
+        VocabularySize = tokens.Length;
         _normalizeNfc = definition.NormalizeNfc;
-        int size = Math.Max(definition.Vocab.Values.Max(), definition.AddedTokens.Select(t => t.Id).DefaultIfEmpty(-1).Max()) + 1;
-        _idToToken = new string?[size];
-        _isSpecial = new bool[size];
-        foreach (var (token, id) in definition.Vocab) _idToToken[id] = token;
+        _tokenBytes = new TokenByteTable(tokens);
+
+        var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
+        for (var id = 0; id < tokens.Length; id++)
+        {
+            ids[tokens[id]] = id;
+        }
+
+        var byteSymbols = new int[256];
+        for (var b = 0; b < 256; b++)
+        {
+            byteSymbols[b] = ids.GetValueOrDefault(ByteLevelAlphabet.ToChar((byte)b).ToString(), -1);
+        }
+
+        _encoder = new BytePairEncoder(byteSymbols, definition.Merges);
+
+        _special = new bool[tokens.Length];
         foreach (var token in definition.AddedTokens)
         {
-            _idToToken[token.Id] = token.Content;
-            _isSpecial[token.Id] = token.Special;
+            _special[token.Id] = token.Special;
         }
-        VocabularySize = size;
-        EndOfTextId = definition.AddedTokens.FirstOrDefault(t => t.Content == EndOfTextContent)?.Id ?? -1;
-        PaddingId = definition.AddedTokens.FirstOrDefault(t => t.Content == PaddingContent)?.Id ?? -1;
+
+        // Tokens marked "normalized" are looked for in the normalized text, so their own text is normalized too.
+        _rawTextTokens = new AddedTokenMatcher(
+            definition.AddedTokens.Where(t => !t.Normalized).Select(t => (t.Content, t.Id)));
+        _normalizedTextTokens = new AddedTokenMatcher(
+            definition.AddedTokens.Where(t => t.Normalized).Select(t => (_normalizeNfc ? Nfc.Normalize(t.Content) : t.Content, t.Id)));
+
+        EndOfTextId = ids.TryGetValue(EndOfTextContent, out var eos)
+            ? eos
+            : throw new ModelFormatException(path, $"the vocabulary has no {EndOfTextContent} token", "model.vocab");
+        PaddingId = ids.TryGetValue(PaddingContent, out var padding)
+            ? padding
+            : throw new ModelFormatException(path, $"the vocabulary has no {PaddingContent} token", "model.vocab");
     }
 
-    /// <summary>Number of token ids (50280 for OLMoE; the model's extra embedding rows have no token).</summary>
+    /// <summary>The number of token ids (50,280 for OLMoE; the model's 50,304 embedding rows include unused padding rows).</summary>
     public int VocabularySize { get; }
 
-    /// <summary>Id of <c>&lt;|endoftext|&gt;</c> (50279 for OLMoE), or -1 if the file has none.</summary>
+    /// <summary>The id of <c>&lt;|endoftext|&gt;</c> (50279): the end-of-sequence token, where generation stops.</summary>
     public int EndOfTextId { get; }
 
-    /// <summary>Id of <c>&lt;|padding|&gt;</c> (1 for OLMoE), or -1 if the file has none.</summary>
+    /// <summary>The id of <c>&lt;|padding|&gt;</c> (1).</summary>
     public int PaddingId { get; }
 
-    /// <summary>Loads a tokenizer.json file, or the tokenizer.json inside a model folder.</summary>
-    /// <exception cref="ModelFormatException">The file is malformed or uses features this tokenizer does not implement.</exception>
-    /// <exception cref="FileNotFoundException">There is no such file.</exception>
-    public static OlmoeTokenizer Load(string fileOrDirectory)
+    /// <summary>
+    /// Loads the tokenizer from a tokenizer.json file, or from a model folder holding one.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The file is missing, unreadable, malformed or describes an unsupported tokenizer.</exception>
+    public static OlmoeTokenizer Load(string pathOrDirectory)
     {
-        ArgumentException.ThrowIfNullOrEmpty(fileOrDirectory);
-        string path = Directory.Exists(fileOrDirectory) ? Path.Combine(fileOrDirectory, "tokenizer.json") : fileOrDirectory;
-        return new OlmoeTokenizer(TokenizerDefinition.Load(path));
+        ArgumentException.ThrowIfNullOrEmpty(pathOrDirectory);
+        return Directory.Exists(pathOrDirectory) ? FromDirectory(pathOrDirectory) : FromFile(pathOrDirectory);
     }
 
-    /// <summary>True for tokens that "skip special tokens" drops when decoding (padding and end-of-text).</summary>
-    public bool IsSpecial(int id) => (uint)id < (uint)_isSpecial.Length && _isSpecial[id];
+    /// <summary>Loads the tokenizer from a Hugging Face tokenizer.json file.</summary>
+    /// <exception cref="ModelFormatException">The file is missing, unreadable, malformed or describes an unsupported tokenizer.</exception>
+    public static OlmoeTokenizer FromFile(string tokenizerJsonPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tokenizerJsonPath);
+        return new OlmoeTokenizer(tokenizerJsonPath, TokenizerJsonReader.Read(tokenizerJsonPath));
+    }
 
-    /// <summary>The token's string as stored (byte-level alphabet for BPE tokens), or null for an id with no token.</summary>
-    public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
+    /// <summary>Loads the tokenizer from the tokenizer.json in a model folder.</summary>
+    /// <exception cref="ModelFormatException">The file is missing, unreadable, malformed or describes an unsupported tokenizer.</exception>
+    public static OlmoeTokenizer FromDirectory(string modelDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
+        return FromFile(Path.Combine(modelDirectory, FileName));
+    }
 
-    /// <summary>Token ids of <paramref name="text"/>. Lone UTF-16 surrogates are encoded as U+FFFD.</summary>
-    public int[] Encode(string text)
+    /// <summary>True for the special tokens (<c>&lt;|padding|&gt;</c> and <c>&lt;|endoftext|&gt;</c>), which a decode may skip.</summary>
+    public bool IsSpecial(int id) => (uint)id < (uint)_special.Length && _special[id];
+
+    /// <summary>Encodes <paramref name="text"/> into token ids, adding no BOS or EOS.</summary>
+    /// <remarks>
+    /// Special-token text in the input (such as <c>&lt;|endoftext|&gt;</c>) becomes the special token, as in the
+    /// reference's default encode. Unpaired UTF-16 surrogates are encoded as U+FFFD.
+    /// </remarks>
+    public IReadOnlyList<int> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        text = ReplaceLoneSurrogates(text);
         var ids = new List<int>(text.Length / 3 + 4);
-        _addedMatcher.Split(text,
-            (start, length) =>
-            {
-                string segment = text.Substring(start, length);
-                if (_normalizeNfc) segment = NfcNormalizer.Normalize(segment);
-                Gpt2PreTokenizer.Split(segment, (s, l) => _bpe.Encode(segment.AsSpan(s, l), ids));
-            },
-            token => ids.Add(token.Id));
-        return [.. ids];
+        Encode(text, ids);
+        return ids;
     }
 
-    /// <summary>
-    /// Text of <paramref name="ids"/>. Ids with no token (OLMoE's 50280–50303) give nothing; byte sequences that are
-    /// not valid UTF-8 give U+FFFD, as the reference does.
-    /// </summary>
-    /// <param name="ids">Token ids.</param>
-    /// <param name="skipSpecialTokens">Drop the special tokens (padding and end-of-text; the space-run tokens stay).</param>
+    /// <summary>Encodes <paramref name="text"/> and appends the ids to <paramref name="destination"/>.</summary>
+    /// <inheritdoc cref="Encode(string)" path="/remarks"/>
+    public void Encode(ReadOnlySpan<char> text, List<int> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        var sanitized = LoneSurrogates.ReplaceOrNull(text);
+        if (sanitized is not null)
+        {
+            text = sanitized;
+        }
+
+        while (!text.IsEmpty)
+        {
+            if (!_rawTextTokens.TryFindNext(text, out var index, out var length, out var id))
+            {
+                EncodeNormalizing(text, destination);
+                return;
+            }
+
+            EncodeNormalizing(text[..index], destination);
+            destination.Add(id);
+            text = text[(index + length)..];
+        }
+    }
+
+    /// <summary>Decodes token ids into text.</summary>
+    /// <param name="ids">The ids; ids without a token (negative, or the model's padding rows 50280..) decode to nothing.</param>
+    /// <param name="skipSpecialTokens">Drop the special tokens (<see cref="IsSpecial"/>); other added tokens such as space runs stay.</param>
+    /// <returns>The text; byte sequences that are not valid UTF-8 become U+FFFD as in Rust's <c>String::from_utf8_lossy</c>.</returns>
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
     {
-        var bytes = new List<byte>(ids.Length * 4);
-        foreach (int id in ids) AppendBytes(id, skipSpecialTokens, bytes);
-        return Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
-    }
-
-    /// <summary>A decoder that turns ids into text one at a time, for streaming generation.</summary>
-    public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false) => new(this, skipSpecialTokens);
-
-    internal void AppendBytes(int id, bool skipSpecialTokens, List<byte> output)
-    {
-        if (IdToToken(id) is not { } token || (skipSpecialTokens && _isSpecial[id])) return;
-        ByteLevelAlphabet.AppendBytes(token, output);
-    }
-
-    private static string ReplaceLoneSurrogates(string text)
-    {
-        if (!text.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF')) return text;
-        var builder = new StringBuilder(text.Length);
-        for (int i = 0; i < text.Length; i++)
+        var byteCount = 0;
+        foreach (var id in ids)
         {
-            char c = text[i];
-            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            if (!(skipSpecialTokens && IsSpecial(id)))
             {
-                builder.Append(c).Append(text[++i]);
-            }
-            else
-            {
-                builder.Append(char.IsSurrogate(c) ? '\uFFFD' : c);
+                byteCount += _tokenBytes[id].Length;
             }
         }
-        return builder.ToString();
+
+        var buffer = ArrayPool<byte>.Shared.Rent(byteCount);
+        try
+        {
+            var written = 0;
+            foreach (var id in ids)
+            {
+                if (!(skipSpecialTokens && IsSpecial(id)))
+                {
+                    var bytes = _tokenBytes[id];
+                    bytes.CopyTo(buffer.AsSpan(written));
+                    written += bytes.Length;
+                }
+            }
+
+            return Encoding.UTF8.GetString(buffer, 0, written);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Creates a decoder for ids arriving one at a time (generation), which yields only complete characters.</summary>
+    /// <param name="skipSpecialTokens">Drop the special tokens, as in <see cref="Decode"/>.</param>
+    public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false) =>
+        new(this, _tokenBytes, skipSpecialTokens);
+
+    private void EncodeNormalizing(ReadOnlySpan<char> text, List<int> destination)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+
+        var normalized = _normalizeNfc ? Nfc.NormalizeOrNull(text) : null;
+        if (normalized is not null)
+        {
+            text = normalized;
+        }
+
+        while (!text.IsEmpty)
+        {
+            if (!_normalizedTextTokens.TryFindNext(text, out var index, out var length, out var id))
+            {
+                EncodeWords(text, destination);
+                return;
+            }
+
+            EncodeWords(text[..index], destination);
+            destination.Add(id);
+            text = text[(index + length)..];
+        }
+    }
+
+    private void EncodeWords(ReadOnlySpan<char> text, List<int> destination)
+    {
+        while (!text.IsEmpty)
+        {
+            var length = Gpt2PreTokenizer.NextWordLength(text);
+            _encoder.Encode(text[..length], destination);
+            text = text[length..];
+        }
     }
 }

@@ -34,7 +34,7 @@ public sealed class ChatSessionTests(TinyModelFixture fixture) : IClassFixture<T
         Assert.Equal(5, history.Count);
         Assert.Equal(second, history[4].Text);
         string secondPrompt = template.Render([.. history.Take(4)], addGenerationPrompt: true);
-        int fullPrompt = fixture.Model.Tokenizer!.Encode(secondPrompt).Length;
+        int fullPrompt = fixture.Model.Tokenizer!.Encode(secondPrompt).Count;
         Assert.True(usage.PromptTokens < fullPrompt / 2, $"second turn processed {usage.PromptTokens} of {fullPrompt} prompt tokens");
 
         // Without a cache, the same conversation gives the same answer.
@@ -42,16 +42,5 @@ public sealed class ChatSessionTests(TinyModelFixture fixture) : IClassFixture<T
         await foreach (var update in generator.GenerateAsync(secondPrompt, Greedy))
             if (update.TokenId is int id) ids.Add(id);
         Assert.Equal(fixture.Model.Tokenizer.Decode(ids.ToArray(), skipSpecialTokens: true), second);
-    }
-
-    [Fact]
-    public void The_tulu_template_renders_as_specified()
-    {
-        var template = new TuluChatTemplate();
-        Assert.Equal("<|endoftext|><|system|>\nS\n<|user|>\nU\n<|assistant|>\nA<|endoftext|><|user|>\nV\n<|assistant|>\n",
-            template.Render([new(ChatRole.System, "S"), new(ChatRole.User, "U"), new(ChatRole.Assistant, "A"), new(ChatRole.User, "V")], addGenerationPrompt: true));
-        Assert.Equal("<|endoftext|><|user|>\nU\n", template.Render([new(ChatRole.User, "U")], addGenerationPrompt: false));
-        // The sequence OLMoE's training logs show for "<|endoftext|><|user|>\n".
-        Assert.Equal([50279, 29, 93, 4537, 49651, 187], fixture.Model.Tokenizer!.Encode("<|endoftext|><|user|>\n"));
     }
 }
