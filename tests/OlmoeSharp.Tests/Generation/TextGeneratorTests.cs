@@ -103,6 +103,31 @@ public sealed class TextGeneratorTests(TinyModelFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void Cancelling_a_prompt_midway_leaves_the_session_consistent()
+    {
+        var session = fixture.Model.CreateSession();
+        var logits = new float[fixture.Model.Config.VocabSize];
+        int[] prompt = Enumerable.Range(0, 500).Select(i => i * 7 % 50000).ToArray();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(3));
+        try
+        {
+            session.Evaluate(prompt, logits, cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Cancelled inside a block: only whole blocks count as processed.
+            Assert.Contains(session.Position, new[] { 0, 256 });
+        }
+        session.Reset();
+
+        // The same session then computes exactly what a fresh one does.
+        var expected = new float[logits.Length];
+        fixture.Model.CreateSession().Evaluate(prompt[..40], expected);
+        session.Evaluate(prompt[..40], logits);
+        Assert.Equal(expected, logits);
+    }
+
+    [Fact]
     public void Prompt_plus_new_tokens_beyond_the_context_is_refused_up_front()
     {
         var generator = new TextGenerator(fixture.Model);
