@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace OlmoeSharp.Tensors;
 
@@ -55,13 +56,16 @@ internal static unsafe class MatMul
         {
             for (int t = 0; t < tokenBlocks * Block; t++)
                 Interleave(t < tokens ? px + (long)t * cols : null, cols, pTokens + (long)(t / Block) * panel, t % Block, chunks, lanes);
+            bool direct = w.Type == TensorDType.BF16 && lanes == 16 && cols % 16 == 0 && Avx512F.IsSupported;
             for (int r = rowStart; r < rowEnd; r += Block)
             {
                 int rows = Math.Min(Block, rowEnd - r);
-                PackRows(w, r, rows, pRow, pRows, chunks, lanes);
+                bool rowsDirect = direct && rows == Block;
+                if (!rowsDirect) PackRows(w, r, rows, pRow, pRows, chunks, lanes);
                 for (int b = 0; b < tokenBlocks; b++)
                 {
-                    Kernel(pRows, pTokens + (long)b * panel, chunks, sums);
+                    if (rowsDirect) KernelBf16Direct((ushort*)w.Row(r), cols, pTokens + (long)b * panel, chunks, sums);
+                    else Kernel(pRows, pTokens + (long)b * panel, chunks, sums);
                     int count = Math.Min(Block, tokens - b * Block);
                     for (int t = 0; t < count; t++)
                         for (int i = 0; i < rows; i++)
@@ -120,6 +124,46 @@ internal static unsafe class MatMul
         else if (SimdWidth.Use256) Kernel256(rows, tokens, chunks, sums);
         else KernelScalar(rows, tokens, chunks * Block * 4, sums);
     }
+
+    /// <summary>
+    /// The 512-bit kernel reading four bf16 rows as stored (stride <paramref name="stride"/> elements) and widening
+    /// them in registers: the widening runs on the shuffle port beside the FMAs, so full row blocks need no packing
+    /// pass at all (the packing cost a quarter of the time on 16-token blocks).
+    /// </summary>
+    private static void KernelBf16Direct(ushort* w, long stride, float* x, int chunks, Span<float> sums)
+    {
+        ushort* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        for (int c = 0; c < chunks; c++, x += 64)
+        {
+            int k = c * 16;
+            var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
+            var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
+            var u = Widen(w0 + k);
+            a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
+            a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
+            u = Widen(w1 + k);
+            a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
+            a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
+            u = Widen(w2 + k);
+            a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
+            a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
+            u = Widen(w3 + k);
+            a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
+            a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+        }
+        sums[0] = Vector512.Sum(a00); sums[1] = Vector512.Sum(a01); sums[2] = Vector512.Sum(a02); sums[3] = Vector512.Sum(a03);
+        sums[4] = Vector512.Sum(a10); sums[5] = Vector512.Sum(a11); sums[6] = Vector512.Sum(a12); sums[7] = Vector512.Sum(a13);
+        sums[8] = Vector512.Sum(a20); sums[9] = Vector512.Sum(a21); sums[10] = Vector512.Sum(a22); sums[11] = Vector512.Sum(a23);
+        sums[12] = Vector512.Sum(a30); sums[13] = Vector512.Sum(a31); sums[14] = Vector512.Sum(a32); sums[15] = Vector512.Sum(a33);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Widen(ushort* p) =>
+        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load(p)), 16).AsSingle();
 
     private static void Kernel512(float* w, float* x, int chunks, Span<float> sums)
     {
