@@ -59,7 +59,7 @@ internal static class SafeTensorsHeader
             throw new ModelFormatException(path, "missing or non-string dtype.", name);
         string dtypeName = dtypeString.GetString()!;
         if (!TensorDTypes.TryParse(dtypeName, out var dtype))
-            throw new ModelFormatException(path, $"unknown dtype \"{UntrustedJson.Excerpt(dtypeString)}\".", name);
+            throw new ModelFormatException(path, $"unknown dtype {UntrustedJson.Excerpt(dtypeString)}.", name);
 
         if (shapeElement is not { ValueKind: JsonValueKind.Array } shapeArray)
             throw new ModelFormatException(path, "missing or non-array shape.", name);

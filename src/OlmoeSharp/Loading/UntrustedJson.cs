@@ -70,7 +70,7 @@ internal static class UntrustedJson
             if (!TryGetName(property, out string name))
                 throw new ModelFormatException(source, "a top-level name holds an unpaired UTF-16 surrogate escape.");
             if (FindUndecodable(property.Value) is { } path)
-                throw new ModelFormatException(source, $"the string at ${path} of its value holds an unpaired UTF-16 surrogate escape.", name);
+                throw new ModelFormatException(source, $"its value{path} holds an unpaired UTF-16 surrogate escape.", name);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
@@ -15,6 +16,9 @@ internal sealed class CheckpointFuzzer : IDisposable
 {
     /// <summary>What <see cref="Run"/> observed: the model loaded and decoded, or the load was refused with a typed error.</summary>
     public enum Outcome { Loaded, RejectedAsMalformed, RejectedAsMissing }
+
+    /// <summary>The outcome of a case, and for a refusal its message with file, names and numbers blanked out (to tally which checks fired).</summary>
+    public readonly record struct Result(Outcome Outcome, string? Reason);
 
     /// <summary>One layer and four narrow experts: small files (≈ 100–200 KB), so thousands of cases take seconds.</summary>
     private static readonly OlmoeConfig Small = HostileCheckpoint.TinyConfig with
@@ -70,7 +74,7 @@ internal sealed class CheckpointFuzzer : IDisposable
     /// Writes the case, loads it and, if it loads, decodes one token. Returns what happened; any exception that
     /// escapes is a finding: an untyped error, or a typed one that does not name a file of the folder.
     /// </summary>
-    public Outcome Run(FuzzCase fuzzCase)
+    public Result Run(FuzzCase fuzzCase)
     {
         Materialize(fuzzCase);
         OlmoeModel model;
@@ -82,19 +86,26 @@ internal sealed class CheckpointFuzzer : IDisposable
         {
             AssertInsideFolder(e.FilePath, e);
             Assert.StartsWith(e.FilePath + ":", e.Message);
-            return Outcome.RejectedAsMalformed;
+            return new Result(Outcome.RejectedAsMalformed, Reason(e.Message[(e.FilePath.Length + 1)..]));
         }
         catch (FileNotFoundException e)
         {
             AssertInsideFolder(e.FileName, e);
-            return Outcome.RejectedAsMissing;
+            return new Result(Outcome.RejectedAsMissing, Reason(e.Message.Replace(Folder, "")));
         }
         using (model)
         {
             var logits = new float[model.Config.VocabSize];
             model.CreateSession().Evaluate([fuzzCase.Number % model.Config.VocabSize], logits);
         }
-        return Outcome.Loaded;
+        return new Result(Outcome.Loaded, null);
+    }
+
+    /// <summary>A message reduced to its kind: quoted names, JSON excerpts and numbers blanked, cut short.</summary>
+    private static string Reason(string message)
+    {
+        string kind = Regex.Replace(message, "'[^']*'|\"[^\"]*\"|\\[[^\\]]*\\]|\\{[^}]*\\}|-?\\d+(\\.\\d+)?(e-?\\d+)?", "_").Trim();
+        return kind.Length <= 80 ? kind : kind[..80];
     }
 
     private void AssertInsideFolder(string? path, Exception e)

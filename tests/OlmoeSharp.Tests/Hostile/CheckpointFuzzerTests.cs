@@ -36,6 +36,7 @@ public sealed class CheckpointFuzzerTests(ITestOutputHelper output)
         using var fuzzer = new CheckpointFuzzer(settings.Seed);
         var findings = new List<string>();
         var outcomes = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        var reasons = new Dictionary<string, int>(StringComparer.Ordinal);
         var slowest = (Time: TimeSpan.Zero, Case: "");
         var hungriest = (Bytes: 0L, Case: "");
         FuzzCase? current = null;
@@ -57,7 +58,9 @@ public sealed class CheckpointFuzzerTests(ITestOutputHelper output)
                     string outcome;
                     try
                     {
-                        outcome = fuzzer.Run(fuzzCase).ToString();
+                        var result = fuzzer.Run(fuzzCase);
+                        outcome = result.Outcome.ToString();
+                        if (result.Reason is { } reason) reasons[reason] = reasons.GetValueOrDefault(reason) + 1;
                     }
                     catch (Exception e)
                     {
@@ -87,6 +90,8 @@ public sealed class CheckpointFuzzerTests(ITestOutputHelper output)
 
         output.WriteLine($"seed {settings.Seed}: {ran} cases in {clock.Elapsed.TotalSeconds:F1} s ({ran / clock.Elapsed.TotalSeconds:F0}/s)");
         foreach (var (outcome, count) in outcomes) output.WriteLine($"  {outcome}: {count}");
+        output.WriteLine($"{reasons.Count} kinds of refusal, most frequent first:");
+        foreach (var (reason, count) in reasons.OrderByDescending(r => r.Value)) output.WriteLine($"  {count,6}  {reason}");
         output.WriteLine($"slowest case {slowest.Time.TotalMilliseconds:F0} ms: {slowest.Case}");
         output.WriteLine($"most allocated {hungriest.Bytes >> 10} KB: {hungriest.Case}");
         output.WriteLine($"working set growth {workingSetGrowth >> 20} MB");

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using OlmoeSharp.Loading;
 
@@ -41,7 +42,8 @@ internal sealed class CheckpointMutator(Random random, IReadOnlyList<byte[]> spl
         string json = Pick(jsonFiles);
         return kind switch
         {
-            < 20 => $"{weights}: {EditHeader(files, weights)}",
+            < 17 => $"{weights}: {EditHeader(files, weights)}",
+            < 20 => $"{weights}: {AliasKey(files, weights)}",
             < 34 => $"{weights}: {FlipHeaderBytes(files, weights)}",
             < 42 => $"{weights}: {EditLengthPrefix(files, weights)}",
             < 50 => $"{weights}: {Truncate(files, weights)}",
@@ -78,6 +80,26 @@ internal sealed class CheckpointMutator(Random random, IReadOnlyList<byte[]> spl
         string? edit = EditStructured(split.Header, _json.EditHeader, edited => files[name] = SafeTensorsBytes.Compose(edited, split.Data, declared));
         if (edit is null) return FlipHeaderBytes(files, name);
         return declared is null ? edit : edit + " (stale length)";
+    }
+
+    /// <summary>
+    /// Renames one key of the header text to another key of it — a tensor to another tensor, or one entry field to
+    /// another — giving the same key twice, which no edit of a parsed JSON object can express.
+    /// </summary>
+    private string AliasKey(Dictionary<string, byte[]> files, string name)
+    {
+        if (TrySplit(files[name]) is not { } split) return FlipHeaderBytes(files, name);
+        string text = Encoding.UTF8.GetString(split.Header);
+        string[] keys = random.Next(2) == 0
+            ? ["\"dtype\":", "\"shape\":", "\"data_offsets\":"]
+            : Regex.Matches(text, "\"([^\"]+)\":\\{").Select(m => m.Value).ToArray();
+        if (keys.Length < 2) return FlipHeaderBytes(files, name);
+        string from = Pick(keys), to = Pick(keys);
+        int at = text.IndexOf(from, StringComparison.Ordinal);
+        if (at < 0) return FlipHeaderBytes(files, name);
+        text = string.Concat(text.AsSpan(0, at), to, text.AsSpan(at + from.Length));
+        files[name] = SafeTensorsBytes.Compose(Encoding.UTF8.GetBytes(text), split.Data);
+        return $"key {from} renamed {to}";
     }
 
     private string FlipHeaderBytes(Dictionary<string, byte[]> files, string name)
