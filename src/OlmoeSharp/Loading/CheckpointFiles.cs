@@ -13,10 +13,14 @@ internal sealed class CheckpointFiles : IDisposable
     private readonly List<SafeTensorsFile> _files;
     private readonly Dictionary<string, SafeTensorsFile> _owner;
 
-    private CheckpointFiles(List<SafeTensorsFile> files, Dictionary<string, SafeTensorsFile> owner)
+    /// <summary>The file that lists the tensors (the index, or the single file): the one at fault when a tensor is missing.</summary>
+    private readonly string _catalogPath;
+
+    private CheckpointFiles(List<SafeTensorsFile> files, Dictionary<string, SafeTensorsFile> owner, string catalogPath)
     {
         _files = files;
         _owner = owner;
+        _catalogPath = catalogPath;
     }
 
     public IReadOnlyList<SafeTensorsFile> Files => _files;
@@ -31,10 +35,12 @@ internal sealed class CheckpointFiles : IDisposable
         string singlePath = Path.Combine(directory, SingleFileName);
         var files = new List<SafeTensorsFile>();
         var owner = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
+        string catalogPath;
         try
         {
             if (File.Exists(indexPath))
             {
+                catalogPath = indexPath;
                 var index = SafeTensorsIndex.Load(indexPath);
                 var byShard = new Dictionary<string, SafeTensorsFile>(StringComparer.Ordinal);
                 var shards = index.ShardFiles;
@@ -59,6 +65,7 @@ internal sealed class CheckpointFiles : IDisposable
             }
             else if (File.Exists(singlePath))
             {
+                catalogPath = singlePath;
                 var file = SafeTensorsFile.Open(singlePath, residency);
                 files.Add(file);
                 onFileOpened?.Invoke(singlePath, 1, 1);
@@ -68,7 +75,7 @@ internal sealed class CheckpointFiles : IDisposable
             {
                 throw new FileNotFoundException($"{directory}: no {SingleFileName} or {SafeTensorsIndex.FileName}.", singlePath);
             }
-            return new CheckpointFiles(files, owner);
+            return new CheckpointFiles(files, owner, catalogPath);
         }
         catch
         {
@@ -105,10 +112,7 @@ internal sealed class CheckpointFiles : IDisposable
     private (SafeTensorsFile File, TensorInfo Tensor) Find(string name)
     {
         if (!_owner.TryGetValue(name, out var file))
-        {
-            string where = _files.Count == 1 ? _files[0].FilePath : Path.GetDirectoryName(_files[0].FilePath) + " (all shards)";
-            throw new ModelFormatException(where, "required tensor is missing.", name);
-        }
+            throw new ModelFormatException(_catalogPath, "required tensor is missing.", name);
         return (file, file.Tensors[name]);
     }
 

@@ -11,7 +11,7 @@ internal static class SafeTensorsHeader
     public static (IReadOnlyDictionary<string, TensorInfo> Tensors, IReadOnlyDictionary<string, string> Metadata) Parse(
         ReadOnlySpan<byte> header, long dataLength, string path)
     {
-        // The header is at most MaxHeaderBytes; copying it lets the parser reject trailing garbage after the object.
+        // The parser needs memory it can hold on to, not a pointer into the mapping: the header (at most MaxHeaderBytes) is copied.
         var document = UntrustedJson.Parse(header.ToArray(), path, maxDepth: 8);
         using (document)
         {
@@ -44,7 +44,7 @@ internal static class SafeTensorsHeader
         foreach (var entry in value.EnumerateObject())
         {
             if (entry.Value.ValueKind != JsonValueKind.String)
-                throw new ModelFormatException(path, $"metadata value '{entry.Name}' is not a string.", MetadataKey);
+                throw new ModelFormatException(path, $"metadata value '{entry.Name}' is {UntrustedJson.Excerpt(entry.Value)}, not a string.", MetadataKey);
             metadata[entry.Name] = entry.Value.GetString()!;
         }
     }
@@ -53,40 +53,66 @@ internal static class SafeTensorsHeader
     {
         if (value.ValueKind != JsonValueKind.Object)
             throw new ModelFormatException(path, "header entry is not an object.", name);
+        var (dtypeElement, shapeElement, offsets) = ReadFields(name, value, path);
 
-        if (!value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String)
+        if (dtypeElement is not { ValueKind: JsonValueKind.String } dtypeString)
             throw new ModelFormatException(path, "missing or non-string dtype.", name);
-        string dtypeName = dtypeElement.GetString()!;
+        string dtypeName = dtypeString.GetString()!;
         if (!TensorDTypes.TryParse(dtypeName, out var dtype))
-            throw new ModelFormatException(path, $"unknown dtype \"{dtypeName}\".", name);
+            throw new ModelFormatException(path, $"unknown dtype {UntrustedJson.Excerpt(dtypeString)}.", name);
 
-        if (!value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
+        if (shapeElement is not { ValueKind: JsonValueKind.Array } shapeArray)
             throw new ModelFormatException(path, "missing or non-array shape.", name);
+        string shapeText = UntrustedJson.Excerpt(shapeArray);
         var shape = new List<long>();
         long elements = 1;
-        foreach (var dim in shapeElement.EnumerateArray())
+        foreach (var dim in shapeArray.EnumerateArray())
         {
-            if (dim.ValueKind != JsonValueKind.Number || !dim.TryGetInt64(out long d) || d < 0)
-                throw new ModelFormatException(path, $"shape {shapeElement.GetRawText()} has a dimension that is not a non-negative integer.", name);
+            if (!dim.TryGetInt64Safe(out long d) || d < 0)
+                throw new ModelFormatException(path, $"shape {shapeText} has a dimension that is not a non-negative integer.", name);
             shape.Add(d);
             try { elements = checked(elements * d); }
-            catch (OverflowException) { throw new ModelFormatException(path, $"shape {shapeElement.GetRawText()} has more elements than can exist.", name); }
+            catch (OverflowException) { throw new ModelFormatException(path, $"shape {shapeText} has more elements than can exist.", name); }
         }
         long bytes;
         try { bytes = checked(elements * dtype.SizeInBytes()); }
-        catch (OverflowException) { throw new ModelFormatException(path, $"shape {shapeElement.GetRawText()} is too large.", name); }
+        catch (OverflowException) { throw new ModelFormatException(path, $"shape {shapeText} is too large.", name); }
 
-        if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2)
+        if (offsets is not { ValueKind: JsonValueKind.Array } offsetArray || offsetArray.GetArrayLength() != 2)
             throw new ModelFormatException(path, "data_offsets must be an array of two integers.", name);
-        if (!offsets[0].TryGetInt64Safe(out long begin) || !offsets[1].TryGetInt64Safe(out long end) || begin < 0 || end < 0)
-            throw new ModelFormatException(path, $"data_offsets {offsets.GetRawText()} are not non-negative integers.", name);
+        string offsetsText = UntrustedJson.Excerpt(offsetArray);
+        if (!offsetArray[0].TryGetInt64Safe(out long begin) || !offsetArray[1].TryGetInt64Safe(out long end) || begin < 0 || end < 0)
+            throw new ModelFormatException(path, $"data_offsets {offsetsText} are not non-negative integers.", name);
         if (begin > end)
-            throw new ModelFormatException(path, $"data_offsets {offsets.GetRawText()} are reversed.", name);
+            throw new ModelFormatException(path, $"data_offsets {offsetsText} are reversed.", name);
         if (end > dataLength)
-            throw new ModelFormatException(path, $"data_offsets {offsets.GetRawText()} reach past the end of the data ({dataLength} bytes).", name);
+            throw new ModelFormatException(path, $"data_offsets {offsetsText} reach past the end of the data ({dataLength} bytes).", name);
         if (end - begin != bytes)
-            throw new ModelFormatException(path, $"data_offsets {offsets.GetRawText()} span {end - begin} bytes but {dtypeName} {shapeElement.GetRawText()} needs {bytes}.", name);
+            throw new ModelFormatException(path, $"data_offsets {offsetsText} span {end - begin} bytes but {dtypeName} {shapeText} needs {bytes}.", name);
         return new TensorInfo(name, dtype, shape, begin, end);
+    }
+
+    /// <summary>
+    /// The dtype, shape and data_offsets of an entry, each given at most once: when a field is repeated, parsers
+    /// disagree on which copy counts, and a file that reads differently in two tools is refused outright.
+    /// Other fields are ignored.
+    /// </summary>
+    private static (JsonElement? DType, JsonElement? Shape, JsonElement? Offsets) ReadFields(string name, JsonElement entry, string path)
+    {
+        JsonElement? dtype = null, shape = null, offsets = null;
+        foreach (var field in entry.EnumerateObject())
+        {
+            if (field.NameEquals("dtype")) Take(ref dtype, field);
+            else if (field.NameEquals("shape")) Take(ref shape, field);
+            else if (field.NameEquals("data_offsets")) Take(ref offsets, field);
+        }
+        return (dtype, shape, offsets);
+
+        void Take(ref JsonElement? slot, JsonProperty field)
+        {
+            if (slot is not null) throw new ModelFormatException(path, $"{field.Name} is given twice.", name);
+            slot = field.Value;
+        }
     }
 
     private static bool TryGetInt64Safe(this JsonElement element, out long value)

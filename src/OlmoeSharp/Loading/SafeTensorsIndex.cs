@@ -23,12 +23,10 @@ public sealed class SafeTensorsIndex
 
     /// <summary>Reads and validates an index file.</summary>
     /// <exception cref="ModelFormatException">Malformed JSON, a missing weight_map, or a shard name that is not a plain file name.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static SafeTensorsIndex Load(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"{path}: shard index not found.", path);
-        if (info.Length > MaxFileBytes) throw new ModelFormatException(path, $"index is {info.Length} bytes; at most {MaxFileBytes} are accepted.");
-        return Parse(File.ReadAllBytes(path), path);
+        return Parse(UntrustedFile.ReadAll(path, MaxFileBytes, "shard index"), path);
     }
 
     /// <summary>Parses index content; <paramref name="source"/> names it in errors.</summary>

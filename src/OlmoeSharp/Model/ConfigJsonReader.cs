@@ -3,17 +3,19 @@ using OlmoeSharp.Loading;
 
 namespace OlmoeSharp.Model;
 
-/// <summary>Typed, validating access to the fields of an untrusted config.json.</summary>
-internal sealed class ConfigJsonReader
+/// <summary>Typed, validating access to the fields of an untrusted config.json. Dispose it to return the parser's buffers.</summary>
+internal sealed class ConfigJsonReader : IDisposable
 {
     public const long MaxFileBytes = 1 << 20;
 
+    private readonly JsonDocument _document;
     private readonly JsonElement _root;
     private readonly string _source;
 
-    private ConfigJsonReader(JsonElement root, string source)
+    private ConfigJsonReader(JsonDocument document, string source)
     {
-        _root = root;
+        _document = document;
+        _root = document.RootElement;
         _source = source;
     }
 
@@ -22,9 +24,15 @@ internal sealed class ConfigJsonReader
         if (json.Length > MaxFileBytes) throw new ModelFormatException(source, $"config is {json.Length} bytes; at most {MaxFileBytes} are accepted.");
         var document = UntrustedJson.Parse(json, source, maxDepth: 32);
         if (document.RootElement.ValueKind != JsonValueKind.Object)
-            throw new ModelFormatException(source, $"the top level is a JSON {document.RootElement.ValueKind}, not an object.");
-        return new ConfigJsonReader(document.RootElement, source);
+        {
+            var kind = document.RootElement.ValueKind;
+            document.Dispose();
+            throw new ModelFormatException(source, $"the top level is a JSON {kind}, not an object.");
+        }
+        return new ConfigJsonReader(document, source);
     }
+
+    public void Dispose() => _document.Dispose();
 
     public int RequiredInt(string name) =>
         OptionalInt(name) ?? throw new ModelFormatException(_source, "required field is missing.", name);
@@ -64,25 +72,30 @@ internal sealed class ConfigJsonReader
         }
     }
 
-    /// <summary>rope_theta at the top level (older configs) or inside rope_parameters (newer ones).</summary>
+    /// <summary>rope_theta at the top level (older configs) or inside rope_parameters (newer ones); both must agree.</summary>
     public float? RopeTheta()
     {
-        if (Present("rope_theta") is { } top) return AsFloat(top, "rope_theta");
-        if (Present("rope_parameters") is not { } parameters) return null;
-        if (parameters.ValueKind != JsonValueKind.Object) throw Mistyped("rope_parameters", "an object", parameters);
-        CheckRopeType(parameters, "rope_parameters");
-        return parameters.TryGetProperty("rope_theta", out var theta) && theta.ValueKind != JsonValueKind.Null
-            ? AsFloat(theta, "rope_parameters.rope_theta")
-            : null;
+        float? top = Present("rope_theta") is { } t ? AsFloat(t, "rope_theta") : null;
+        float? nested = null;
+        if (Present("rope_parameters") is { } parameters)
+        {
+            if (parameters.ValueKind != JsonValueKind.Object) throw Mistyped("rope_parameters", "an object", parameters);
+            if (parameters.TryGetProperty("rope_theta", out var theta) && theta.ValueKind != JsonValueKind.Null)
+                nested = AsFloat(theta, "rope_parameters.rope_theta");
+        }
+        if (top is not null && nested is not null && top != nested)
+            throw new ModelFormatException(_source, $"is {top} but rope_parameters.rope_theta is {nested}.", "rope_theta");
+        return top ?? nested;
     }
 
     /// <summary>Refuses settings the engine would otherwise silently ignore and so compute the wrong thing.</summary>
     public void RejectUnsupported()
     {
-        if (Present("rope_scaling") is { } scaling)
+        foreach (string name in (ReadOnlySpan<string>)["rope_scaling", "rope_parameters"])
         {
-            if (scaling.ValueKind != JsonValueKind.Object) throw Mistyped("rope_scaling", "an object or null", scaling);
-            CheckRopeType(scaling, "rope_scaling");
+            if (Present(name) is not { } scaling) continue;
+            if (scaling.ValueKind != JsonValueKind.Object) throw Mistyped(name, "an object or null", scaling);
+            CheckRopeType(scaling, name);
         }
         if (OptionalBool("attention_bias") == true)
             throw new ModelFormatException(_source, "attention biases are not supported (OLMoE has none).", "attention_bias");
@@ -118,8 +131,7 @@ internal sealed class ConfigJsonReader
 
     private ModelFormatException Mistyped(string name, string expected, JsonElement? actual)
     {
-        string shown = actual is { } a ? a.GetRawText() : "nothing";
-        if (shown.Length > 60) shown = shown[..60] + "…";
+        string shown = actual is { } a ? UntrustedJson.Excerpt(a) : "nothing";
         return new ModelFormatException(_source, $"expected {expected}, found {shown}.", name);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OlmoeSharp.Loading;
 
 namespace OlmoeSharp.Model;
 
@@ -69,17 +70,13 @@ public sealed record OlmoeConfig
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static OlmoeConfig Load(string configPath)
     {
-        var info = new FileInfo(configPath);
-        if (!info.Exists) throw new FileNotFoundException($"{configPath}: config.json not found.", configPath);
-        if (info.Length > ConfigJsonReader.MaxFileBytes)
-            throw new ModelFormatException(configPath, $"file is {info.Length} bytes; a config.json is at most {ConfigJsonReader.MaxFileBytes}.");
-        return Parse(File.ReadAllBytes(configPath), configPath);
+        return Parse(UntrustedFile.ReadAll(configPath, ConfigJsonReader.MaxFileBytes, "config.json"), configPath);
     }
 
     /// <summary>Parses and validates config.json content; <paramref name="sourceName"/> names it in errors.</summary>
     public static OlmoeConfig Parse(ReadOnlyMemory<byte> json, string sourceName)
     {
-        var reader = ConfigJsonReader.Open(json, sourceName);
+        using var reader = ConfigJsonReader.Open(json, sourceName);
         string? modelType = reader.OptionalString("model_type");
         if (modelType != "olmoe")
             throw new ModelFormatException(sourceName, modelType is null
@@ -140,6 +137,9 @@ public sealed record OlmoeConfig
         Require(MaxPositionEmbeddings is > 0 and <= 1 << 20, "max_position_embeddings", $"must be in [1, 1048576]; it is {MaxPositionEmbeddings}.");
         foreach (int eos in EosTokenIds)
             Require(eos >= 0 && eos < VocabSize, "eos_token_id", $"{eos} is outside the vocabulary [0, {VocabSize}).");
+        // Token ids are used as indices (into the embeddings, the logits); one outside the vocabulary is refused here.
+        Require(PadTokenId is null || (PadTokenId >= 0 && PadTokenId < VocabSize), "pad_token_id", $"{PadTokenId} is outside the vocabulary [0, {VocabSize}).");
+        Require(BosTokenId is null || (BosTokenId >= 0 && BosTokenId < VocabSize), "bos_token_id", $"{BosTokenId} is outside the vocabulary [0, {VocabSize}).");
     }
 
     /// <summary>This config as a Hugging Face config.json (the fields transformers writes for OLMoE).</summary>
