@@ -22,20 +22,23 @@ internal static class CliRunner
             Console.Error.WriteLine("cancelled");
             return Cancelled;
         }
-        catch (Hub.HubException e) when (e.Kind is Hub.HubErrorKind.Network or Hub.HubErrorKind.NotInCache)
+        catch (Hub.HubException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            Console.Error.WriteLine("To try the pipeline without the real weights: olmoe make-checkpoint --preset small --out models/small && olmoe chat --model models/small");
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
+            if (e.Kind is Hub.HubErrorKind.Network or Hub.HubErrorKind.NotInCache)
+                Console.Error.WriteLine("To try the pipeline without the real weights: olmoe make-checkpoint --preset small --out models/small && olmoe chat --model models/small");
             return Failed;
         }
         catch (Exception e) when (e is ModelFormatException or IOException or UnauthorizedAccessException
                                        or ArgumentException or FormatException or InvalidOperationException
                                        or NotSupportedException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {OneLine(e.Message)}");
             return Failed;
         }
     }
+
+    private static string OneLine(string message) => string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 
     /// <summary>Parses "1,2,3" into token ids.</summary>
     public static int[] ParseTokenList(string text)
