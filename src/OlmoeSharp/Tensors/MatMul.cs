@@ -64,7 +64,7 @@ internal static unsafe class MatMul
                 if (!rowsDirect) PackRows(w, r, rows, pRow, pRows, chunks, lanes);
                 for (int b = 0; b < tokenBlocks; b++)
                 {
-                    if (rowsDirect) KernelBf16Direct((ushort*)w.Row(r), cols, pTokens + (long)b * panel, chunks, sums);
+                    if (rowsDirect) KernelBf16Direct((ushort*)w.Row(r), cols, pTokens + (long)b * panel, chunks, sums, prefetchNext: b == 0);
                     else Kernel(pRows, pTokens + (long)b * panel, chunks, sums);
                     int count = Math.Min(Block, tokens - b * Block);
                     for (int t = 0; t < count; t++)
@@ -130,9 +130,10 @@ internal static unsafe class MatMul
     /// them in registers: the widening runs on the shuffle port beside the FMAs, so full row blocks need no packing
     /// pass at all (the packing cost a quarter of the time on 16-token blocks).
     /// </summary>
-    private static void KernelBf16Direct(ushort* w, long stride, float* x, int chunks, Span<float> sums)
+    private static void KernelBf16Direct(ushort* w, long stride, float* x, int chunks, Span<float> sums, bool prefetchNext)
     {
         ushort* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;
+        long ahead = 4 * stride; // the next row block, fetched while the first token block runs over this one
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
@@ -140,6 +141,13 @@ internal static unsafe class MatMul
         for (int c = 0; c < chunks; c++, x += 64)
         {
             int k = c * 16;
+            if (prefetchNext && (c & 1) == 0)
+            {
+                Sse.Prefetch0(w0 + k + ahead);
+                Sse.Prefetch0(w1 + k + ahead);
+                Sse.Prefetch0(w2 + k + ahead);
+                Sse.Prefetch0(w3 + k + ahead);
+            }
             var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
             var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
             var u = Widen(w0 + k);
