@@ -18,7 +18,7 @@ public sealed class InferenceSession
     {
         _model = model;
         var c = model.Config;
-        _cache = new KvCache(c.NumHiddenLayers, c.KeyValueSize, c.MaxPositionEmbeddings);
+        _cache = new KvCache(c.NumHiddenLayers, c.NumKeyValueHeads, c.HeadDim, c.MaxPositionEmbeddings);
         _forward = new ForwardPass(c, model.Weights, model.Pool);
     }
 

@@ -12,7 +12,6 @@ internal sealed class AttentionJob : IRangeJob
 {
     private readonly int _headDim;
     private readonly int _groupSize;
-    private readonly int _kvSize;
     private readonly int _qSize;
     private readonly float _scale;
     private float[] _scores = [];
@@ -22,7 +21,6 @@ internal sealed class AttentionJob : IRangeJob
     {
         _headDim = config.HeadDim;
         _groupSize = config.NumAttentionHeads / config.NumKeyValueHeads;
-        _kvSize = config.KeyValueSize;
         _qSize = config.NumAttentionHeads * config.HeadDim;
         _scale = 1f / MathF.Sqrt(_headDim);
         Heads = config.NumAttentionHeads;
@@ -39,6 +37,9 @@ internal sealed class AttentionJob : IRangeJob
     public float[] Keys { get; set; } = [];
 
     public float[] Values { get; set; } = [];
+
+    /// <summary>Distance between kv heads in <see cref="Keys"/>/<see cref="Values"/> (head-major cache layout).</summary>
+    public int HeadStride { get; set; }
 
     /// <summary>Position of the block's first token.</summary>
     public int First { get; set; }
@@ -58,7 +59,7 @@ internal sealed class AttentionJob : IRangeJob
     {
         for (int head = start; head < end; head++)
         {
-            int kvOffset = head / _groupSize * _headDim;
+            int kvOffset = head / _groupSize * HeadStride;
             var scratch = _scores.AsSpan(head * _scoreStride, _scoreStride);
             for (int i = 0; i < Tokens; i++)
             {
@@ -66,12 +67,12 @@ internal sealed class AttentionJob : IRangeJob
                 var q = Query.AsSpan(i * _qSize + head * _headDim, _headDim);
                 var scores = scratch[..length];
                 for (int t = 0; t < length; t++)
-                    scores[t] = TensorPrimitives.Dot(q, Keys.AsSpan(t * _kvSize + kvOffset, _headDim)) * _scale;
+                    scores[t] = TensorPrimitives.Dot(q, Keys.AsSpan(kvOffset + t * _headDim, _headDim)) * _scale;
                 VectorMath.SoftmaxInPlace(scores);
                 var output = Output.AsSpan(i * _qSize + head * _headDim, _headDim);
                 output.Clear();
                 for (int t = 0; t < length; t++)
-                    TensorPrimitives.MultiplyAdd(Values.AsSpan(t * _kvSize + kvOffset, _headDim), scores[t], output, output);
+                    TensorPrimitives.MultiplyAdd(Values.AsSpan(kvOffset + t * _headDim, _headDim), scores[t], output, output);
             }
         }
     }

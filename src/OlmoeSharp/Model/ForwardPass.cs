@@ -102,8 +102,7 @@ internal sealed class ForwardPass
                 _rope.Angles(position + i, _cos, _sin);
                 RotaryEmbedding.Apply(q, c.HeadDim, _cos, _sin);
                 RotaryEmbedding.Apply(k, c.HeadDim, _cos, _sin);
-                k.CopyTo(cache.KeyRow(l, position + i));
-                v.CopyTo(cache.ValueRow(l, position + i));
+                cache.Store(l, position + i, k, v);
             }
 
             // 2.7 causal attention: token i sees positions [0, position + i].
@@ -111,6 +110,7 @@ internal sealed class ForwardPass
             _attention.Output = _attnHeads;
             _attention.Keys = cache.Keys(l);
             _attention.Values = cache.Values(l);
+            _attention.HeadStride = cache.HeadStride;
             _attention.First = position;
             _attention.Tokens = n;
             _pool.Run(_attention, _attention.Heads, 1);

@@ -1,21 +1,26 @@
 namespace OlmoeSharp.Model;
 
 /// <summary>
-/// Keys (after q/k-norm and RoPE) and values of every processed position, per layer, row-major [position, kvSize].
-/// Storage grows by doubling up to the model's context length, so a short chat never pays for 4096 positions.
+/// Keys (after q/k-norm and RoPE) and values of every processed position, per layer, laid out head-major:
+/// [kvHead][position][headDim]. Attention scans one head over all positions, so each head's keys are one
+/// contiguous stream the prefetchers follow (a position-major layout put 8 KiB between consecutive reads of a head,
+/// a new page each). Storage grows by doubling up to the model's context length, so a short chat never pays for
+/// 4096 positions.
 /// </summary>
 internal sealed class KvCache
 {
     private readonly int _layers;
-    private readonly int _rowSize;
+    private readonly int _heads;
+    private readonly int _headDim;
     private readonly int _maxPositions;
     private float[][] _keys;
     private float[][] _values;
 
-    public KvCache(int layers, int rowSize, int maxPositions, int initialPositions = 64)
+    public KvCache(int layers, int kvHeads, int headDim, int maxPositions, int initialPositions = 64)
     {
         _layers = layers;
-        _rowSize = rowSize;
+        _heads = kvHeads;
+        _headDim = headDim;
         _maxPositions = maxPositions;
         Capacity = Math.Min(initialPositions, maxPositions);
         _keys = Allocate(Capacity);
@@ -24,6 +29,9 @@ internal sealed class KvCache
 
     /// <summary>Positions the storage holds without growing.</summary>
     public int Capacity { get; private set; }
+
+    /// <summary>Distance between two heads' blocks in <see cref="Keys"/> and <see cref="Values"/>: Capacity × headDim.</summary>
+    public int HeadStride => Capacity * _headDim;
 
     /// <summary>Makes room for <paramref name="positions"/> positions, keeping what is stored.</summary>
     public void EnsureCapacity(int positions)
@@ -35,29 +43,37 @@ internal sealed class KvCache
         var keys = Allocate(capacity);
         var values = Allocate(capacity);
         for (int l = 0; l < _layers; l++)
-        {
-            _keys[l].CopyTo(keys[l], 0);
-            _values[l].CopyTo(values[l], 0);
-        }
+            for (int h = 0; h < _heads; h++)
+            {
+                _keys[l].AsSpan(h * HeadStride, HeadStride).CopyTo(keys[l].AsSpan(h * capacity * _headDim));
+                _values[l].AsSpan(h * HeadStride, HeadStride).CopyTo(values[l].AsSpan(h * capacity * _headDim));
+            }
         _keys = keys;
         _values = values;
         Capacity = capacity;
     }
 
-    /// <summary>All key storage of a layer, [Capacity, rowSize] row-major; valid until the next growth.</summary>
+    /// <summary>All key storage of a layer, [kvHeads][Capacity][headDim]; valid until the next growth.</summary>
     public float[] Keys(int layer) => _keys[layer];
 
-    /// <summary>All value storage of a layer, [Capacity, rowSize] row-major; valid until the next growth.</summary>
+    /// <summary>All value storage of a layer, [kvHeads][Capacity][headDim]; valid until the next growth.</summary>
     public float[] Values(int layer) => _values[layer];
 
-    public Span<float> KeyRow(int layer, int position) => _keys[layer].AsSpan(position * _rowSize, _rowSize);
-
-    public Span<float> ValueRow(int layer, int position) => _values[layer].AsSpan(position * _rowSize, _rowSize);
+    /// <summary>Stores one position's keys and values (all kv heads concatenated, as the projections produce them).</summary>
+    public void Store(int layer, int position, ReadOnlySpan<float> keys, ReadOnlySpan<float> values)
+    {
+        for (int h = 0; h < _heads; h++)
+        {
+            int offset = h * HeadStride + position * _headDim;
+            keys.Slice(h * _headDim, _headDim).CopyTo(_keys[layer].AsSpan(offset, _headDim));
+            values.Slice(h * _headDim, _headDim).CopyTo(_values[layer].AsSpan(offset, _headDim));
+        }
+    }
 
     private float[][] Allocate(int positions)
     {
         var arrays = new float[_layers][];
-        for (int l = 0; l < _layers; l++) arrays[l] = new float[(long)positions * _rowSize];
+        for (int l = 0; l < _layers; l++) arrays[l] = new float[(long)positions * _heads * _headDim];
         return arrays;
     }
 }
