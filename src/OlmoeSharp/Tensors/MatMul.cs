@@ -125,74 +125,69 @@ internal static unsafe class MatMul
         else KernelScalar(rows, tokens, chunks * Block * 4, sums);
     }
 
-    /// <summary>
-    /// The 512-bit kernel reading four bf16 rows as stored (stride <paramref name="stride"/> elements) and widening
-    /// them in registers: the widening runs on the shuffle port beside the FMAs, so full row blocks need no packing
-    /// pass at all (the packing cost a quarter of the time on 16-token blocks).
-    /// </summary>
-    private static void KernelBf16Direct(ushort* w, long stride, float* x, int chunks, Span<float> sums, bool prefetchNext)
+    /// <summary>Where the 512-bit kernel gets 16 values of weight row <c>row</c> at vector chunk <c>chunk</c>.</summary>
+    private interface IRowSource
     {
-        ushort* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;
-        long ahead = 4 * stride; // the next row block, fetched while the first token block runs over this one
+        static abstract Vector512<float> Load(void* rows, long stride, int row, int chunk);
+    }
+
+    /// <summary>Rows already widened into an interleaved float32 panel.</summary>
+    private readonly struct PanelRows : IRowSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(void* rows, long stride, int row, int chunk) => Vector512.Load((float*)rows + chunk * 64 + row * 16);
+    }
+
+    /// <summary>
+    /// Rows read as stored in bf16 and widened in registers: the widening runs on the shuffle port beside the FMAs,
+    /// so full row blocks need no packing pass (which cost a quarter of the time on 16-token blocks).
+    /// </summary>
+    private readonly struct Bf16Rows : IRowSource
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load(void* rows, long stride, int row, int chunk) =>
+            Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)rows + row * stride + chunk * 16)), 16).AsSingle();
+    }
+
+    private static void Kernel512(float* w, float* x, int chunks, Span<float> sums) => Kernel512<PanelRows>(w, 0, x, chunks, sums, prefetchNext: false);
+
+    private static void KernelBf16Direct(ushort* w, long stride, float* x, int chunks, Span<float> sums, bool prefetchNext) =>
+        Kernel512<Bf16Rows>(w, stride, x, chunks, sums, prefetchNext);
+
+    /// <summary>
+    /// The 4 × 4 register tile: sixteen accumulators, four token vectors and one weight vector live, sixteen FMAs per
+    /// chunk. Specialised per row source by the JIT (struct type argument), so the load is inlined.
+    /// <paramref name="prefetchNext"/> (bf16 rows only) fetches the next row block while this one is computed.
+    /// </summary>
+    private static void Kernel512<TRows>(void* w, long stride, float* x, int chunks, Span<float> sums, bool prefetchNext)
+        where TRows : struct, IRowSource
+    {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        ushort* next = (ushort*)w + 4 * stride;
         for (int c = 0; c < chunks; c++, x += 64)
         {
-            int k = c * 16;
             if (prefetchNext && (c & 1) == 0)
             {
-                Sse.Prefetch0(w0 + k + ahead);
-                Sse.Prefetch0(w1 + k + ahead);
-                Sse.Prefetch0(w2 + k + ahead);
-                Sse.Prefetch0(w3 + k + ahead);
+                Sse.Prefetch0(next + c * 16);
+                Sse.Prefetch0(next + stride + c * 16);
+                Sse.Prefetch0(next + 2 * stride + c * 16);
+                Sse.Prefetch0(next + 3 * stride + c * 16);
             }
             var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
             var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
-            var u = Widen(w0 + k);
+            var u = TRows.Load(w, stride, 0, c);
             a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
             a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
-            u = Widen(w1 + k);
+            u = TRows.Load(w, stride, 1, c);
             a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
             a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-            u = Widen(w2 + k);
+            u = TRows.Load(w, stride, 2, c);
             a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
             a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
-            u = Widen(w3 + k);
-            a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
-            a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
-        }
-        sums[0] = Vector512.Sum(a00); sums[1] = Vector512.Sum(a01); sums[2] = Vector512.Sum(a02); sums[3] = Vector512.Sum(a03);
-        sums[4] = Vector512.Sum(a10); sums[5] = Vector512.Sum(a11); sums[6] = Vector512.Sum(a12); sums[7] = Vector512.Sum(a13);
-        sums[8] = Vector512.Sum(a20); sums[9] = Vector512.Sum(a21); sums[10] = Vector512.Sum(a22); sums[11] = Vector512.Sum(a23);
-        sums[12] = Vector512.Sum(a30); sums[13] = Vector512.Sum(a31); sums[14] = Vector512.Sum(a32); sums[15] = Vector512.Sum(a33);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Widen(ushort* p) =>
-        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load(p)), 16).AsSingle();
-
-    private static void Kernel512(float* w, float* x, int chunks, Span<float> sums)
-    {
-        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
-        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
-        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
-        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
-        for (int c = 0; c < chunks; c++, w += 64, x += 64)
-        {
-            var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
-            var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
-            var u = Vector512.Load(w);
-            a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
-            a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
-            u = Vector512.Load(w + 16);
-            a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
-            a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-            u = Vector512.Load(w + 32);
-            a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
-            a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
-            u = Vector512.Load(w + 48);
+            u = TRows.Load(w, stride, 3, c);
             a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
             a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
         }
