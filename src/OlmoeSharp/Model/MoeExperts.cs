@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using OlmoeSharp.Loading;
 using OlmoeSharp.Tensors;
 
@@ -130,8 +131,14 @@ internal sealed class MoeExperts : IRangeJob
             MatMul.MultiplyRows(expert.Gate, x, count, gate, _inter, rowStart, rowEnd);
             MatMul.MultiplyRows(expert.Up, x, count, up, _inter, rowStart, rowEnd);
             for (int j = 0; j < count; j++)
-                for (int r = rowStart; r < rowEnd; r++)
-                    gate[j * _inter + r] = VectorMath.Silu(gate[j * _inter + r]) * up[j * _inter + r];
+            {
+                // silu(g)·u = sigmoid(g)·(g·u), vectorised over this thread's rows.
+                var g = gate.Slice(j * _inter + rowStart, rowEnd - rowStart);
+                var u = up.Slice(j * _inter + rowStart, rowEnd - rowStart);
+                TensorPrimitives.Multiply(u, g, u);
+                TensorPrimitives.Sigmoid(g, g);
+                TensorPrimitives.Multiply(g, u, g);
+            }
         }
     }
 

@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 
 namespace OlmoeSharp.Tensors;
 
-/// <summary>Small float32 vector operations of the forward pass: RMSNorm, a stable softmax, SiLU, top-k.</summary>
+/// <summary>Small float32 vector operations of the forward pass: RMSNorm, a stable softmax, top-k, clamping.</summary>
 internal static class VectorMath
 {
     /// <summary>dst = weight ⊙ x / sqrt(mean(x²) + eps). dst may alias x.</summary>
@@ -27,9 +27,6 @@ internal static class VectorMath
         float sum = TensorPrimitives.Sum(values);
         TensorPrimitives.Divide(values, sum, values);
     }
-
-    /// <summary>z·sigmoid(z).</summary>
-    public static float Silu(float z) => z / (1f + MathF.Exp(-z));
 
     /// <summary>
     /// Indices of the k largest values, largest first; among equal values the lowest index wins (as torch.topk
