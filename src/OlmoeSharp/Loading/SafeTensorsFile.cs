@@ -44,7 +44,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public static SafeTensorsFile Open(string path, WeightResidency residency = WeightResidency.Mapped)
     {
         // Sized before it is opened: a FIFO or a device reports size 0, and opening one could block forever.
-        var info = new FileInfo(path);
+        var info = UntrustedFile.Inspect(path);
         if (!info.Exists) throw new FileNotFoundException($"{path}: safetensors file not found.", path);
         if (info.Length < 8) throw new ModelFormatException(path, $"file is {info.Length} bytes, too short for a safetensors header.");
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1, FileOptions.RandomAccess);

@@ -15,7 +15,7 @@ internal static class UntrustedFile
     /// <exception cref="ModelFormatException">The file is empty, too large, or changes size while being read.</exception>
     public static byte[] ReadAll(string path, long maxBytes, string description)
     {
-        var info = new FileInfo(path);
+        var info = Inspect(path);
         if (!info.Exists) throw new FileNotFoundException($"{path}: {description} not found.", path);
         if (info.Length == 0) throw new ModelFormatException(path, $"{description} is empty (or not a regular file).");
         if (info.Length > maxBytes) throw new ModelFormatException(path, $"{description} is {info.Length} bytes; at most {maxBytes} are accepted.");
@@ -26,5 +26,15 @@ internal static class UntrustedFile
         if (read != content.Length || stream.ReadByte() >= 0)
             throw new ModelFormatException(path, $"{description} changed size while being read.");
         return content;
+    }
+
+    /// <summary>
+    /// The file <paramref name="path"/> names, through any symbolic links: the Hugging Face cache links every
+    /// snapshot file to a blob, and a link's own size is the length of its target path, not of the file.
+    /// </summary>
+    public static FileInfo Inspect(string path)
+    {
+        var info = new FileInfo(path);
+        return info.LinkTarget is null ? info : info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
     }
 }
