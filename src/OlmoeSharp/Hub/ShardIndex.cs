@@ -1,60 +1,26 @@
-using System.Text.Json;
+using OlmoeSharp.Loading;
 
 namespace OlmoeSharp.Hub;
 
 /// <summary>
-/// Reads the shard names out of <c>model.safetensors.index.json</c>. The index comes from the network, so its names
-/// are untrusted: one like <c>../../../.bashrc</c> would otherwise be downloaded or linked outside the snapshot.
+/// The shard names of a downloaded <c>model.safetensors.index.json</c>. Parsing and the plain-file-name rule are the
+/// loader's (<see cref="SafeTensorsIndex"/>); the hub adds that a name must be a <c>*.safetensors</c> file without
+/// control characters, since it becomes a download URL and a file in the cache.
 /// </summary>
 internal static class ShardIndex
 {
     private const string ShardExtension = ".safetensors";
 
     /// <summary>The distinct shard files named in the index's <c>weight_map</c>, in order of first mention.</summary>
-    /// <exception cref="ModelFormatException">The index is not JSON, lacks a <c>weight_map</c>, or names an unsafe or non-safetensors file.</exception>
+    /// <exception cref="ModelFormatException">The index is malformed or names an unsafe or non-safetensors file.</exception>
     public static IReadOnlyList<string> ReadShardNames(string indexPath)
     {
-        using var document = Parse(indexPath);
-        if (document.RootElement.ValueKind != JsonValueKind.Object
-            || !document.RootElement.TryGetProperty("weight_map", out var map)
-            || map.ValueKind != JsonValueKind.Object)
+        var index = SafeTensorsIndex.Load(indexPath);
+        foreach (var (tensor, shard) in index.WeightMap)
         {
-            throw new ModelFormatException(indexPath, "expected a JSON object with a 'weight_map' object.", "weight_map");
+            if (!shard.EndsWith(ShardExtension, StringComparison.Ordinal) || shard.Length == ShardExtension.Length || shard.Any(char.IsControl))
+                throw new ModelFormatException(indexPath, $"the shard name \"{shard}\" is not a plain '*{ShardExtension}' file name; refusing it.", tensor);
         }
-
-        var names = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var entry in map.EnumerateObject())
-        {
-            var name = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : null;
-            if (name is null || !IsPlainShardName(name))
-            {
-                throw new ModelFormatException(indexPath, $"the shard name {entry.Value.GetRawText()} is not a plain '*{ShardExtension}' file name; refusing it.", entry.Name);
-            }
-            if (seen.Add(name)) names.Add(name);
-        }
-        if (names.Count == 0) throw new ModelFormatException(indexPath, "'weight_map' names no shard.", "weight_map");
-        return names;
-    }
-
-    // A plain name in the snapshot folder itself: no separator, no "..", not rooted, no drive or stream colon.
-    private static bool IsPlainShardName(string name) =>
-        name.EndsWith(ShardExtension, StringComparison.Ordinal)
-        && name.Length > ShardExtension.Length
-        && !name.Contains("..", StringComparison.Ordinal)
-        && !Path.IsPathRooted(name)
-        && name.IndexOfAny(['/', '\\', ':']) < 0
-        && !name.Any(char.IsControl);
-
-    private static JsonDocument Parse(string indexPath)
-    {
-        try
-        {
-            return JsonDocument.Parse(File.ReadAllBytes(indexPath));
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException(indexPath, $"not valid JSON: {e.Message}", inner: e);
-        }
+        return index.ShardFiles;
     }
 }
