@@ -1,0 +1,62 @@
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace OlmoeSharp.LlamaCppBaseline;
+
+/// <summary>A GGUF model loaded in llama.cpp (through LLamaSharp) with one context on the CPU.</summary>
+internal sealed class LlamaCppRunner : IDisposable
+{
+    private readonly LLamaWeights _weights;
+    private readonly LLamaContext _context;
+    private readonly LLamaBatch _batch = new();
+
+    public LlamaCppRunner(string ggufPath, int threads, int contextSize, bool float32Cache = false)
+    {
+        NativeLibraryConfig.All.WithLogCallback((level, message) =>
+        {
+            if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning) Console.Error.Write(message);
+        });
+        var parameters = new ModelParams(ggufPath)
+        {
+            ContextSize = (uint)contextSize,
+            Threads = threads,
+            BatchThreads = threads,
+            BatchSize = (uint)contextSize,
+            UBatchSize = 512,
+            GpuLayerCount = 0,
+            LoadMode = LLamaLoadMode.MemoryMap,
+        };
+        // llama.cpp's default cache is f16; the f32 cache of a comparison isolates the weights' and kernels' rounding.
+        if (float32Cache) parameters.TypeK = parameters.TypeV = GGMLType.GGML_TYPE_F32;
+        _weights = LLamaWeights.LoadFromFile(parameters);
+        _context = _weights.CreateContext(parameters);
+        VocabSize = _weights.Vocab.Count;
+    }
+
+    public int VocabSize { get; }
+
+    /// <summary>Forgets every cached position.</summary>
+    public void Reset() => _context.NativeHandle.MemoryClear(true);
+
+    /// <summary>Runs <paramref name="tokens"/> from <paramref name="position"/> as one batch; returns the logits of the last token, or of every token.</summary>
+    public float[] Evaluate(ReadOnlySpan<int> tokens, int position, bool allLogits = false)
+    {
+        _batch.Clear();
+        for (int i = 0; i < tokens.Length; i++)
+            _batch.Add(tokens[i], position + i, LLamaSeqId.Zero, allLogits || i == tokens.Length - 1);
+        var result = _context.Decode(_batch);
+        if (result != DecodeResult.Ok) throw new InvalidOperationException($"llama_decode failed: {result}.");
+        int rows = allLogits ? tokens.Length : 1;
+        var logits = new float[rows * VocabSize];
+        for (int row = 0; row < rows; row++)
+            _context.NativeHandle.GetLogitsIth(allLogits ? row : tokens.Length - 1).CopyTo(logits.AsSpan(row * VocabSize, VocabSize));
+        return logits;
+    }
+
+    public void Dispose()
+    {
+        _context.Dispose();
+        _weights.Dispose();
+    }
+}

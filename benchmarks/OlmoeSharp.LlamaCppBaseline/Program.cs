@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using System.Text.Json;
+using OlmoeSharp;
+using OlmoeSharp.LlamaCppBaseline;
+
+// The llama.cpp side of the side-by-side comparison: `export-gguf` writes the same weights as GGUF, `bench` measures
+// them with the prompt/decode protocol of `olmoe bench`, `compare` checks both engines compute the same logits.
+var model = new Option<string>("--model") { Description = "Checkpoint folder (safetensors).", Required = true };
+var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json (default: the one in --model)." };
+var output = new Option<string>("--out") { Description = "GGUF file to write.", Required = true };
+var export = new Command("export-gguf", "Write a safetensors checkpoint as a GGUF file llama.cpp can load.") { model, tokenizer, output };
+export.SetAction(parse =>
+{
+    string folder = parse.GetValue(model)!;
+    string tokenizerPath = parse.GetValue(tokenizer) ?? Path.Combine(folder, "tokenizer.json");
+    var clock = Stopwatch.StartNew();
+    OlmoeGgufExport.Export(folder, tokenizerPath, parse.GetValue(output)!);
+    Console.WriteLine($"wrote {parse.GetValue(output)} ({new FileInfo(parse.GetValue(output)!).Length / 1e9:F2} GB) in {clock.Elapsed.TotalSeconds:F1} s");
+});
+
+var gguf = new Option<string>("--gguf") { Description = "GGUF file.", Required = true };
+var promptTokens = new Option<int>("--prompt-tokens") { DefaultValueFactory = _ => 128 };
+var genTokens = new Option<int>("--gen-tokens") { DefaultValueFactory = _ => 64 };
+var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2 };
+var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 3 };
+var json = new Option<bool>("--json") { Description = "End stdout with one JSON object of the results." };
+var bench = new Command("bench", "Prefill and decode speed of llama.cpp on a GGUF file, same protocol as `olmoe bench`.")
+{
+    gguf, promptTokens, genTokens, threads, runs, json,
+};
+bench.SetAction(parse =>
+{
+    int prompt = parse.GetValue(promptTokens), gen = parse.GetValue(genTokens), runCount = parse.GetValue(runs);
+    var loadClock = Stopwatch.StartNew();
+    using var runner = new LlamaCppRunner(parse.GetValue(gguf)!, parse.GetValue(threads), prompt + gen + 16);
+    double loadSeconds = loadClock.Elapsed.TotalSeconds;
+    // The same prompt as `olmoe bench`: the same seed and vocabulary range.
+    var random = new Random(1234);
+    int[] promptIds = Enumerable.Range(0, prompt).Select(_ => random.Next(0, Math.Min(runner.VocabSize, 50280))).ToArray();
+    var prefillRates = new List<double>();
+    var decodeRates = new List<double>();
+    for (int run = 0; run < runCount; run++)
+    {
+        runner.Reset();
+        var clock = Stopwatch.StartNew();
+        var logits = runner.Evaluate(promptIds, 0);
+        double prefillSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        for (int i = 0; i < gen; i++)
+            logits = runner.Evaluate([TensorPrimitives.IndexOfMax(logits)], prompt + i);
+        double decodeSeconds = clock.Elapsed.TotalSeconds;
+        prefillRates.Add(prompt / prefillSeconds);
+        decodeRates.Add(gen / decodeSeconds);
+        Console.WriteLine($"run {run + 1}: prefill {prompt} tokens {prompt / prefillSeconds:F2} tok/s, decode {gen} tokens {gen / decodeSeconds:F2} tok/s");
+    }
+    double prefillMedian = Median(prefillRates), decodeMedian = Median(decodeRates), peakRssMb = PeakResidentMegabytes();
+    Console.WriteLine($"llama.cpp median: prefill {prefillMedian:F2} tok/s, decode {decodeMedian:F2} tok/s, peak RSS {peakRssMb:F0} MB, load {loadSeconds:F2} s");
+    if (parse.GetValue(json))
+    {
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["engine"] = "llama.cpp (LLamaSharp 0.30.0)",
+            ["load_s"] = Math.Round(loadSeconds, 3),
+            ["prefill_tok_s"] = Math.Round(prefillMedian, 3),
+            ["decode_tok_s"] = Math.Round(decodeMedian, 3),
+            ["peak_rss_mb"] = Math.Round(peakRssMb, 1),
+            ["prompt_tokens"] = prompt,
+            ["gen_tokens"] = gen,
+            ["runs"] = runCount,
+            ["threads"] = parse.GetValue(threads),
+        }));
+    }
+});
+
+var tokens = new Option<int>("--tokens") { Description = "Random prompt tokens to compare.", DefaultValueFactory = _ => 16 };
+var compare = new Command("compare", "Run the same prompt through OlmoeSharp and llama.cpp and report the largest logit difference.")
+{
+    model, gguf, tokens, threads,
+};
+compare.SetAction(parse =>
+{
+    int count = parse.GetValue(tokens);
+    using var ours = OlmoeModel.Load(parse.GetValue(model)!, new ModelLoadOptions { Threads = parse.GetValue(threads) });
+    int vocab = ours.Config.VocabSize;
+    var random = new Random(99);
+    int[] ids = Enumerable.Range(0, count).Select(_ => random.Next(0, vocab)).ToArray();
+    var ourLogits = new float[count * vocab];
+    ours.CreateSession().Evaluate(ids, ourLogits);
+    using var runner = new LlamaCppRunner(parse.GetValue(gguf)!, parse.GetValue(threads), count + 16, float32Cache: true);
+    var theirLogits = runner.Evaluate(ids, 0, allLogits: true);
+    double worst = 0, scale = 0;
+    int argmaxAgreement = 0;
+    for (int row = 0; row < count; row++)
+    {
+        var a = ourLogits.AsSpan(row * vocab, vocab);
+        var b = theirLogits.AsSpan(row * vocab, vocab);
+        for (int i = 0; i < vocab; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
+        scale = Math.Max(scale, TensorPrimitives.MaxMagnitude(a));
+        if (TensorPrimitives.IndexOfMax(a) == TensorPrimitives.IndexOfMax(b)) argmaxAgreement++;
+    }
+    Console.WriteLine($"{count} positions: max |ours - llama.cpp| = {worst:G3} (largest logit {scale:G3}), same argmax at {argmaxAgreement}/{count}");
+});
+
+var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { export, bench, compare };
+return await root.Parse(args).InvokeAsync();
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+static double PeakResidentMegabytes()
+{
+    foreach (var line in File.ReadLines("/proc/self/status"))
+        if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
+    return Process.GetCurrentProcess().PeakWorkingSet64 / 1e6;
+}
