@@ -166,15 +166,15 @@ internal static unsafe class MatMul
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
-        ushort* next = (ushort*)w + 4 * stride;
+        // The next block's four rows, advanced one cache line (32 bf16) every other chunk: pointers kept live so the
+        // prefetch costs no address arithmetic in the loop.
+        ushort* next0 = (ushort*)w + 4 * stride, next1 = next0 + stride, next2 = next1 + stride, next3 = next2 + stride;
         for (int c = 0; c < chunks; c++, x += 64)
         {
             if (prefetchNext && (c & 1) == 0)
             {
-                Sse.Prefetch0(next + c * 16);
-                Sse.Prefetch0(next + stride + c * 16);
-                Sse.Prefetch0(next + 2 * stride + c * 16);
-                Sse.Prefetch0(next + 3 * stride + c * 16);
+                Sse.Prefetch0(next0); Sse.Prefetch0(next1); Sse.Prefetch0(next2); Sse.Prefetch0(next3);
+                next0 += 32; next1 += 32; next2 += 32; next3 += 32;
             }
             var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
             var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
@@ -191,10 +191,28 @@ internal static unsafe class MatMul
             a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
             a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
         }
-        sums[0] = Vector512.Sum(a00); sums[1] = Vector512.Sum(a01); sums[2] = Vector512.Sum(a02); sums[3] = Vector512.Sum(a03);
-        sums[4] = Vector512.Sum(a10); sums[5] = Vector512.Sum(a11); sums[6] = Vector512.Sum(a12); sums[7] = Vector512.Sum(a13);
-        sums[8] = Vector512.Sum(a20); sums[9] = Vector512.Sum(a21); sums[10] = Vector512.Sum(a22); sums[11] = Vector512.Sum(a23);
-        sums[12] = Vector512.Sum(a30); sums[13] = Vector512.Sum(a31); sums[14] = Vector512.Sum(a32); sums[15] = Vector512.Sum(a33);
+        var row0 = SumLanesOfFour(a00, a01, a02, a03);
+        var row1 = SumLanesOfFour(a10, a11, a12, a13);
+        var row2 = SumLanesOfFour(a20, a21, a22, a23);
+        var row3 = SumLanesOfFour(a30, a31, a32, a33);
+        // Sum the four 128-bit lanes: element i·4 + t of the result is accumulator (i, t) summed over all 16 lanes.
+        var upper = Avx512F.Shuffle4x128(row0, row1, 0x44) + Avx512F.Shuffle4x128(row0, row1, 0xEE);
+        var lower = Avx512F.Shuffle4x128(row2, row3, 0x44) + Avx512F.Shuffle4x128(row2, row3, 0xEE);
+        var total = Avx512F.Shuffle4x128(upper, lower, 0x88) + Avx512F.Shuffle4x128(upper, lower, 0xDD);
+        total.CopyTo(sums);
+    }
+
+    /// <summary>
+    /// Partial sums of four accumulators packed into one vector: each 128-bit lane holds (a, b, c, d) summed over that
+    /// lane's four elements. Replaces sixteen full horizontal sums (≈400 instructions per tile) with about forty.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> SumLanesOfFour(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    {
+        var ab = Avx512F.UnpackLow(a, b) + Avx512F.UnpackHigh(a, b); // per lane: a0+a2, b0+b2, a1+a3, b1+b3
+        var cd = Avx512F.UnpackLow(c, d) + Avx512F.UnpackHigh(c, d);
+        // 64-bit unpacks pair (a, b) halves with (c, d) halves: per lane a, b, c, d.
+        return Avx512F.UnpackLow(ab.AsDouble(), cd.AsDouble()).AsSingle() + Avx512F.UnpackHigh(ab.AsDouble(), cd.AsDouble()).AsSingle();
     }
 
     private static void Kernel256(float* w, float* x, int chunks, Span<float> sums)
