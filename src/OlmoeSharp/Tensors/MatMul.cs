@@ -9,7 +9,8 @@ namespace OlmoeSharp.Tensors;
 /// of four weight rows is widened to float32 once, both interleaved in chunks of one vector per row ("panels"), so
 /// the 4 × 4 micro-kernel reads two sequential streams and does sixteen FMAs per eight loads. Unpacked, its eight
 /// streams sat 8 KiB apart in the same L1 sets and evicted each other's prefetched lines (measured: 3× slower).
-/// Each weight byte is read from memory once per call however many tokens there are.
+/// Each weight byte is read from memory once per call however many tokens there are. On AVX-512, bf16 rows skip the
+/// widening pass: the kernel reads them as stored (<see cref="KernelBf16"/>).
 /// </summary>
 internal static unsafe class MatMul
 {
@@ -49,22 +50,28 @@ internal static unsafe class MatMul
         var row = Scratch(ref t_row, cols);
         Span<float> sums = stackalloc float[Block * Block];
 
+        // bf16 rows whose length is a whole number of 32-value lines are read as stored and widened in registers
+        // (see KernelBf16); every other case widens each block of rows into a float32 panel first.
+        bool direct = w.Type == TensorDType.BF16 && lanes == 16 && cols % 32 == 0 && Avx512BW.IsSupported;
         fixed (float* pTokens = tokenPanels)
         fixed (float* pRows = rowPanel)
         fixed (float* pRow = row)
         fixed (float* px = x)
         {
             for (int t = 0; t < tokenBlocks * Block; t++)
-                Interleave(t < tokens ? px + (long)t * cols : null, cols, pTokens + (long)(t / Block) * panel, t % Block, chunks, lanes);
-            bool direct = w.Type == TensorDType.BF16 && lanes == 16 && cols % 16 == 0 && Avx512F.IsSupported;
+            {
+                float* source = t < tokens ? px + (long)t * cols : null;
+                float* panelStart = pTokens + (long)(t / Block) * panel;
+                if (direct) InterleaveForBf16Pairs(source, cols, panelStart, t % Block);
+                else Interleave(source, cols, panelStart, t % Block, chunks, lanes);
+            }
             for (int r = rowStart; r < rowEnd; r += Block)
             {
                 int rows = Math.Min(Block, rowEnd - r);
-                bool rowsDirect = direct && rows == Block;
-                if (!rowsDirect) PackRows(w, r, rows, pRow, pRows, chunks, lanes);
+                if (!direct) PackRows(w, r, rows, pRow, pRows, chunks, lanes);
                 for (int b = 0; b < tokenBlocks; b++)
                 {
-                    if (rowsDirect) KernelBf16Direct((ushort*)w.Row(r), cols, pTokens + (long)b * panel, chunks, sums, prefetchNext: b == 0);
+                    if (direct) KernelBf16((ushort*)w.Row(r), cols, rows, pTokens + (long)b * panel, chunks / 2, sums, prefetchNext: b == 0 && r + Block < rowEnd);
                     else Kernel(pRows, pTokens + (long)b * panel, chunks, sums);
                     int count = Math.Min(Block, tokens - b * Block);
                     for (int t = 0; t < count; t++)
@@ -114,6 +121,31 @@ internal static unsafe class MatMul
             }
     }
 
+    /// <summary>
+    /// Token member <paramref name="slot"/> of a panel in the order <see cref="KernelBf16"/> widens bf16 in: the
+    /// 16-bit unpacks turn a line of 32 weights into two vectors holding, per 128-bit lane, values 0–3 then 4–7 of
+    /// that lane's eight, so each 32-value group of the token is stored as those same two selections.
+    /// </summary>
+    private static void InterleaveForBf16Pairs(float* source, int cols, float* panel, int slot)
+    {
+        const int stride = Block * 16;
+        float* target = panel + slot * 16;
+        for (int g = 0; g < cols / 32; g++, target += 2 * stride)
+        {
+            if (source == null)
+            {
+                Vector512.Store(Vector512<float>.Zero, target);
+                Vector512.Store(Vector512<float>.Zero, target + stride);
+                continue;
+            }
+            var a = Vector512.Load(source + g * 32);
+            var b = Vector512.Load(source + g * 32 + 16);
+            // 128-bit lanes 0 and 2 of a and b hold the first four of each eight values, lanes 1 and 3 the last four.
+            Vector512.Store(Avx512F.Shuffle4x128(a, b, 0b10_00_10_00), target);
+            Vector512.Store(Avx512F.Shuffle4x128(a, b, 0b11_01_11_01), target + stride);
+        }
+    }
+
     private static float[] Scratch(ref float[]? buffer, int length) =>
         buffer is { } b && b.Length >= length ? b : buffer = new float[length];
 
@@ -125,72 +157,99 @@ internal static unsafe class MatMul
         else KernelScalar(rows, tokens, chunks * Block * 4, sums);
     }
 
-    /// <summary>Where the 512-bit kernel gets 16 values of weight row <c>row</c> at vector chunk <c>chunk</c>.</summary>
-    private interface IRowSource
-    {
-        static abstract Vector512<float> Load(void* rows, long stride, int row, int chunk);
-    }
-
-    /// <summary>Rows already widened into an interleaved float32 panel.</summary>
-    private readonly struct PanelRows : IRowSource
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load(void* rows, long stride, int row, int chunk) => Vector512.Load((float*)rows + chunk * 64 + row * 16);
-    }
-
-    /// <summary>
-    /// Rows read as stored in bf16 and widened in registers: the widening runs on the shuffle port beside the FMAs,
-    /// so full row blocks need no packing pass (which cost a quarter of the time on 16-token blocks).
-    /// </summary>
-    private readonly struct Bf16Rows : IRowSource
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Load(void* rows, long stride, int row, int chunk) =>
-            Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512UInt32(Vector256.Load((ushort*)rows + row * stride + chunk * 16)), 16).AsSingle();
-    }
-
-    private static void Kernel512(float* w, float* x, int chunks, Span<float> sums) => Kernel512<PanelRows>(w, 0, x, chunks, sums, prefetchNext: false);
-
-    private static void KernelBf16Direct(ushort* w, long stride, float* x, int chunks, Span<float> sums, bool prefetchNext) =>
-        Kernel512<Bf16Rows>(w, stride, x, chunks, sums, prefetchNext);
-
-    /// <summary>
-    /// The 4 × 4 register tile: sixteen accumulators, four token vectors and one weight vector live, sixteen FMAs per
-    /// chunk. Specialised per row source by the JIT (struct type argument), so the load is inlined.
-    /// <paramref name="prefetchNext"/> (bf16 rows only) fetches the next row block while this one is computed.
-    /// </summary>
-    private static void Kernel512<TRows>(void* w, long stride, float* x, int chunks, Span<float> sums, bool prefetchNext)
-        where TRows : struct, IRowSource
+    /// <summary>The 4 × 4 register tile over float32 panels: sixteen accumulators, four token vectors and one weight vector live.</summary>
+    private static void Kernel512(float* w, float* x, int chunks, Span<float> sums)
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
-        // The next block's four rows, advanced one cache line (32 bf16) every other chunk: pointers kept live so the
-        // prefetch costs no address arithmetic in the loop.
-        ushort* next0 = (ushort*)w + 4 * stride, next1 = next0 + stride, next2 = next1 + stride, next3 = next2 + stride;
-        for (int c = 0; c < chunks; c++, x += 64)
+        for (int c = 0; c < chunks; c++, x += 64, w += 64)
         {
-            if (prefetchNext && (c & 1) == 0)
+            var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
+            var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
+            var u = Vector512.Load(w);
+            a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
+            a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
+            u = Vector512.Load(w + 16);
+            a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
+            a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
+            u = Vector512.Load(w + 32);
+            a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
+            a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
+            u = Vector512.Load(w + 48);
+            a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
+            a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+        }
+        StoreSums(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33, sums);
+    }
+
+    /// <summary>
+    /// The 4 × 4 tile reading bf16 rows as stored: each 64-byte line of a row (32 weights) becomes two float32
+    /// vectors by 16-bit unpacks against zero — one shuffle-port µop per vector, where zero-extend + shift took two
+    /// and left the FMAs short of ports — and the tokens were packed in the unpacks' order
+    /// (<see cref="InterleaveForBf16Pairs"/>). Rows past <paramref name="rows"/> re-read the block's first row and
+    /// their sums are ignored. <paramref name="prefetchNext"/> fetches the next row block while this one is computed.
+    /// </summary>
+    private static void KernelBf16(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext)
+    {
+        ushort* w0 = w, w1 = rows > 1 ? w + stride : w, w2 = rows > 2 ? w + 2 * stride : w, w3 = rows > 3 ? w + 3 * stride : w;
+        // The next block's rows, one line ahead per iteration; pointers kept live so the prefetch costs no arithmetic.
+        ushort* next0 = w + 4 * stride, next1 = next0 + stride, next2 = next1 + stride, next3 = next2 + stride;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        var zero = Vector512<ushort>.Zero;
+        for (int l = 0; l < lines; l++, x += 128)
+        {
+            if (prefetchNext)
             {
                 Sse.Prefetch0(next0); Sse.Prefetch0(next1); Sse.Prefetch0(next2); Sse.Prefetch0(next3);
                 next0 += 32; next1 += 32; next2 += 32; next3 += 32;
             }
+            var r0 = Vector512.Load(w0 + l * 32); var r1 = Vector512.Load(w1 + l * 32);
+            var r2 = Vector512.Load(w2 + l * 32); var r3 = Vector512.Load(w3 + l * 32);
             var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
             var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
-            var u = TRows.Load(w, stride, 0, c);
+            var u = Avx512BW.UnpackLow(zero, r0).AsSingle();
             a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
             a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
-            u = TRows.Load(w, stride, 1, c);
+            u = Avx512BW.UnpackLow(zero, r1).AsSingle();
             a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
             a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-            u = TRows.Load(w, stride, 2, c);
+            u = Avx512BW.UnpackLow(zero, r2).AsSingle();
             a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
             a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
-            u = TRows.Load(w, stride, 3, c);
+            u = Avx512BW.UnpackLow(zero, r3).AsSingle();
+            a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
+            a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+            v0 = Vector512.Load(x + 64); v1 = Vector512.Load(x + 80);
+            v2 = Vector512.Load(x + 96); v3 = Vector512.Load(x + 112);
+            u = Avx512BW.UnpackHigh(zero, r0).AsSingle();
+            a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
+            a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
+            u = Avx512BW.UnpackHigh(zero, r1).AsSingle();
+            a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
+            a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
+            u = Avx512BW.UnpackHigh(zero, r2).AsSingle();
+            a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
+            a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
+            u = Avx512BW.UnpackHigh(zero, r3).AsSingle();
             a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
             a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
         }
+        StoreSums(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33, sums);
+    }
+
+    /// <summary>sums[i·4 + t] = the sum of accumulator (i, t)'s sixteen lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreSums(
+        Vector512<float> a00, Vector512<float> a01, Vector512<float> a02, Vector512<float> a03,
+        Vector512<float> a10, Vector512<float> a11, Vector512<float> a12, Vector512<float> a13,
+        Vector512<float> a20, Vector512<float> a21, Vector512<float> a22, Vector512<float> a23,
+        Vector512<float> a30, Vector512<float> a31, Vector512<float> a32, Vector512<float> a33, Span<float> sums)
+    {
         var row0 = SumLanesOfFour(a00, a01, a02, a03);
         var row1 = SumLanesOfFour(a10, a11, a12, a13);
         var row2 = SumLanesOfFour(a20, a21, a22, a23);
