@@ -25,10 +25,11 @@ var promptTokens = new Option<int>("--prompt-tokens") { DefaultValueFactory = _ 
 var genTokens = new Option<int>("--gen-tokens") { DefaultValueFactory = _ => 64 };
 var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 2 };
 var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 3 };
+var warmup = new Option<int>("--warmup") { Description = "Unmeasured runs first, as in `olmoe bench`.", DefaultValueFactory = _ => 1 };
 var json = new Option<bool>("--json") { Description = "End stdout with one JSON object of the results." };
 var bench = new Command("bench", "Prefill and decode speed of llama.cpp on a GGUF file, same protocol as `olmoe bench`.")
 {
-    gguf, promptTokens, genTokens, threads, runs, json,
+    gguf, promptTokens, genTokens, threads, runs, warmup, json,
 };
 bench.SetAction(parse =>
 {
@@ -41,7 +42,7 @@ bench.SetAction(parse =>
     int[] promptIds = Enumerable.Range(0, prompt).Select(_ => random.Next(0, Math.Min(runner.VocabSize, 50280))).ToArray();
     var prefillRates = new List<double>();
     var decodeRates = new List<double>();
-    for (int run = 0; run < runCount; run++)
+    for (int run = -parse.GetValue(warmup); run < runCount; run++)
     {
         runner.Reset();
         var clock = Stopwatch.StartNew();
@@ -51,6 +52,11 @@ bench.SetAction(parse =>
         for (int i = 0; i < gen; i++)
             logits = runner.Evaluate([TensorPrimitives.IndexOfMax(logits)], prompt + i);
         double decodeSeconds = clock.Elapsed.TotalSeconds;
+        if (run < 0)
+        {
+            Console.WriteLine($"warm-up: prefill {prompt / prefillSeconds:F2} tok/s, decode {gen / decodeSeconds:F2} tok/s (not counted)");
+            continue;
+        }
         prefillRates.Add(prompt / prefillSeconds);
         decodeRates.Add(gen / decodeSeconds);
         Console.WriteLine($"run {run + 1}: prefill {prompt} tokens {prompt / prefillSeconds:F2} tok/s, decode {gen} tokens {gen / decodeSeconds:F2} tok/s");
@@ -69,6 +75,7 @@ bench.SetAction(parse =>
             ["prompt_tokens"] = prompt,
             ["gen_tokens"] = gen,
             ["runs"] = runCount,
+            ["warmup_runs"] = parse.GetValue(warmup),
             ["threads"] = parse.GetValue(threads),
         }));
     }

@@ -17,17 +17,19 @@ internal static class BenchCommand
         var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length.", DefaultValueFactory = _ => 128 };
         var genTokens = new Option<int>("--gen-tokens") { Description = "Tokens to decode after the prompt.", DefaultValueFactory = _ => 64 };
         var runs = new Option<int>("--runs") { Description = "Measured runs (the median is reported).", DefaultValueFactory = _ => 3 };
+        var warmup = new Option<int>("--warmup") { Description = "Unmeasured runs first (JIT tiering, caches).", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "End stdout with one JSON object of the results." };
         var threads = CommonOptions.Threads();
         var preload = CommonOptions.Preload();
         var command = new Command("bench", "Measure load time, prompt and decode speed, and peak memory.")
         {
-            model, promptTokens, genTokens, threads, preload, runs, json,
+            model, promptTokens, genTokens, threads, preload, runs, warmup, json,
         };
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
-            int prompt = parse.GetValue(promptTokens), gen = parse.GetValue(genTokens), runCount = parse.GetValue(runs);
+            int prompt = parse.GetValue(promptTokens), gen = parse.GetValue(genTokens), runCount = parse.GetValue(runs), warmupCount = parse.GetValue(warmup);
             if (prompt < 1 || gen < 1 || runCount < 1) throw new ArgumentException("--prompt-tokens, --gen-tokens and --runs must be at least 1.");
+            if (warmupCount < 0) throw new ArgumentException("--warmup must not be negative.");
             var loadClock = Stopwatch.StartNew();
             using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(preload), cancel);
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
@@ -40,7 +42,7 @@ internal static class BenchCommand
             var prefillRates = new List<double>();
             var decodeRates = new List<double>();
             Console.WriteLine($"model {loaded.Directory}: {c.NumHiddenLayers} layers, d={c.HiddenSize}, {c.NumExperts} experts (top {c.NumExpertsPerToken}), {loaded.WeightBytes / 1e9:F2} GB of weights, {loaded.BytesPerDecodedToken / 1e9:F3} GB read per decoded token; {loaded.Threads} threads; load {loadSeconds:F2} s");
-            for (int run = 0; run < runCount; run++)
+            for (int run = -warmupCount; run < runCount; run++)
             {
                 var session = loaded.CreateSession();
                 var clock = Stopwatch.StartNew();
@@ -54,6 +56,11 @@ internal static class BenchCommand
                     session.Evaluate(next, logits, cancel);
                 }
                 double decodeSeconds = clock.Elapsed.TotalSeconds;
+                if (run < 0)
+                {
+                    Console.WriteLine($"warm-up: prefill {prompt / prefillSeconds:F2} tok/s, decode {gen / decodeSeconds:F2} tok/s (not counted)");
+                    continue;
+                }
                 prefillRates.Add(prompt / prefillSeconds);
                 decodeRates.Add(gen / decodeSeconds);
                 Console.WriteLine($"run {run + 1}: prefill {prompt} tokens {prompt / prefillSeconds:F2} tok/s, decode {gen} tokens {gen / decodeSeconds:F2} tok/s");
@@ -74,6 +81,7 @@ internal static class BenchCommand
                     ["prompt_tokens"] = prompt,
                     ["gen_tokens"] = gen,
                     ["runs"] = runCount,
+                    ["warmup_runs"] = warmupCount,
                     ["threads"] = loaded.Threads,
                     ["weight_bytes"] = loaded.WeightBytes,
                 }));

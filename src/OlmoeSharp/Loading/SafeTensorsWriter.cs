@@ -37,7 +37,7 @@ public static class SafeTensorsWriter
         Action<long>? onBytesWritten = null)
     {
         byte[] header = BuildHeader(tensors, metadata);
-        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        using var stream = new AlignedFileWriter(path);
         Span<byte> length = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
         stream.Write(length);
