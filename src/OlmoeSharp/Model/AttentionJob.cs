@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using OlmoeSharp.Tensors;
 
 namespace OlmoeSharp.Model;
@@ -66,13 +65,9 @@ internal sealed class AttentionJob : IRangeJob
                 int length = First + i + 1;
                 var q = Query.AsSpan(i * _qSize + head * _headDim, _headDim);
                 var scores = scratch[..length];
-                for (int t = 0; t < length; t++)
-                    scores[t] = TensorPrimitives.Dot(q, Keys.AsSpan(kvOffset + t * _headDim, _headDim)) * _scale;
+                AttentionKernels.Scores(q, Keys.AsSpan(kvOffset, length * _headDim), _scale, scores);
                 VectorMath.SoftmaxInPlace(scores);
-                var output = Output.AsSpan(i * _qSize + head * _headDim, _headDim);
-                output.Clear();
-                for (int t = 0; t < length; t++)
-                    TensorPrimitives.MultiplyAdd(Values.AsSpan(kvOffset + t * _headDim, _headDim), scores[t], output, output);
+                AttentionKernels.WeightedSum(scores, Values.AsSpan(kvOffset, length * _headDim), Output.AsSpan(i * _qSize + head * _headDim, _headDim));
             }
         }
     }

@@ -266,7 +266,7 @@ internal static unsafe class MatMul
     /// lane's four elements. Replaces sixteen full horizontal sums (≈400 instructions per tile) with about forty.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> SumLanesOfFour(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
+    internal static Vector512<float> SumLanesOfFour(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d)
     {
         var ab = Avx512F.UnpackLow(a, b) + Avx512F.UnpackHigh(a, b); // per lane: a0+a2, b0+b2, a1+a3, b1+b3
         var cd = Avx512F.UnpackLow(c, d) + Avx512F.UnpackHigh(c, d);

@@ -190,4 +190,40 @@ public sealed unsafe class KernelTests
         Assert.Equal(3 * Math.Cos(a0) + 1 * Math.Sin(a0), head[2], 5);
         Assert.Equal(4 * Math.Cos(a1) + 2 * Math.Sin(a1), head[3], 5);
     }
+    public static TheoryData<int, int> AttentionShapes()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int headDim in new[] { 8, 16, 48, 128 })
+            foreach (int positions in new[] { 0, 1, 3, 4, 5, 8, 13, 64, 67 })
+                data.Add(headDim, positions);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(AttentionShapes))]
+    public void Attention_scores_and_weighted_sum_match_the_reference(int headDim, int positions)
+    {
+        var q = RandomFloats(headDim, headDim);
+        var keys = RandomFloats(positions * headDim + 5, positions + 1);
+        var values = RandomFloats(positions * headDim + 5, positions + 2);
+        const float scale = 0.125f;
+        var scores = new float[positions];
+        AttentionKernels.Scores(q, keys, scale, scores);
+        for (int t = 0; t < positions; t++)
+        {
+            double expected = 0, magnitude = 0;
+            for (int k = 0; k < headDim; k++) { expected += (double)q[k] * keys[t * headDim + k]; magnitude += Math.Abs((double)q[k] * keys[t * headDim + k]); }
+            AssertClose(expected * scale, scores[t], magnitude * scale, $"score hd={headDim} t={t}");
+        }
+
+        var weights = RandomFloats(positions, positions + 3);
+        var output = Enumerable.Repeat(float.NaN, headDim).ToArray(); // stale contents must be overwritten
+        AttentionKernels.WeightedSum(weights, values, output);
+        for (int k = 0; k < headDim; k++)
+        {
+            double expected = 0, magnitude = 0;
+            for (int t = 0; t < positions; t++) { expected += (double)weights[t] * values[t * headDim + k]; magnitude += Math.Abs((double)weights[t] * values[t * headDim + k]); }
+            AssertClose(expected, output[k], magnitude, $"weighted sum hd={headDim} k={k}");
+        }
+    }
 }

@@ -1,0 +1,75 @@
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
+namespace OlmoeSharp.Tensors;
+
+/// <summary>
+/// The two inner loops of attention over a head's cached keys and values (rows of <c>headDim</c> floats, one per
+/// position). Four positions per step: the query chunk or output chunk is loaded once for four rows, where a
+/// TensorPrimitives call per position paid a call and a horizontal sum per 128 values — most of the attention time
+/// on long prompts.
+/// </summary>
+internal static class AttentionKernels
+{
+    /// <summary>scores[t] = scale · (q · keys[t]) for t in [0, scores.Length).</summary>
+    public static void Scores(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, float scale, Span<float> scores)
+    {
+        int hd = q.Length, count = scores.Length;
+        if (keys.Length < (long)count * hd) throw new ArgumentException("keys is shorter than positions × head_dim.", nameof(keys));
+        int t = 0;
+        if (SimdWidth.Use512 && hd % 16 == 0)
+        {
+            ref float qRef = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(q);
+            ref float kRef = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(keys);
+            for (; t + 4 <= count; t += 4)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                nint row = (nint)t * hd;
+                for (nint c = 0; c < hd; c += 16)
+                {
+                    var qv = Vector512.LoadUnsafe(ref qRef, (nuint)c);
+                    a0 = Vector512.FusedMultiplyAdd(qv, Vector512.LoadUnsafe(ref kRef, (nuint)(row + c)), a0);
+                    a1 = Vector512.FusedMultiplyAdd(qv, Vector512.LoadUnsafe(ref kRef, (nuint)(row + hd + c)), a1);
+                    a2 = Vector512.FusedMultiplyAdd(qv, Vector512.LoadUnsafe(ref kRef, (nuint)(row + 2 * hd + c)), a2);
+                    a3 = Vector512.FusedMultiplyAdd(qv, Vector512.LoadUnsafe(ref kRef, (nuint)(row + 3 * hd + c)), a3);
+                }
+                var lanes = MatMul.SumLanesOfFour(a0, a1, a2, a3);
+                var halves = lanes.GetLower() + lanes.GetUpper();
+                ((halves.GetLower() + halves.GetUpper()) * scale).CopyTo(scores.Slice(t, 4));
+            }
+        }
+        for (; t < count; t++) scores[t] = TensorPrimitives.Dot(q, keys.Slice(t * hd, hd)) * scale;
+    }
+
+    /// <summary>output = Σ_t weights[t] · values[t] over t in [0, weights.Length).</summary>
+    public static void WeightedSum(ReadOnlySpan<float> weights, ReadOnlySpan<float> values, Span<float> output)
+    {
+        int hd = output.Length, count = weights.Length;
+        if (values.Length < (long)count * hd) throw new ArgumentException("values is shorter than positions × head_dim.", nameof(values));
+        output.Clear();
+        int t = 0;
+        if (SimdWidth.Use512 && hd % 16 == 0)
+        {
+            ref float vRef = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
+            ref float oRef = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(output);
+            for (; t + 4 <= count; t += 4)
+            {
+                var w0 = Vector512.Create(weights[t]);
+                var w1 = Vector512.Create(weights[t + 1]);
+                var w2 = Vector512.Create(weights[t + 2]);
+                var w3 = Vector512.Create(weights[t + 3]);
+                nint row = (nint)t * hd;
+                for (nint c = 0; c < hd; c += 16)
+                {
+                    var sum = Vector512.LoadUnsafe(ref oRef, (nuint)c);
+                    sum = Vector512.FusedMultiplyAdd(w0, Vector512.LoadUnsafe(ref vRef, (nuint)(row + c)), sum);
+                    sum = Vector512.FusedMultiplyAdd(w1, Vector512.LoadUnsafe(ref vRef, (nuint)(row + hd + c)), sum);
+                    sum = Vector512.FusedMultiplyAdd(w2, Vector512.LoadUnsafe(ref vRef, (nuint)(row + 2 * hd + c)), sum);
+                    sum = Vector512.FusedMultiplyAdd(w3, Vector512.LoadUnsafe(ref vRef, (nuint)(row + 3 * hd + c)), sum);
+                    sum.StoreUnsafe(ref oRef, (nuint)c);
+                }
+            }
+        }
+        for (; t < count; t++) TensorPrimitives.MultiplyAdd(values.Slice(t * hd, hd), weights[t], output, output);
+    }
+}
