@@ -51,6 +51,7 @@ public sealed class InferenceSession
         try
         {
             _model.ThrowIfDisposed();
+            _cache.EnsureCapacity(Position + tokens.Length); // once for the whole prompt, not block by block
             // A prompt runs in blocks: each expert's weights are read once per block, not once per token.
             for (int start = 0; start < tokens.Length; start += ForwardPass.MaxBlock)
             {

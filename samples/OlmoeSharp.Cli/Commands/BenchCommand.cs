@@ -42,9 +42,11 @@ internal static class BenchCommand
             var prefillRates = new List<double>();
             var decodeRates = new List<double>();
             Console.WriteLine($"model {loaded.Directory}: {c.NumHiddenLayers} layers, d={c.HiddenSize}, {c.NumExperts} experts (top {c.NumExpertsPerToken}), {loaded.WeightBytes / 1e9:F2} GB of weights, {loaded.BytesPerDecodedToken / 1e9:F3} GB read per decoded token; {loaded.Threads} threads; load {loadSeconds:F2} s");
+            // One session, reset between runs, as an application would keep it.
+            var session = loaded.CreateSession();
             for (int run = -warmupCount; run < runCount; run++)
             {
-                var session = loaded.CreateSession();
+                session.Reset();
                 var clock = Stopwatch.StartNew();
                 session.Evaluate(promptIds, logits, cancel);
                 double prefillSeconds = clock.Elapsed.TotalSeconds;

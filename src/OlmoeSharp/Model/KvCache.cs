@@ -4,7 +4,7 @@ namespace OlmoeSharp.Model;
 /// Keys (after q/k-norm and RoPE) and values of every processed position, per layer, laid out head-major:
 /// [kvHead][position][headDim]. Attention scans one head over all positions, so each head's keys are one
 /// contiguous stream the prefetchers follow (a position-major layout put 8 KiB between consecutive reads of a head,
-/// a new page each). Storage grows by doubling up to the model's context length, so a short chat never pays for
+/// a new page each). Storage grows with use up to the model's context length, so a short chat never pays for
 /// 4096 positions.
 /// </summary>
 internal sealed class KvCache
@@ -38,8 +38,10 @@ internal sealed class KvCache
     {
         if (positions <= Capacity) return;
         if (positions > _maxPositions) throw new ArgumentOutOfRangeException(nameof(positions), $"the context holds at most {_maxPositions} positions.");
-        int capacity = Capacity;
-        while (capacity < positions) capacity = (int)Math.Min((long)capacity * 2, _maxPositions);
+        // Doubling keeps decode's growth amortised; a long prompt jumps straight to its length (rounded to 64), so
+        // 1040 positions take 1088, not 2048 (256 KiB each on the full model).
+        long wanted = Math.Max((long)Capacity * 2, (positions + 63L) / 64 * 64);
+        int capacity = (int)Math.Min(wanted, _maxPositions);
         var keys = Allocate(capacity);
         var values = Allocate(capacity);
         for (int l = 0; l < _layers; l++)
