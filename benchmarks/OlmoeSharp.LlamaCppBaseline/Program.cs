@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Text.Json;
 using OlmoeSharp;
+using OlmoeSharp.Cli;
 using OlmoeSharp.LlamaCppBaseline;
 
 // The llama.cpp side of the side-by-side comparison: `export-gguf` writes the same weights as GGUF, `bench` measures
@@ -37,31 +38,13 @@ bench.SetAction(parse =>
     var loadClock = Stopwatch.StartNew();
     using var runner = new LlamaCppRunner(parse.GetValue(gguf)!, parse.GetValue(threads), prompt + gen + 16);
     double loadSeconds = loadClock.Elapsed.TotalSeconds;
-    // The same prompt as `olmoe bench`: the same seed and vocabulary range.
-    var random = new Random(1234);
-    int[] promptIds = Enumerable.Range(0, prompt).Select(_ => random.Next(0, Math.Min(runner.VocabSize, 50280))).ToArray();
-    var prefillRates = new List<double>();
-    var decodeRates = new List<double>();
-    for (int run = -parse.GetValue(warmup); run < runCount; run++)
-    {
-        runner.Reset();
-        var clock = Stopwatch.StartNew();
-        var logits = runner.Evaluate(promptIds, 0);
-        double prefillSeconds = clock.Elapsed.TotalSeconds;
-        clock.Restart();
-        for (int i = 0; i < gen; i++)
-            logits = runner.Evaluate([TensorPrimitives.IndexOfMax(logits)], prompt + i);
-        double decodeSeconds = clock.Elapsed.TotalSeconds;
-        if (run < 0)
-        {
-            Console.WriteLine($"warm-up: prefill {prompt / prefillSeconds:F2} tok/s, decode {gen / decodeSeconds:F2} tok/s (not counted)");
-            continue;
-        }
-        prefillRates.Add(prompt / prefillSeconds);
-        decodeRates.Add(gen / decodeSeconds);
-        Console.WriteLine($"run {run + 1}: prefill {prompt} tokens {prompt / prefillSeconds:F2} tok/s, decode {gen} tokens {gen / decodeSeconds:F2} tok/s");
-    }
-    double prefillMedian = Median(prefillRates), decodeMedian = Median(decodeRates), peakRssMb = PeakResidentMegabytes();
+    int[] promptIds = BenchProtocol.RandomPrompt(prompt, runner.VocabSize);
+    float[] logits = [];
+    var (prefillMedian, decodeMedian) = BenchProtocol.Measure(parse.GetValue(warmup), runCount, prompt, gen,
+        reset: runner.Reset,
+        prefill: () => logits = runner.Evaluate(promptIds, 0),
+        decodeOne: i => logits = runner.Evaluate([TensorPrimitives.IndexOfMax(logits)], prompt + i));
+    double peakRssMb = BenchProtocol.PeakResidentMegabytes();
     Console.WriteLine($"llama.cpp median: prefill {prefillMedian:F2} tok/s, decode {decodeMedian:F2} tok/s, peak RSS {peakRssMb:F0} MB, load {loadSeconds:F2} s");
     if (parse.GetValue(json))
     {
@@ -112,17 +95,3 @@ compare.SetAction(parse =>
 
 var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { export, bench, compare };
 return await root.Parse(args).InvokeAsync();
-
-static double Median(List<double> values)
-{
-    var sorted = values.Order().ToArray();
-    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-}
-
-static double PeakResidentMegabytes()
-{
-    foreach (var line in File.ReadLines("/proc/self/status"))
-        if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
-    return Process.GetCurrentProcess().PeakWorkingSet64 / 1e6;
-}

@@ -36,40 +36,22 @@ internal static class BenchCommand
             var c = loaded.Config;
             if (prompt + gen > c.MaxPositionEmbeddings) throw new ArgumentException($"prompt + generated tokens exceed the context of {c.MaxPositionEmbeddings}.");
 
-            var random = new Random(1234);
-            int[] promptIds = Enumerable.Range(0, prompt).Select(_ => random.Next(0, Math.Min(c.VocabSize, 50280))).ToArray();
+            int[] promptIds = BenchProtocol.RandomPrompt(prompt, c.VocabSize);
             var logits = new float[c.VocabSize];
-            var prefillRates = new List<double>();
-            var decodeRates = new List<double>();
+            int[] next = new int[1];
             Console.WriteLine($"model {loaded.Directory}: {c.NumHiddenLayers} layers, d={c.HiddenSize}, {c.NumExperts} experts (top {c.NumExpertsPerToken}), {loaded.WeightBytes / 1e9:F2} GB of weights, {loaded.BytesPerDecodedToken / 1e9:F3} GB read per decoded token; {loaded.Threads} threads; load {loadSeconds:F2} s");
             // One session, reset between runs, as an application would keep it.
             var session = loaded.CreateSession();
-            for (int run = -warmupCount; run < runCount; run++)
-            {
-                session.Reset();
-                var clock = Stopwatch.StartNew();
-                session.Evaluate(promptIds, logits, cancel);
-                double prefillSeconds = clock.Elapsed.TotalSeconds;
-                clock.Restart();
-                int[] next = new int[1];
-                for (int i = 0; i < gen; i++)
+            var (prefillMedian, decodeMedian) = BenchProtocol.Measure(warmupCount, runCount, prompt, gen,
+                reset: session.Reset,
+                prefill: () => session.Evaluate(promptIds, logits, cancel),
+                decodeOne: _ =>
                 {
                     next[0] = TensorPrimitives.IndexOfMax(logits);
                     session.Evaluate(next, logits, cancel);
-                }
-                double decodeSeconds = clock.Elapsed.TotalSeconds;
-                if (run < 0)
-                {
-                    Console.WriteLine($"warm-up: prefill {prompt / prefillSeconds:F2} tok/s, decode {gen / decodeSeconds:F2} tok/s (not counted)");
-                    continue;
-                }
-                prefillRates.Add(prompt / prefillSeconds);
-                decodeRates.Add(gen / decodeSeconds);
-                Console.WriteLine($"run {run + 1}: prefill {prompt} tokens {prompt / prefillSeconds:F2} tok/s, decode {gen} tokens {gen / decodeSeconds:F2} tok/s");
-            }
-            double prefillMedian = Median(prefillRates), decodeMedian = Median(decodeRates);
+                });
             double gbPerSecond = decodeMedian * loaded.BytesPerDecodedToken / 1e9;
-            double peakRssMb = PeakResidentMegabytes();
+            double peakRssMb = BenchProtocol.PeakResidentMegabytes();
             Console.WriteLine($"median: prefill {prefillMedian:F2} tok/s, decode {decodeMedian:F2} tok/s ({gbPerSecond:F1} GB/s of weights), peak RSS {peakRssMb:F0} MB");
             if (parse.GetValue(json))
             {
@@ -91,24 +73,5 @@ internal static class BenchCommand
             return 0;
         }));
         return command;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    /// <summary>VmHWM of /proc/self/status (Linux); elsewhere the process's peak working set.</summary>
-    private static double PeakResidentMegabytes()
-    {
-        const string status = "/proc/self/status";
-        if (File.Exists(status))
-        {
-            foreach (var line in File.ReadLines(status))
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                    return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
-        }
-        return Process.GetCurrentProcess().PeakWorkingSet64 / 1e6;
     }
 }
