@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace OlmoeSharp.Tensors;
@@ -19,8 +20,8 @@ internal static class AttentionKernels
         int t = 0;
         if (SimdWidth.Use512 && hd % 16 == 0)
         {
-            ref float qRef = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(q);
-            ref float kRef = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(keys);
+            ref float qRef = ref MemoryMarshal.GetReference(q);
+            ref float kRef = ref MemoryMarshal.GetReference(keys);
             for (; t + 4 <= count; t += 4)
             {
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
@@ -50,8 +51,8 @@ internal static class AttentionKernels
         int t = 0;
         if (SimdWidth.Use512 && hd % 16 == 0)
         {
-            ref float vRef = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(values);
-            ref float oRef = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(output);
+            ref float vRef = ref MemoryMarshal.GetReference(values);
+            ref float oRef = ref MemoryMarshal.GetReference(output);
             for (; t + 4 <= count; t += 4)
             {
                 var w0 = Vector512.Create(weights[t]);
