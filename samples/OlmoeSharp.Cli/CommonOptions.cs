@@ -17,8 +17,10 @@ internal static class CommonOptions
         DefaultValueFactory = _ => 0,
     };
 
-    public static Option<bool> Preload() => new("--preload")
+    public static Option<WeightResidency> Weights() => new("--weights")
     {
-        Description = "Read the weights into private huge-page memory instead of mapping them: slower load, faster decode.",
+        Description = "mapped: map the files (instant load); preloaded: copy into private huge-page memory; "
+            + "packed: re-encode bf16 losslessly at ~12 bits per weight (slowest load, fastest decode).",
+        DefaultValueFactory = _ => WeightResidency.Mapped,
     };
 }

@@ -35,12 +35,12 @@ internal static class ModelLoading
         return SmallRandomFolder;
     }
 
-    public static async Task<OlmoeModel> LoadAsync(string model, int threads, bool preload, CancellationToken cancellationToken)
+    public static async Task<OlmoeModel> LoadAsync(string model, int threads, WeightResidency residency, CancellationToken cancellationToken)
     {
         var options = new ModelLoadOptions
         {
             Threads = threads,
-            Residency = preload ? WeightResidency.Preloaded : WeightResidency.Mapped,
+            Residency = residency,
         };
         if (Console.IsErrorRedirected) return await OlmoeModel.LoadAsync(model, options, null, cancellationToken);
 
@@ -56,7 +56,7 @@ internal static class ModelLoading
                 {
                     string key = p.Stage + ":" + (p.Stage == "download" ? p.File : "");
                     if (!tasks.TryGetValue(key, out var task))
-                        tasks[key] = task = context.AddTask(p.Stage == "download" ? Markup.Escape(p.File ?? "") : "loading weights", maxValue: Math.Max(1, p.Total ?? 1));
+                        tasks[key] = task = context.AddTask(p.Stage switch { "download" => Markup.Escape(p.File ?? ""), "packing" => "packing weights", _ => "loading weights" }, maxValue: Math.Max(1, p.Total ?? 1));
                     if (p.Total is long total) task.MaxValue = Math.Max(1, total);
                     task.Value = p.Done;
                 });

@@ -6,7 +6,7 @@ public sealed record ModelLoadOptions
     /// <summary>Threads per forward pass; 0 (the default) means one per core.</summary>
     public int Threads { get; init; }
 
-    /// <summary>Mapped (default: zero-copy) or preloaded into private huge-page memory (faster decode, slower load).</summary>
+    /// <summary>Mapped (default: zero-copy), preloaded into private huge-page memory, or packed there at ≈12 bits per weight (fastest decode, slowest load).</summary>
     public WeightResidency Residency { get; init; } = WeightResidency.Mapped;
 
     /// <summary>Hub and cache settings for repo ids (default: from the environment, as huggingface_hub reads them).</summary>

@@ -1,8 +1,8 @@
 namespace OlmoeSharp;
 
 /// <summary>Where loading a model stands.</summary>
-/// <param name="Stage">"download" while files are fetched from the hub, "weights" while weight files are opened (or read, when preloading), "ready" at the end.</param>
+/// <param name="Stage">"download" while files are fetched from the hub, "weights" while weight files are opened (or read, when preloading), "packing" while matrices are re-encoded (<see cref="WeightResidency.Packed"/>), "ready" at the end.</param>
 /// <param name="File">The file in hand, if any.</param>
-/// <param name="Done">Bytes (download) or files (weights) done.</param>
-/// <param name="Total">Bytes or files in all, when known.</param>
+/// <param name="Done">Bytes (download), files (weights) or matrices (packing) done.</param>
+/// <param name="Total">Bytes, files or matrices in all, when known.</param>
 public sealed record ModelLoadProgress(string Stage, string? File, long Done, long? Total);

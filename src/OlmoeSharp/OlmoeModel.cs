@@ -13,14 +13,16 @@ namespace OlmoeSharp;
 public sealed class OlmoeModel : IDisposable
 {
     private readonly CheckpointFiles _files;
+    private readonly PackedWeights? _packed;
     private int _disposed;
 
-    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer)
+    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, PackedWeights? packed, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer)
     {
         Directory = directory;
         Config = config;
         Tokenizer = tokenizer;
         _files = files;
+        _packed = packed;
         Weights = weights;
         Pool = new WorkerPool(threads);
     }
@@ -90,14 +92,23 @@ public sealed class OlmoeModel : IDisposable
         var tokenizer = File.Exists(tokenizerPath) ? OlmoeTokenizer.Load(tokenizerPath) : null;
         var files = CheckpointFiles.Open(directory, options.Residency,
             (file, done, total) => progress?.Report(new ModelLoadProgress("weights", file, done, total)), cancellationToken);
+        PackedWeights? packed = null;
         try
         {
             var weights = OlmoeWeights.Bind(files, config);
+            int threads = options.Threads == 0 ? Environment.ProcessorCount : options.Threads;
+            if (options.Residency == WeightResidency.Packed)
+            {
+                packed = PackedWeights.Pack(weights, threads,
+                    (done, total) => progress?.Report(new ModelLoadProgress("packing", null, done, total)), cancellationToken);
+                weights = packed.Weights;
+            }
             progress?.Report(new ModelLoadProgress("ready", null, files.Files.Count, files.Files.Count));
-            return new OlmoeModel(directory, config, files, weights, options.Threads == 0 ? Environment.ProcessorCount : options.Threads, tokenizer);
+            return new OlmoeModel(directory, config, files, packed, weights, threads, tokenizer);
         }
         catch
         {
+            packed?.Dispose();
             files.Dispose();
             throw;
         }
@@ -112,11 +123,12 @@ public sealed class OlmoeModel : IDisposable
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed != 0, this);
 
-    /// <summary>Stops the worker threads and unmaps the files. Sessions must not be used afterwards.</summary>
+    /// <summary>Stops the worker threads, frees packed weights and unmaps the files. Sessions must not be used afterwards.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Pool.Dispose();
+        _packed?.Dispose();
         _files.Dispose();
     }
 }

@@ -20,10 +20,10 @@ internal static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured runs first (JIT tiering, caches).", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "End stdout with one JSON object of the results." };
         var threads = CommonOptions.Threads();
-        var preload = CommonOptions.Preload();
+        var weights = CommonOptions.Weights();
         var command = new Command("bench", "Measure load time, prompt and decode speed, and peak memory.")
         {
-            model, promptTokens, genTokens, threads, preload, runs, warmup, json,
+            model, promptTokens, genTokens, threads, weights, runs, warmup, json,
         };
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
@@ -31,7 +31,7 @@ internal static class BenchCommand
             if (prompt < 1 || gen < 1 || runCount < 1) throw new ArgumentException("--prompt-tokens, --gen-tokens and --runs must be at least 1.");
             if (warmupCount < 0) throw new ArgumentException("--warmup must not be negative.");
             var loadClock = Stopwatch.StartNew();
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(preload), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), cancel);
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
             var c = loaded.Config;
             if (prompt + gen > c.MaxPositionEmbeddings) throw new ArgumentException($"prompt + generated tokens exceed the context of {c.MaxPositionEmbeddings}.");
@@ -39,7 +39,7 @@ internal static class BenchCommand
             int[] promptIds = BenchProtocol.RandomPrompt(prompt, c.VocabSize);
             var logits = new float[c.VocabSize];
             int[] next = new int[1];
-            Console.WriteLine($"model {loaded.Directory}: {c.NumHiddenLayers} layers, d={c.HiddenSize}, {c.NumExperts} experts (top {c.NumExpertsPerToken}), {loaded.WeightBytes / 1e9:F2} GB of weights, {loaded.BytesPerDecodedToken / 1e9:F3} GB read per decoded token; {loaded.Threads} threads; load {loadSeconds:F2} s");
+            Console.WriteLine($"model {loaded.Directory}: {c.NumHiddenLayers} layers, d={c.HiddenSize}, {c.NumExperts} experts (top {c.NumExpertsPerToken}), {loaded.WeightBytes / 1e9:F2} GB of weights, {loaded.BytesPerDecodedToken / 1e9:F3} GB read per decoded token; {loaded.Threads} threads; {parse.GetValue(weights).ToString().ToLowerInvariant()} weights, load {loadSeconds:F2} s");
             // One session, reset between runs, as an application would keep it.
             var session = loaded.CreateSession();
             var (prefillMedian, decodeMedian) = BenchProtocol.Measure(warmupCount, runCount, prompt, gen,
@@ -68,6 +68,8 @@ internal static class BenchCommand
                     ["warmup_runs"] = warmupCount,
                     ["threads"] = loaded.Threads,
                     ["weight_bytes"] = loaded.WeightBytes,
+                    ["weights"] = parse.GetValue(weights).ToString().ToLowerInvariant(),
+                    ["bytes_per_token"] = loaded.BytesPerDecodedToken,
                 }));
             }
             return 0;

@@ -46,6 +46,33 @@ internal sealed class OlmoeWeights
         return perLayer * Layers.Length + LmHead.SizeInBytes;
     }
 
+    /// <summary>
+    /// The same weights with every projection matrix — attention, router, experts, LM head; not the embedding
+    /// table, which is only ever looked up by row — replaced by <paramref name="map"/>(matrix), in a fixed order.
+    /// </summary>
+    public OlmoeWeights WithMatrices(Func<WeightMatrix, WeightMatrix> map)
+    {
+        var layers = new LayerWeights[Layers.Length];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            var layer = Layers[l];
+            layers[l] = new LayerWeights
+            {
+                InputNorm = layer.InputNorm,
+                Q = map(layer.Q),
+                K = map(layer.K),
+                V = map(layer.V),
+                O = map(layer.O),
+                QNorm = layer.QNorm,
+                KNorm = layer.KNorm,
+                PostAttentionNorm = layer.PostAttentionNorm,
+                Router = map(layer.Router),
+                Experts = Array.ConvertAll(layer.Experts, e => new ExpertWeights(map(e.Gate), map(e.Up), map(e.Down))),
+            };
+        }
+        return new OlmoeWeights { Embeddings = Embeddings, Layers = layers, FinalNorm = FinalNorm, LmHead = map(LmHead) };
+    }
+
     public static OlmoeWeights Bind(CheckpointFiles files, OlmoeConfig c)
     {
         long d = c.HiddenSize, qSize = c.NumAttentionHeads * c.HeadDim, kvSize = c.KeyValueSize;

@@ -70,7 +70,7 @@ internal abstract unsafe class WeightStorage : IDisposable
             _data = (byte*)NativeMemory.AlignedAlloc(size, HugePage);
             try
             {
-                HugePages.Advise(_data, size);
+                MemoryAdvice.UseHugePages(_data, size);
                 for (long done = 0; done < dataLength;)
                 {
                     int want = (int)Math.Min(ReadChunk, dataLength - done);

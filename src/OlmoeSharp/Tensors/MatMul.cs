@@ -19,6 +19,7 @@ internal static unsafe class MatMul
     [ThreadStatic] private static float[]? t_tokenPanels;
     [ThreadStatic] private static float[]? t_rowPanel;
     [ThreadStatic] private static float[]? t_row;
+    [ThreadStatic] private static ushort[]? t_decoded;
 
     /// <summary>Floats per vector in the panel layout: the widest width the kernels use.</summary>
     private static int Lanes => SimdWidth.Use512 ? 16 : SimdWidth.Use256 ? 8 : 4;
@@ -48,6 +49,7 @@ internal static unsafe class MatMul
         var tokenPanels = Scratch(ref t_tokenPanels, tokenBlocks * panel);
         var rowPanel = Scratch(ref t_rowPanel, panel);
         var row = Scratch(ref t_row, cols);
+        var decoded = w.IsPacked ? Scratch(ref t_decoded, Block * cols) : [];
         Span<float> sums = stackalloc float[Block * Block];
 
         // bf16 rows whose length is a whole number of 32-value lines are read as stored and widened in registers
@@ -56,6 +58,7 @@ internal static unsafe class MatMul
         fixed (float* pTokens = tokenPanels)
         fixed (float* pRows = rowPanel)
         fixed (float* pRow = row)
+        fixed (ushort* pDecoded = decoded)
         fixed (float* px = x)
         {
             for (int t = 0; t < tokenBlocks * Block; t++)
@@ -68,10 +71,13 @@ internal static unsafe class MatMul
             for (int r = rowStart; r < rowEnd; r += Block)
             {
                 int rows = Math.Min(Block, rowEnd - r);
-                if (!direct) PackRows(w, r, rows, pRow, pRows, chunks, lanes);
+                // Packed rows are decoded to bf16 once per block and then served like stored ones.
+                ushort* bf16Rows = w.IsPacked ? pDecoded : w.Type == TensorDType.BF16 ? (ushort*)w.Row(r) : null;
+                if (w.IsPacked) PackedBf16Kernels.DecodeRows(w, r, rows, pDecoded);
+                if (!direct) PackRows(w, bf16Rows, r, rows, pRow, pRows, chunks, lanes);
                 for (int b = 0; b < tokenBlocks; b++)
                 {
-                    if (direct) KernelBf16((ushort*)w.Row(r), cols, rows, pTokens + (long)b * panel, chunks / 2, sums, prefetchNext: b == 0 && r + Block < rowEnd);
+                    if (direct) KernelBf16(bf16Rows, cols, rows, pTokens + (long)b * panel, chunks / 2, sums, prefetchNext: !w.IsPacked && b == 0 && r + Block < rowEnd);
                     else Kernel(pRows, pTokens + (long)b * panel, chunks, sums);
                     int count = Math.Min(Block, tokens - b * Block);
                     for (int t = 0; t < count; t++)
@@ -82,16 +88,19 @@ internal static unsafe class MatMul
         }
     }
 
-    /// <summary>Rows [r, r + rows) of W (rows ≤ 4; missing rows are zeros) as a float32 panel.</summary>
-    private static void PackRows(in WeightMatrix w, int r, int rows, float* row, float* panel, int chunks, int lanes)
+    /// <summary>
+    /// Rows [r, r + rows) of W (rows ≤ 4; missing rows are zeros) as a float32 panel. <paramref name="bf16Rows"/>,
+    /// when not null, holds those rows as bf16, <c>cols</c> apart.
+    /// </summary>
+    private static void PackRows(in WeightMatrix w, ushort* bf16Rows, int r, int rows, float* row, float* panel, int chunks, int lanes)
     {
         int cols = w.Cols;
         for (int i = 0; i < Block; i++)
         {
-            if (i < rows && w.Type == TensorDType.BF16)
+            if (i < rows && bf16Rows != null)
             {
                 // bf16 widens straight into the panel, prefetching the next block's row as it goes.
-                BFloat16Kernels.WidenInterleaved((ushort*)w.Row(r + i), cols, panel + i * lanes, lanes, Block * lanes, Block * (long)cols);
+                BFloat16Kernels.WidenInterleaved(bf16Rows + (long)i * cols, cols, panel + i * lanes, lanes, Block * lanes, Block * (long)cols);
                 continue;
             }
             if (i < rows) MatVec.WidenRow(w, r + i, new Span<float>(row, cols));
@@ -146,8 +155,8 @@ internal static unsafe class MatMul
         }
     }
 
-    private static float[] Scratch(ref float[]? buffer, int length) =>
-        buffer is { } b && b.Length >= length ? b : buffer = new float[length];
+    private static T[] Scratch<T>(ref T[]? buffer, int length) =>
+        buffer is { } b && b.Length >= length ? b : buffer = new T[length];
 
     /// <summary>sums[i·4 + t] = Σ_k rows_i[k]·tokens_t[k] over <paramref name="chunks"/> interleaved chunks.</summary>
     private static void Kernel(float* rows, float* tokens, int chunks, Span<float> sums)

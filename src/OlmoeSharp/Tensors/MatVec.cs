@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace OlmoeSharp.Tensors;
@@ -16,6 +17,13 @@ internal static unsafe class MatVec
     {
         CheckRange(w, x, rowStart, rowEnd);
         if (y.Length < rowEnd) throw new ArgumentException($"y has {y.Length} elements, rows go to {rowEnd}.", nameof(y));
+        if (w.IsPacked)
+        {
+            fixed (float* px = x)
+            fixed (float* py = y)
+                PackedBf16Kernels.MultiplyRows(w, px, py, rowStart, rowEnd);
+            return;
+        }
         if (w.Type == TensorDType.BF16)
         {
             fixed (float* px = x)
@@ -44,6 +52,15 @@ internal static unsafe class MatVec
     {
         if ((uint)row >= (uint)w.Rows) throw new ArgumentOutOfRangeException(nameof(row));
         if (dst.Length < w.Cols) throw new ArgumentException("destination too short", nameof(dst));
+        if (w.IsPacked)
+        {
+            var bits = DecodedRow(w, row);
+            fixed (ushort* pb = bits)
+            fixed (float* pd = dst)
+                BFloat16Kernels.Widen(pb, pd, w.Cols);
+            ArrayPool<ushort>.Shared.Return(bits);
+            return;
+        }
         switch (w.Type)
         {
             case TensorDType.BF16:
@@ -61,6 +78,16 @@ internal static unsafe class MatVec
     private static float DotRow(in WeightMatrix w, int row, ReadOnlySpan<float> x)
     {
         int n = w.Cols;
+        if (w.IsPacked)
+        {
+            var bits = DecodedRow(w, row);
+            float dot;
+            fixed (ushort* pb = bits)
+            fixed (float* px = x)
+                dot = BFloat16Kernels.Dot(pb, px, n);
+            ArrayPool<ushort>.Shared.Return(bits);
+            return dot;
+        }
         switch (w.Type)
         {
             case TensorDType.BF16:
@@ -82,6 +109,14 @@ internal static unsafe class MatVec
             default:
                 return TensorPrimitives.Dot(new ReadOnlySpan<float>(w.Row(row), n), x[..n]);
         }
+    }
+
+    /// <summary>A packed row decoded to bf16 in a pooled array the caller returns (off the hot paths: those decode in place).</summary>
+    private static ushort[] DecodedRow(in WeightMatrix w, int row)
+    {
+        var bits = ArrayPool<ushort>.Shared.Rent(w.Cols);
+        fixed (ushort* pb = bits) PackedBf16Kernels.DecodeRows(w, row, 1, pb);
+        return bits;
     }
 
     private static void CheckRange(in WeightMatrix w, ReadOnlySpan<float> x, int rowStart, int rowEnd)

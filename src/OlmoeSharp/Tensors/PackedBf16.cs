@@ -1,0 +1,139 @@
+using System.Runtime.CompilerServices;
+
+namespace OlmoeSharp.Tensors;
+
+/// <summary>
+/// A lossless re-encoding of bf16 weight rows in 12.5 bits per weight instead of 16, for decoding that is bound by
+/// memory bandwidth: fewer bytes per token is more tokens per second.
+/// <para>
+/// A bf16 value is a high byte (sign, top seven exponent bits) and a low byte (last exponent bit, seven mantissa
+/// bits). Trained weights in one 64-value group span a narrow exponent range, so the high byte is nearly
+/// redundant: the low byte is kept as is, and the high byte becomes a 4-bit code, sign plus a distance 0–7 below the
+/// group's largest seven-bit exponent (its "base"). A value further below the base than that (≈ 2^-15 of the
+/// group's largest value, or an exact zero among normal values) is stored with distance 7 and its true value is
+/// kept in the matrix's <see cref="WeightCorrections"/>.
+/// </para>
+/// <para>
+/// Layout of a row of <c>cols</c> values (<c>cols</c> a multiple of 128): one 192-byte block per pair of groups,
+/// the first group's 64 low bytes, the second's, then 64 code bytes, byte j holding position j's code of the first
+/// group in its low nibble and of the second in its high nibble. One sequential stream per row keeps the hardware
+/// prefetchers on it; separate planes of low bytes and codes decoded a fifth slower. Inside a group, values are stored in the order the
+/// AVX-512 decoder produces float32 lanes in (<see cref="WeightAt"/>). The bases of all rows form a separate plane
+/// of one 32-bit word per group holding (127 − base) in each byte, so the decoder subtracts it from four bytes at a
+/// time straight from memory: <c>high = table[code] − (127 − base)</c> with
+/// <c>table[code] = sign·128 + 127 − distance</c>, which never borrows across bytes because distance ≤ base.
+/// </para>
+/// </summary>
+internal static unsafe class PackedBf16
+{
+    /// <summary>Values per group (one base, one 64-byte vector of low bytes).</summary>
+    public const int GroupSize = 64;
+
+    /// <summary>Row lengths must be a multiple of this: code bytes serve two groups.</summary>
+    public const int RowMultiple = 2 * GroupSize;
+
+    /// <summary>Largest distance below the base a code can express.</summary>
+    private const int MaxDistance = 7;
+
+    /// <summary>True when rows of this length can be packed.</summary>
+    public static bool CanPack(int cols) => cols > 0 && cols % RowMultiple == 0;
+
+    /// <summary>Bytes of one block: two groups' low bytes and their codes.</summary>
+    public const int PairBytes = 3 * GroupSize;
+
+    /// <summary>Bytes of one packed row (low bytes and codes; the base plane is separate).</summary>
+    public static long RowBytes(int cols) => cols / RowMultiple * PairBytes;
+
+    /// <summary>Groups per row: 32-bit base words per row in the base plane.</summary>
+    public static int GroupsPerRow(int cols) => cols / GroupSize;
+
+    /// <summary>Bytes of the base plane per row.</summary>
+    public static int BaseBytesPerRow(int cols) => GroupsPerRow(cols) * sizeof(uint);
+
+    /// <summary>
+    /// Which value of a group sits at storage position <paramref name="position"/>. The decoder interleaves low and
+    /// high bytes with 8-bit unpacks (positions 16k…16k+7 of each 128-bit lane k into one vector, 16k+8…16k+15 into
+    /// another), then takes the even 16-bit words of each vector by a shift and the odd ones by a mask. Storing value
+    /// 32h + 16o + 4k + d at lane k, word 8h + 2d + o makes those four float32 vectors hold values 0–15, 16–31,
+    /// 32–47 and 48–63 in order, so they multiply plain slices of x.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int WeightAt(int position)
+    {
+        int lane = position >> 4, word = position & 15;
+        int half = word >> 3, dword = (word & 7) >> 1, odd = word & 1;
+        return 32 * half + 16 * odd + 4 * lane + dword;
+    }
+
+    /// <summary>The table the codes index: sign·128 + 127 − distance.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static byte CodeTable(int code) => (byte)(((code & 8) << 4) + 127 - (code & MaxDistance));
+
+    /// <summary>The high byte a code decodes to, given its group's base word.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte HighByte(uint baseWord, int code) => (byte)(CodeTable(code) - (byte)baseWord);
+
+    /// <summary>
+    /// Packs rows of bf16 values. <paramref name="source"/> holds <paramref name="rows"/> rows of
+    /// <paramref name="cols"/> values; <paramref name="payload"/> receives rows × <see cref="RowBytes"/> bytes and
+    /// <paramref name="bases"/> rows × <see cref="BaseBytesPerRow"/>. Values the codes cannot express are added to
+    /// <paramref name="corrections"/>.
+    /// </summary>
+    public static void Pack(ushort* source, int rows, int cols, byte* payload, byte* bases, WeightCorrections.Builder corrections)
+    {
+        if (!CanPack(cols)) throw new ArgumentOutOfRangeException(nameof(cols), cols, $"must be a positive multiple of {RowMultiple}.");
+        int groups = GroupsPerRow(cols);
+        long rowBytes = RowBytes(cols);
+        for (int r = 0; r < rows; r++)
+        {
+            ushort* row = source + (long)r * cols;
+            byte* packedRow = payload + r * rowBytes;
+            uint* rowBases = (uint*)bases + (long)r * groups;
+            for (int g = 0; g < groups; g++)
+            {
+                ushort* values = row + g * GroupSize;
+                int groupBase = 0;
+                for (int i = 0; i < GroupSize; i++) groupBase = Math.Max(groupBase, (values[i] >> 8) & 0x7F);
+                uint baseWord = (uint)(127 - groupBase) * 0x01010101u;
+                rowBases[g] = baseWord;
+                byte* groupLow = packedRow + (g >> 1) * PairBytes + (g & 1) * GroupSize;
+                byte* pairCodes = packedRow + (g >> 1) * PairBytes + 2 * GroupSize;
+                int shift = 4 * (g & 1);
+                if (shift == 0) new Span<byte>(pairCodes, GroupSize).Clear();
+                for (int p = 0; p < GroupSize; p++)
+                {
+                    int col = WeightAt(p);
+                    ushort value = values[col];
+                    groupLow[p] = (byte)value;
+                    int sign = value >> 15, distance = groupBase - ((value >> 8) & 0x7F);
+                    int code = sign << 3 | Math.Min(distance, MaxDistance);
+                    pairCodes[p] |= (byte)(code << shift);
+                    ushort decoded = (ushort)(HighByte(baseWord, code) << 8 | (value & 0xFF));
+                    if (decoded != value) corrections.Add(r, g * GroupSize + col, value, decoded);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Decodes one packed row into bf16 values in natural order, corrections included: the reference for the
+    /// vector decoders, and the path on hardware without AVX-512BW.
+    /// </summary>
+    public static void DecodeRow(in WeightMatrix w, int row, ushort* destination)
+    {
+        int cols = w.Cols, groups = GroupsPerRow(cols);
+        byte* packedRow = w.Row(row);
+        uint* bases = (uint*)w.Bases + (long)row * groups;
+        for (int g = 0; g < groups; g++)
+        {
+            byte* low = packedRow + (g >> 1) * PairBytes + (g & 1) * GroupSize;
+            byte* codes = packedRow + (g >> 1) * PairBytes + 2 * GroupSize;
+            for (int p = 0; p < GroupSize; p++)
+            {
+                int code = (codes[p] >> (4 * (g & 1))) & 15;
+                destination[g * GroupSize + WeightAt(p)] = (ushort)(HighByte(bases[g], code) << 8 | low[p]);
+            }
+        }
+        w.Corrections!.Patch(row, destination);
+    }
+}

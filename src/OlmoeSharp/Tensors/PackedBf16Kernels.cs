@@ -1,0 +1,181 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace OlmoeSharp.Tensors;
+
+/// <summary>
+/// Kernels over <see cref="PackedBf16"/> matrices. With AVX-512BW a pair of groups (128 values) decodes in registers:
+/// one 64-byte load of codes gives the first group's indices by a mask and the second's by a shift and a mask; an
+/// in-lane byte shuffle (pshufb) looks each code up in the 16-entry table, and one 32-bit subtract with the base word
+/// broadcast from memory makes the high bytes; two 8-bit unpacks pair them with the low bytes into bf16, and a shift
+/// and a mask make four float32 vectors of them. That is about 13 vector instructions per 64 values against the bf16
+/// kernel's 12, for a fifth fewer bytes. Without AVX-512 rows are decoded one at a time by the scalar reference
+/// (<see cref="PackedBf16.DecodeRow"/>) and handed to the bf16 kernels.
+/// </summary>
+internal static unsafe class PackedBf16Kernels
+{
+    private const int Group = PackedBf16.GroupSize;
+
+    [ThreadStatic] private static ushort[]? t_decoded;
+
+    private static readonly bool UseAvx512 = Avx512BW.IsSupported && SimdWidth.Use512;
+
+    /// <summary>y[r] = W[r]·x for r in [rowStart, rowEnd) of a packed matrix; y is indexed by row number.</summary>
+    public static void MultiplyRows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)
+    {
+        int cols = w.Cols;
+        int r = rowStart;
+        if (UseAvx512)
+        {
+            int groups = PackedBf16.GroupsPerRow(cols);
+            for (; r <= rowEnd - 4; r += 4)
+                Dot4(w.Row(r), PackedBf16.RowBytes(cols), (uint*)w.Bases + (long)r * groups, groups, x, y + r);
+            w.Corrections!.AddTo(x, y, rowStart, r);
+        }
+        if (r == rowEnd) return;
+        var decoded = Scratch(cols);
+        fixed (ushort* row = decoded)
+        {
+            // Rows the four-row kernel does not cover, and every row without AVX-512: decoded (corrections included), then dotted as bf16.
+            for (; r < rowEnd; r++)
+            {
+                PackedBf16.DecodeRow(w, r, row);
+                y[r] = BFloat16Kernels.Dot(row, x, cols);
+            }
+        }
+    }
+
+    /// <summary>Rows [row, row + count) decoded to bf16 in natural order, corrections included, <paramref name="w"/>.Cols apart.</summary>
+    public static void DecodeRows(in WeightMatrix w, int row, int count, ushort* destination)
+    {
+        int cols = w.Cols;
+        for (int i = 0; i < count; i++, destination += cols)
+        {
+            if (UseAvx512)
+            {
+                DecodeRowAvx512(w.Row(row + i), (uint*)w.Bases + (long)(row + i) * PackedBf16.GroupsPerRow(cols), cols, destination);
+                w.Corrections!.Patch(row + i, destination);
+            }
+            else
+            {
+                PackedBf16.DecodeRow(w, row + i, destination);
+            }
+        }
+    }
+
+    private static ushort[] Scratch(int length) =>
+        t_decoded is { } b && b.Length >= length ? b : t_decoded = new ushort[length];
+
+    /// <summary>
+    /// Four rows' dot products with x, reading each packed row once. Like the bf16 kernel, it prefetches the next
+    /// four rows at the same offsets while it works, since the hardware prefetcher stops at every 4 KiB page.
+    /// </summary>
+    private static void Dot4(byte* w, long stride, uint* bases, int groups, float* x, float* result)
+    {
+        byte* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;
+        uint* b0 = bases, b1 = bases + groups, b2 = bases + 2 * groups, b3 = bases + 3 * groups;
+        long ahead = 4 * stride;
+        var table = CodeTable();
+        var nibble = Vector512.Create((byte)0x0F);
+        var highWords = Vector512.Create(0xFFFF0000u);
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int g = 0; g < groups; g += 2, x += 2 * Group)
+        {
+            long block = (long)(g >> 1) * PackedBf16.PairBytes;
+            Prefetch3(w0 + ahead + block); Prefetch3(w1 + ahead + block); Prefetch3(w2 + ahead + block); Prefetch3(w3 + ahead + block);
+            a0 = AccumulatePair(w0 + block, b0 + g, table, nibble, highWords, x, a0);
+            a1 = AccumulatePair(w1 + block, b1 + g, table, nibble, highWords, x, a1);
+            a2 = AccumulatePair(w2 + block, b2 + g, table, nibble, highWords, x, a2);
+            a3 = AccumulatePair(w3 + block, b3 + g, table, nibble, highWords, x, a3);
+        }
+        result[0] = Vector512.Sum(a0); result[1] = Vector512.Sum(a1); result[2] = Vector512.Sum(a2); result[3] = Vector512.Sum(a3);
+    }
+
+    /// <summary>The three cache lines of a block of the next rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch3(byte* block)
+    {
+        Sse.Prefetch0(block);
+        Sse.Prefetch0(block + Group);
+        Sse.Prefetch0(block + 2 * Group);
+    }
+
+    /// <summary>acc + one row's pair of groups (128 values) · x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> AccumulatePair(byte* block, uint* bases, Vector512<byte> table, Vector512<byte> nibble,
+        Vector512<uint> highWords, float* x, Vector512<float> acc)
+    {
+        var packed = Vector512.Load(block + 2 * Group);
+        var first = High(packed & nibble, bases[0], table);
+        var second = High(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & nibble, bases[1], table);
+        acc = Accumulate(Vector512.Load(block), first, highWords, x, acc);
+        return Accumulate(Vector512.Load(block + Group), second, highWords, x + Group, acc);
+    }
+
+    /// <summary>High bytes from clean 4-bit codes: table lookup, then the base subtracted four bytes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> High(Vector512<byte> codes, uint baseWord, Vector512<byte> table) =>
+        (Avx512BW.Shuffle(table, codes).AsUInt32() - Vector512.Create(baseWord)).AsByte();
+
+    /// <summary>acc + a group's 64 values · x: four float32 vectors holding values 0–15, 16–31, 32–47, 48–63.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Accumulate(Vector512<byte> l, Vector512<byte> h, Vector512<uint> highWords, float* x, Vector512<float> acc)
+    {
+        var first = Avx512BW.UnpackLow(l, h).AsUInt32();
+        var second = Avx512BW.UnpackHigh(l, h).AsUInt32();
+        acc = Vector512.FusedMultiplyAdd((first << 16).AsSingle(), Vector512.Load(x), acc);
+        acc = Vector512.FusedMultiplyAdd((first & highWords).AsSingle(), Vector512.Load(x + 16), acc);
+        acc = Vector512.FusedMultiplyAdd((second << 16).AsSingle(), Vector512.Load(x + 32), acc);
+        return Vector512.FusedMultiplyAdd((second & highWords).AsSingle(), Vector512.Load(x + 48), acc);
+    }
+
+    /// <summary>One packed row to bf16 in natural order: the unpacks' words, put in order by two-source word permutes.</summary>
+    private static void DecodeRowAvx512(byte* row, uint* bases, int cols, ushort* destination)
+    {
+        var table = CodeTable();
+        var nibble = Vector512.Create((byte)0x0F);
+        var (first, second) = NaturalOrder();
+        for (int g = 0; g < cols / Group; g += 2, row += PackedBf16.PairBytes)
+        {
+            var packed = Vector512.Load(row + 2 * Group);
+            var high = High(packed & nibble, bases[g], table);
+            Store(Vector512.Load(row), high, first, second, destination + g * Group);
+            high = High(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & nibble, bases[g + 1], table);
+            Store(Vector512.Load(row + Group), high, first, second, destination + (g + 1) * Group);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector512<byte> l, Vector512<byte> h, Vector512<ushort> first, Vector512<ushort> second, ushort* destination)
+    {
+        var low = Avx512BW.UnpackLow(l, h).AsUInt16();
+        var high = Avx512BW.UnpackHigh(l, h).AsUInt16();
+        Avx512BW.PermuteVar32x16x2(low, first, high).Store(destination);
+        Avx512BW.PermuteVar32x16x2(low, second, high).Store(destination + 32);
+    }
+
+    /// <summary>
+    /// <see cref="PackedBf16.CodeTable"/> for codes 0–15, once per 128-bit lane (pshufb looks up within lanes).
+    /// Spelled out so the JIT makes it a constant: the mat-vec kernel is called for every four rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<byte> CodeTable() => Vector512.Create(Vector128.Create(
+        (byte)0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x7A, 0x79, 0x78, 0xFF, 0xFE, 0xFD, 0xFC, 0xFB, 0xFA, 0xF9, 0xF8));
+
+    /// <summary>
+    /// Word indices into the unpacks' output (0–31 the low unpack, 32–63 the high one) that put values 0–31 and
+    /// 32–63 of a group in natural order. The low unpack's word 8k + j is storage position 16k + j, the high one's
+    /// position 16k + 8 + j.
+    /// </summary>
+    private static (Vector512<ushort> First, Vector512<ushort> Second) NaturalOrder()
+    {
+        Span<ushort> indices = stackalloc ushort[64];
+        for (int p = 0; p < Group; p++)
+        {
+            int lane = p >> 4, j = p & 15;
+            indices[PackedBf16.WeightAt(p)] = (ushort)(j < 8 ? 8 * lane + j : 32 + 8 * lane + j - 8);
+        }
+        return (Vector512.Create<ushort>(indices[..32]), Vector512.Create<ushort>(indices[32..]));
+    }
+}
