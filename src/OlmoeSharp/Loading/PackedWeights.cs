@@ -6,7 +6,8 @@ namespace OlmoeSharp.Loading;
 /// <summary>
 /// The projection matrices of a model re-encoded by <see cref="PackedBf16"/> into one private allocation backed by
 /// huge pages (<see cref="WeightResidency.Packed"/>). Packing reads each source matrix through the file mapping and
-/// then drops those pages from the process, so peak memory is the packed copy, not the copy plus the files.
+/// then drops those pages from the process and marks them the first to reclaim, so peak memory is the packed copy,
+/// not the copy plus the files, and the cache of matrices not yet packed is not evicted to make room.
 /// Matrices that cannot be packed (not bf16, or rows not a multiple of 64) stay mapped.
 /// </summary>
 internal sealed unsafe class PackedWeights : IDisposable
@@ -45,7 +46,9 @@ internal sealed unsafe class PackedWeights : IDisposable
         byte* memory = (byte*)NativeMemory.AlignedAlloc((nuint)total, HugePage);
         try
         {
-            MemoryAdvice.UseHugePages(memory, (nuint)total);
+            // Not populated up front: the file's cache would have to be evicted to make room, and then read again.
+            // Faulted in as packing writes it, the allocation takes the memory each packed matrix's source frees.
+            MemoryAdvice.UseHugePages(memory, (nuint)total, populate: false);
             var packed = new WeightMatrix[matrices.Count];
             int done = 0;
             Parallel.For(0, matrices.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, i =>

@@ -1,4 +1,7 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace OlmoeSharp.Tensors;
 
@@ -84,6 +87,8 @@ internal static unsafe class PackedBf16
         if (!CanPack(cols)) throw new ArgumentOutOfRangeException(nameof(cols), cols, $"must be a positive multiple of {RowMultiple}.");
         int groups = GroupsPerRow(cols);
         long rowBytes = RowBytes(cols);
+        bool vector = Avx512BW.IsSupported && SimdWidth.Use512;
+        var (order0, order1) = vector ? StorageOrder() : default;
         for (int r = 0; r < rows; r++)
         {
             ushort* row = source + (long)r * cols;
@@ -92,27 +97,87 @@ internal static unsafe class PackedBf16
             for (int g = 0; g < groups; g++)
             {
                 ushort* values = row + g * GroupSize;
-                int groupBase = 0;
-                for (int i = 0; i < GroupSize; i++) groupBase = Math.Max(groupBase, (values[i] >> 8) & 0x7F);
+                byte* block = packedRow + (g >> 1) * PairBytes;
+                int shift = 4 * (g & 1);
+                ulong escapes;
+                int groupBase = vector
+                    ? EncodeGroupAvx512(values, block + (g & 1) * GroupSize, block + 2 * GroupSize, shift, order0, order1, out escapes)
+                    : EncodeGroup(values, block + (g & 1) * GroupSize, block + 2 * GroupSize, shift, out escapes);
                 uint baseWord = (uint)(127 - groupBase) * 0x01010101u;
                 rowBases[g] = baseWord;
-                byte* groupLow = packedRow + (g >> 1) * PairBytes + (g & 1) * GroupSize;
-                byte* pairCodes = packedRow + (g >> 1) * PairBytes + 2 * GroupSize;
-                int shift = 4 * (g & 1);
-                if (shift == 0) new Span<byte>(pairCodes, GroupSize).Clear();
-                for (int p = 0; p < GroupSize; p++)
+                for (; escapes != 0; escapes &= escapes - 1)
                 {
-                    int col = WeightAt(p);
+                    // Stored with the largest distance; the true value goes to the corrections.
+                    int col = WeightAt(BitOperations.TrailingZeroCount(escapes));
                     ushort value = values[col];
-                    groupLow[p] = (byte)value;
-                    int sign = value >> 15, distance = groupBase - ((value >> 8) & 0x7F);
-                    int code = sign << 3 | Math.Min(distance, MaxDistance);
-                    pairCodes[p] |= (byte)(code << shift);
-                    ushort decoded = (ushort)(HighByte(baseWord, code) << 8 | (value & 0xFF));
-                    if (decoded != value) corrections.Add(r, g * GroupSize + col, value, decoded);
+                    ushort decoded = (ushort)(HighByte(baseWord, (value >> 15) << 3 | MaxDistance) << 8 | (value & 0xFF));
+                    corrections.Add(r, g * GroupSize + col, value, decoded);
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Stores a group's low bytes and its codes (into the nibble at <paramref name="shift"/> of the pair's code
+    /// bytes); returns its base, and in <paramref name="escapes"/> the positions whose distance exceeds the codes'.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int EncodeGroup(ushort* values, byte* low, byte* codes, int shift, out ulong escapes)
+    {
+        int groupBase = 0;
+        for (int i = 0; i < GroupSize; i++) groupBase = Math.Max(groupBase, (values[i] >> 8) & 0x7F);
+        escapes = 0;
+        for (int p = 0; p < GroupSize; p++)
+        {
+            ushort value = values[WeightAt(p)];
+            low[p] = (byte)value;
+            int distance = groupBase - ((value >> 8) & 0x7F);
+            if (distance > MaxDistance) escapes |= 1UL << p;
+            int code = (value >> 15) << 3 | Math.Min(distance, MaxDistance);
+            codes[p] = (byte)(shift == 0 ? code : codes[p] | code << shift);
+        }
+        return groupBase;
+    }
+
+    /// <summary><see cref="EncodeGroup"/> on whole vectors: word permutes put the values in storage order, narrowing moves make bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs a few million times during one load, mostly before tiering would kick in
+    private static int EncodeGroupAvx512(ushort* values, byte* low, byte* codes, int shift, Vector512<ushort> order0, Vector512<ushort> order1, out ulong escapes)
+    {
+        var natural0 = Vector512.Load(values);
+        var natural1 = Vector512.Load(values + 32);
+        var stored0 = Avx512BW.PermuteVar32x16x2(natural0, order0, natural1);
+        var stored1 = Avx512BW.PermuteVar32x16x2(natural0, order1, natural1);
+        var exponentMask = Vector512.Create((ushort)0x7F);
+        var exponent0 = (stored0 >> 8) & exponentMask;
+        var exponent1 = (stored1 >> 8) & exponentMask;
+        var max = Vector512.Max(exponent0, exponent1);
+        var max256 = Vector256.Max(max.GetLower(), max.GetUpper());
+        var max128 = Vector128.Max(max256.GetLower(), max256.GetUpper());
+        int groupBase = 0;
+        for (int i = 0; i < Vector128<ushort>.Count; i++) groupBase = Math.Max(groupBase, max128.GetElement(i));
+
+        var broadcastBase = Vector512.Create((ushort)groupBase);
+        var maxDistance = Vector512.Create((ushort)MaxDistance);
+        var distance0 = broadcastBase - exponent0;
+        var distance1 = broadcastBase - exponent1;
+        escapes = Vector512.GreaterThan(distance0, maxDistance).ExtractMostSignificantBits()
+            | Vector512.GreaterThan(distance1, maxDistance).ExtractMostSignificantBits() << 32;
+        var code0 = Vector512.Min(distance0, maxDistance) | ((stored0 >> 15) << 3);
+        var code1 = Vector512.Min(distance1, maxDistance) | ((stored1 >> 15) << 3);
+
+        Avx512BW.ConvertToVector256Byte(stored0).Store(low);
+        Avx512BW.ConvertToVector256Byte(stored1).Store(low + 32);
+        var codeBytes = Vector512.Create(Avx512BW.ConvertToVector256Byte(code0), Avx512BW.ConvertToVector256Byte(code1));
+        (shift == 0 ? codeBytes : Vector512.Load(codes) | (codeBytes << 4)).Store(codes);
+        return groupBase;
+    }
+
+    /// <summary>Word indices that gather a group's natural-order values into storage order (<see cref="WeightAt"/>).</summary>
+    private static (Vector512<ushort> First, Vector512<ushort> Second) StorageOrder()
+    {
+        Span<ushort> order = stackalloc ushort[GroupSize];
+        for (int p = 0; p < GroupSize; p++) order[p] = (ushort)WeightAt(p);
+        return (Vector512.Create<ushort>(order[..32]), Vector512.Create<ushort>(order[32..]));
     }
 
     /// <summary>

@@ -79,17 +79,22 @@ internal static unsafe class PackedBf16Kernels
         var table = CodeTable();
         var nibble = Vector512.Create((byte)0x0F);
         var highWords = Vector512.Create(0xFFFF0000u);
+        // Two accumulators per row, one per group of the pair: a single one would chain eight FMAs per iteration.
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int g = 0; g < groups; g += 2, x += 2 * Group)
         {
             long block = (long)(g >> 1) * PackedBf16.PairBytes;
             Prefetch3(w0 + ahead + block); Prefetch3(w1 + ahead + block); Prefetch3(w2 + ahead + block); Prefetch3(w3 + ahead + block);
-            a0 = AccumulatePair(w0 + block, b0 + g, table, nibble, highWords, x, a0);
-            a1 = AccumulatePair(w1 + block, b1 + g, table, nibble, highWords, x, a1);
-            a2 = AccumulatePair(w2 + block, b2 + g, table, nibble, highWords, x, a2);
-            a3 = AccumulatePair(w3 + block, b3 + g, table, nibble, highWords, x, a3);
+            AccumulatePair(w0 + block, b0 + g, table, nibble, highWords, x, ref a0, ref c0);
+            AccumulatePair(w1 + block, b1 + g, table, nibble, highWords, x, ref a1, ref c1);
+            AccumulatePair(w2 + block, b2 + g, table, nibble, highWords, x, ref a2, ref c2);
+            AccumulatePair(w3 + block, b3 + g, table, nibble, highWords, x, ref a3, ref c3);
         }
-        result[0] = Vector512.Sum(a0); result[1] = Vector512.Sum(a1); result[2] = Vector512.Sum(a2); result[3] = Vector512.Sum(a3);
+        // Per 128-bit lane (row 0, 1, 2, 3) partial sums, then the four lanes added.
+        var lanes = MatMul.SumLanesOfFour(a0 + c0, a1 + c1, a2 + c2, a3 + c3);
+        var halves = lanes.GetLower() + lanes.GetUpper();
+        (halves.GetLower() + halves.GetUpper()).Store(result);
     }
 
     /// <summary>The three cache lines of a block of the next rows.</summary>
@@ -101,16 +106,16 @@ internal static unsafe class PackedBf16Kernels
         Sse.Prefetch0(block + 2 * Group);
     }
 
-    /// <summary>acc + one row's pair of groups (128 values) · x.</summary>
+    /// <summary>Adds one row's pair of groups (128 values) · x: the first group's share to <paramref name="first"/>, the second's to <paramref name="second"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> AccumulatePair(byte* block, uint* bases, Vector512<byte> table, Vector512<byte> nibble,
-        Vector512<uint> highWords, float* x, Vector512<float> acc)
+    private static void AccumulatePair(byte* block, uint* bases, Vector512<byte> table, Vector512<byte> nibble,
+        Vector512<uint> highWords, float* x, ref Vector512<float> first, ref Vector512<float> second)
     {
         var packed = Vector512.Load(block + 2 * Group);
-        var first = High(packed & nibble, bases[0], table);
-        var second = High(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & nibble, bases[1], table);
-        acc = Accumulate(Vector512.Load(block), first, highWords, x, acc);
-        return Accumulate(Vector512.Load(block + Group), second, highWords, x + Group, acc);
+        var high = High(packed & nibble, bases[0], table);
+        first = Accumulate(Vector512.Load(block), high, highWords, x, first);
+        high = High(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & nibble, bases[1], table);
+        second = Accumulate(Vector512.Load(block + Group), high, highWords, x + Group, second);
     }
 
     /// <summary>High bytes from clean 4-bit codes: table lookup, then the base subtracted four bytes at a time.</summary>
