@@ -97,10 +97,7 @@ public sealed class PackedWeightsTests
         var session = model.CreateSession();
         var logits = new float[model.Config.VocabSize];
         int[] token = [42];
-        for (int i = 0; i < 8; i++) session.Evaluate(token, logits);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 16; i++) session.Evaluate(token, logits);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        SteadyState.AssertAllocatesNothing(() => session.Evaluate(token, logits), session.Reset);
     }
 
     [Fact]
