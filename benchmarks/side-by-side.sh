@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # OlmoeSharp and llama.cpp (LLamaSharp's build) on the same full-size random weights, same machine, same protocol.
 # Each engine runs with its own file in the page cache, read back from disk just before (so both are cached the same
-# way: 2 MiB folios) and the other engine's file evicted — the two files do not fit in RAM together.
+# way: 2 MiB folios) and the other engine's file evicted — the two files do not fit in RAM together. OlmoeSharp runs
+# twice: weights mapped (bf16 as stored) and packed (--weights packed: 12.5-bit lossless re-encoding at load).
 #   usage: benchmarks/side-by-side.sh [rounds]   (makes models/olmoe-random-bf16 and its GGUF export if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +22,10 @@ reload() { evict "$@"; cat "$@" > /dev/null; }
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 for round in $(seq 1 "$rounds"); do
   evict "$gguf"; reload "$model"/*.safetensors
-  echo "round $round olmoesharp 128+64:  $($olmoe bench --model "$model" --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json | tail -1)"
-  echo "round $round olmoesharp 1024+16: $($olmoe bench --model "$model" --threads 2 --prompt-tokens 1024 --gen-tokens 16 --runs 2 --json | tail -1)"
+  for weights in mapped packed; do
+    echo "round $round olmoesharp $weights 128+64:  $($olmoe bench --model "$model" --weights $weights --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json | tail -1)"
+    echo "round $round olmoesharp $weights 1024+16: $($olmoe bench --model "$model" --weights $weights --threads 2 --prompt-tokens 1024 --gen-tokens 16 --runs 2 --json | tail -1)"
+  done
   evict "$model"/*.safetensors; reload "$gguf"
   echo "round $round llama.cpp 128+64:   $($llama bench --gguf "$gguf" --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
   echo "round $round llama.cpp 1024+16:  $($llama bench --gguf "$gguf" --threads 2 --prompt-tokens 1024 --gen-tokens 16 --runs 2 --json 2>/dev/null | tail -1)"

@@ -50,11 +50,12 @@ internal static unsafe class PackedBf16Kernels
     public static void DecodeRows(in WeightMatrix w, int row, int count, ushort* destination)
     {
         int cols = w.Cols;
+        var (first, second) = UseAvx512 ? NaturalOrder() : default;
         for (int i = 0; i < count; i++, destination += cols)
         {
             if (UseAvx512)
             {
-                DecodeRowAvx512(w.Row(row + i), (uint*)w.Bases + (long)(row + i) * PackedBf16.GroupsPerRow(cols), cols, destination);
+                DecodeRowAvx512(w.Row(row + i), (uint*)w.Bases + (long)(row + i) * PackedBf16.GroupsPerRow(cols), cols, first, second, destination);
                 w.Corrections!.Patch(row + i, destination);
             }
             else
@@ -136,11 +137,10 @@ internal static unsafe class PackedBf16Kernels
     }
 
     /// <summary>One packed row to bf16 in natural order: the unpacks' words, put in order by two-source word permutes.</summary>
-    private static void DecodeRowAvx512(byte* row, uint* bases, int cols, ushort* destination)
+    private static void DecodeRowAvx512(byte* row, uint* bases, int cols, Vector512<ushort> first, Vector512<ushort> second, ushort* destination)
     {
         var table = CodeTable();
         var nibble = Vector512.Create((byte)0x0F);
-        var (first, second) = NaturalOrder();
         for (int g = 0; g < cols / Group; g += 2, row += PackedBf16.PairBytes)
         {
             var packed = Vector512.Load(row + 2 * Group);

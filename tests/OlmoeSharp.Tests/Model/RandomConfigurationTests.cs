@@ -7,7 +7,8 @@ namespace OlmoeSharp.Tests.Model;
 
 /// <summary>
 /// The engine against the double-precision reference on random checkpoints covering the variants the golden set
-/// lacks: GQA, MQA, norm_topk_prob, clip_qkv, tied embeddings, other rope_theta, fused experts, F16/F32, several shards.
+/// lacks: GQA, MQA, norm_topk_prob, clip_qkv, tied embeddings, other rope_theta, fused experts, F16/F32, several shards,
+/// and packed weights.
 /// Tolerance: 1e-3 max abs per logit (as for the golden data) and the same argmax on every row.
 /// </summary>
 public sealed class RandomConfigurationTests
@@ -18,31 +19,39 @@ public sealed class RandomConfigurationTests
 
     public static TheoryData<string> Variants() => new(VariantTable.Keys);
 
-    private static readonly Dictionary<string, (OlmoeConfig Config, RandomCheckpointOptions Options)> VariantTable = new()
+    /// <summary>Rows of 128 values, long enough to pack (<see cref="WeightResidency.Packed"/>).</summary>
+    internal static readonly OlmoeConfig Wide = Base with { HiddenSize = 128, IntermediateSize = 128 };
+
+    private static readonly Dictionary<string, (OlmoeConfig Config, RandomCheckpointOptions Options, WeightResidency Residency)> VariantTable = new()
     {
         ["gqa-normtopk-f32-3shards"] = (Base with { NumKeyValueHeads = 2, NormTopKProb = true },
-            new RandomCheckpointOptions { DType = TensorDType.F32, Shards = 3, Seed = 11 }),
+            new RandomCheckpointOptions { DType = TensorDType.F32, Shards = 3, Seed = 11 }, WeightResidency.Mapped),
         ["mqa-clip-tied"] = (Base with { NumKeyValueHeads = 1, ClipQkv = 0.8f, TieWordEmbeddings = true },
-            new RandomCheckpointOptions { Seed = 12 }),
+            new RandomCheckpointOptions { Seed = 12 }, WeightResidency.Mapped),
         ["fused-experts-theta"] = (Base with { RopeTheta = 500000f, NumExperts = 6, NumExpertsPerToken = 3 },
-            new RandomCheckpointOptions { FusedExperts = true, Seed = 13 }),
+            new RandomCheckpointOptions { FusedExperts = true, Seed = 13 }, WeightResidency.Mapped),
         ["f16-wide-heads"] = (Base with { HiddenSize = 96, NumAttentionHeads = 2, NumKeyValueHeads = 2, IntermediateSize = 40, NumHiddenLayers = 3 },
-            new RandomCheckpointOptions { DType = TensorDType.F16, Seed = 14, Shards = 2 }),
+            new RandomCheckpointOptions { DType = TensorDType.F16, Seed = 14, Shards = 2 }, WeightResidency.Mapped),
         ["top1-of-4"] = (Base with { NumExperts = 4, NumExpertsPerToken = 1, NumHiddenLayers = 1 },
-            new RandomCheckpointOptions { Seed = 15 }),
+            new RandomCheckpointOptions { Seed = 15 }, WeightResidency.Mapped),
+        ["packed"] = (Wide, new RandomCheckpointOptions { Seed = 31 }, WeightResidency.Packed),
+        ["packed-fused-experts-gqa"] = (Wide with { NumKeyValueHeads = 2, NumExperts = 6, NumExpertsPerToken = 3 },
+            new RandomCheckpointOptions { FusedExperts = true, Seed = 32, Shards = 2 }, WeightResidency.Packed),
+        ["packed-tied-short-expert-rows"] = (Wide with { TieWordEmbeddings = true, IntermediateSize = 64 },
+            new RandomCheckpointOptions { Seed = 33 }, WeightResidency.Packed),
     };
 
     [Theory]
     [MemberData(nameof(Variants))]
     public void Engine_matches_the_double_precision_reference(string variant)
     {
-        var (config, options) = VariantTable[variant];
+        var (config, options, residency) = VariantTable[variant];
         using var dir = new TempDirectory();
         RandomCheckpoint.Write(dir.Path, config, options);
         int[] tokens = [5, 900, 17, 1023, 0, 333, 42, 42, 7, 512, 1, 64];
 
         var expected = new ReferenceOlmoe(dir.Path).Forward(tokens);
-        using var model = OlmoeModel.Load(dir.Path);
+        using var model = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = residency });
         var logits = new float[tokens.Length * config.VocabSize];
         model.CreateSession().Evaluate(tokens, logits);
 
@@ -58,16 +67,19 @@ public sealed class RandomConfigurationTests
 
     /// <summary>
     /// A prompt processed as one block (batched projections, experts grouped by token) gives the same logits as the
-    /// same tokens fed one at a time through the KV cache, within 1e-4 max abs, across a block boundary too.
+    /// same tokens fed one at a time through the KV cache, within 1e-4 max abs, across a block boundary too; with
+    /// packed weights the block decodes rows for the GEMM while single tokens decode in the mat-vec kernel.
     /// </summary>
     [Theory]
-    [InlineData(8)]
-    [InlineData(300)]
-    public void Prefill_logits_equal_token_by_token_logits(int length)
+    [InlineData(8, WeightResidency.Mapped)]
+    [InlineData(300, WeightResidency.Mapped)]
+    [InlineData(70, WeightResidency.Packed)]
+    public void Prefill_logits_equal_token_by_token_logits(int length, WeightResidency residency)
     {
         using var dir = new TempDirectory();
-        RandomCheckpoint.Write(dir.Path, Base with { NumKeyValueHeads = 2 }, new RandomCheckpointOptions { Seed = 21 });
-        using var model = OlmoeModel.Load(dir.Path);
+        var config = residency == WeightResidency.Packed ? Wide : Base;
+        RandomCheckpoint.Write(dir.Path, config with { NumKeyValueHeads = 2 }, new RandomCheckpointOptions { Seed = 21 });
+        using var model = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = residency });
         int vocab = model.Config.VocabSize;
         var random = new Random(5);
         int[] tokens = Enumerable.Range(0, length).Select(_ => random.Next(vocab)).ToArray();
