@@ -20,7 +20,7 @@ internal static class CommonOptions
     public static Option<WeightResidency> Weights() => new("--weights")
     {
         Description = "mapped: map the files (instant load); preloaded: copy into private huge-page memory; "
-            + "packed: re-encode bf16 losslessly at ~12 bits per weight (slowest load, fastest decode).",
+            + "packed: re-encode bf16 losslessly at 12.5 bits per weight (slowest load, fastest decode, least memory).",
         DefaultValueFactory = _ => WeightResidency.Mapped,
     };
 }
