@@ -8,7 +8,7 @@ namespace OlmoeSharp.Loading;
 /// huge pages (<see cref="WeightResidency.Packed"/>). Packing reads each source matrix through the file mapping and
 /// then drops those pages from the process and marks them the first to reclaim, so peak memory is the packed copy,
 /// not the copy plus the files, and the cache of matrices not yet packed is not evicted to make room.
-/// Matrices that cannot be packed (not bf16, or rows not a multiple of 64) stay mapped.
+/// Matrices that cannot be packed (not bf16, or rows not a multiple of 128) stay mapped.
 /// </summary>
 internal sealed unsafe class PackedWeights : IDisposable
 {

@@ -40,7 +40,7 @@ internal static unsafe class PackedBf16Kernels
             // Rows the four-row kernel does not cover, and every row without AVX-512: decoded (corrections included), then dotted as bf16.
             for (; r < rowEnd; r++)
             {
-                PackedBf16.DecodeRow(w, r, row);
+                DecodeRows(w, r, 1, row);
                 y[r] = BFloat16Kernels.Dot(row, x, cols);
             }
         }
