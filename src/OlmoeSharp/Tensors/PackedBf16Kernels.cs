@@ -21,6 +21,9 @@ internal static unsafe class PackedBf16Kernels
 
     private static readonly bool UseAvx512 = Avx512BW.IsSupported && SimdWidth.Use512;
 
+    /// <summary>Built once: the GEMM decodes a block of four rows per call.</summary>
+    private static readonly (Vector512<ushort> First, Vector512<ushort> Second) s_naturalOrder = NaturalOrder();
+
     /// <summary>y[r] = W[r]·x for r in [rowStart, rowEnd) of a packed matrix; y is indexed by row number.</summary>
     public static void MultiplyRows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)
     {
@@ -50,7 +53,7 @@ internal static unsafe class PackedBf16Kernels
     public static void DecodeRows(in WeightMatrix w, int row, int count, ushort* destination)
     {
         int cols = w.Cols;
-        var (first, second) = UseAvx512 ? NaturalOrder() : default;
+        var (first, second) = s_naturalOrder;
         for (int i = 0; i < count; i++, destination += cols)
         {
             if (UseAvx512)
