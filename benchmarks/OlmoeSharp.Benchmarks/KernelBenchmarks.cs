@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
+using OlmoeSharp.Tensors.Formats;
 
 namespace OlmoeSharp.Benchmarks;
 
@@ -38,28 +39,24 @@ public unsafe class MatVecBenchmarks
         var values = new Span<ushort>(_weights, (int)(bytes / 2));
         for (int i = 0; i < values.Length; i++) values[i] = BFloat16Kernels.FromSingle((float)(random.NextDouble() - 0.5) * 0.1f);
 
-        long payload = Rows * PackedBf16.RowBytes(Cols), bases = (long)Rows * PackedBf16.BaseBytesPerRow(Cols);
-        _packedMemory = (byte*)NativeMemory.AlignedAlloc((nuint)(Matrices * (payload + bases)), 2 << 20);
-        Loading.MemoryAdvice.UseHugePages(_packedMemory, (nuint)(Matrices * (payload + bases)));
+        var encoder = WeightFormats.PackedBf16;
+        long packedBytes = encoder.EncodedBytes(Bf16(0), 64);
+        _packedMemory = (byte*)NativeMemory.AlignedAlloc((nuint)(Matrices * packedBytes), 2 << 20);
+        Loading.MemoryAdvice.UseHugePages(_packedMemory, (nuint)(Matrices * packedBytes));
         _packed = new WeightMatrix[Matrices];
-        for (int m = 0; m < Matrices; m++)
-        {
-            byte* target = _packedMemory + m * (payload + bases);
-            var corrections = new WeightCorrections.Builder();
-            PackedBf16.Pack((ushort*)(_weights + m * (long)Rows * Cols * 2), Rows, Cols, target, target + payload, corrections);
-            _packed[m] = new WeightMatrix(target, target + payload, corrections.Build(), Rows, Cols);
-        }
+        for (int m = 0; m < Matrices; m++) _packed[m] = encoder.Encode(Bf16(m), _packedMemory + m * packedBytes, 64);
         _x = Enumerable.Range(0, Cols).Select(i => (float)Math.Sin(i)).ToArray();
         _y = new float[Rows];
         _pool = new WorkerPool(Environment.ProcessorCount);
     }
 
+    /// <summary>Matrix <paramref name="m"/> of the bf16 set.</summary>
+    private WeightMatrix Bf16(int m) => new(Bf16Format.Instance, _weights + m * (long)Rows * Cols * 2, Rows, Cols);
+
     [Benchmark(OperationsPerInvoke = Matrices)]
     public void Bf16MatVec()
     {
-        long size = (long)Rows * Cols * 2;
-        for (int m = 0; m < Matrices; m++)
-            _job.Run(_pool, _x, 1, new WeightMatrix(_weights + m * size, TensorDType.BF16, Rows, Cols), _y);
+        for (int m = 0; m < Matrices; m++) _job.Run(_pool, _x, 1, Bf16(m), _y);
     }
 
     [Benchmark(OperationsPerInvoke = Matrices)]
@@ -104,7 +101,7 @@ public unsafe class GemmBenchmarks
     }
 
     [Benchmark]
-    public void Bf16Gemm() => _job.Run(_pool, _x, Tokens, new WeightMatrix(_weights, TensorDType.BF16, 1024, 2048), _y);
+    public void Bf16Gemm() => _job.Run(_pool, _x, Tokens, new WeightMatrix(Bf16Format.Instance, _weights, 1024, 2048), _y);
 
     [GlobalCleanup]
     public void Cleanup()

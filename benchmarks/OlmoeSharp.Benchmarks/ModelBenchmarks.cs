@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using OlmoeSharp.Loading;
+using OlmoeSharp.Checkpoints;
 
 namespace OlmoeSharp.Benchmarks;
 

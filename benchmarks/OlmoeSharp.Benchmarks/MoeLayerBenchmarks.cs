@@ -1,8 +1,8 @@
 using System.Runtime.InteropServices;
 using BenchmarkDotNet.Attributes;
-using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
+using OlmoeSharp.Tensors.Formats;
 
 namespace OlmoeSharp.Benchmarks;
 
@@ -18,6 +18,7 @@ public unsafe class MoeLayerBenchmarks
     private byte* _weights;
     private ExpertWeights[] _experts = [];
     private MoeExperts _moe = null!;
+    private ExpertBuffers _buffers = null!;
     private WorkerPool _pool = null!;
     private int[] _chosen = [];
     private float[] _routing = [];
@@ -36,10 +37,11 @@ public unsafe class MoeLayerBenchmarks
         var random = new Random(5);
         for (int i = 0; i < values.Length; i++) values[i] = BFloat16Kernels.FromSingle((float)(random.NextDouble() - 0.5) * 0.05f);
         _experts = Enumerable.Range(0, Experts).Select(e => new ExpertWeights(
-            new WeightMatrix(_weights + (3 * e) * perMatrix, TensorDType.BF16, Inter, Hidden),
-            new WeightMatrix(_weights + (3 * e + 1) * perMatrix, TensorDType.BF16, Inter, Hidden),
-            new WeightMatrix(_weights + (3 * e + 2) * perMatrix, TensorDType.BF16, Hidden, Inter))).ToArray();
-        _moe = new MoeExperts(OlmoeSharp.Model.OlmoeConfig.Olmoe1B7B);
+            new WeightMatrix(Bf16Format.Instance, _weights + (3 * e) * perMatrix, Inter, Hidden),
+            new WeightMatrix(Bf16Format.Instance, _weights + (3 * e + 1) * perMatrix, Inter, Hidden),
+            new WeightMatrix(Bf16Format.Instance, _weights + (3 * e + 2) * perMatrix, Hidden, Inter))).ToArray();
+        _moe = new MoeExperts(OlmoeConfig.Olmoe1B7B);
+        _buffers = new ExpertBuffers(OlmoeConfig.Olmoe1B7B);
         _pool = new WorkerPool(Environment.ProcessorCount);
         _chosen = new int[Tokens * TopK];
         for (int t = 0; t < Tokens; t++)
@@ -53,7 +55,7 @@ public unsafe class MoeLayerBenchmarks
     }
 
     [Benchmark]
-    public void MoeLayer() => _moe.Apply(_pool, _experts, Tokens, _chosen, _routing, _input, _residual);
+    public void MoeLayer() => _moe.Apply(_pool, _experts, Tokens, _chosen, _routing, _input, _residual, _buffers);
 
     [GlobalCleanup]
     public void Cleanup()

@@ -63,7 +63,7 @@ internal sealed class GgufWriter
     public void Write(string path)
     {
         // Aligned writes leave the file cached in huge folios, as olmoe's own checkpoints are: equal footing for the bench.
-        using var stream = new OlmoeSharp.Loading.AlignedFileWriter(path);
+        using var stream = new OlmoeSharp.Checkpoints.AlignedFileWriter(path);
         using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         writer.Write("GGUF"u8);
         writer.Write(3u);

@@ -27,7 +27,7 @@ internal static class ModelLoading
         }
         if (!File.Exists(Path.Combine(SmallRandomFolder, "config.json")))
         {
-            Loading.RandomCheckpoint.Write(SmallRandomFolder, Loading.RandomCheckpoint.Small);
+            Checkpoints.RandomCheckpoint.Write(SmallRandomFolder, Checkpoints.RandomCheckpoint.Small);
             File.Copy(Path.Combine(AppContext.BaseDirectory, "Assets", "olmoe-tokenizer.json"), Path.Combine(SmallRandomFolder, "tokenizer.json"), overwrite: true);
         }
         Console.Error.WriteLine($"{DefaultRepo} is not downloaded, so this runs a small model with RANDOM weights ({SmallRandomFolder}): expect gibberish.");

@@ -10,16 +10,15 @@ namespace OlmoeSharp;
 public sealed class InferenceSession
 {
     private readonly OlmoeModel _model;
-    private readonly KvCache _cache;
+    private readonly RunState _state;
     private readonly ForwardPass _forward;
     private int _busy;
 
     internal InferenceSession(OlmoeModel model)
     {
         _model = model;
-        var c = model.Config;
-        _cache = new KvCache(c.NumHiddenLayers, c.NumKeyValueHeads, c.HeadDim, c.MaxPositionEmbeddings);
-        _forward = new ForwardPass(c, model.Weights, model.Pool);
+        _state = new RunState(model.Config);
+        _forward = new ForwardPass(model.Config, model.Weights, model.Pool);
     }
 
     /// <summary>The model this session runs.</summary>
@@ -51,7 +50,7 @@ public sealed class InferenceSession
         try
         {
             _model.ThrowIfDisposed();
-            _cache.EnsureCapacity(Position + tokens.Length); // once for the whole prompt, not block by block
+            _state.EnsurePositions(Position + tokens.Length); // once for the whole prompt, not block by block
             // A prompt runs in blocks: each expert's weights are read once per block, not once per token.
             for (int start = 0; start < tokens.Length; start += ForwardPass.MaxBlock)
             {
@@ -59,7 +58,7 @@ public sealed class InferenceSession
                 int count = Math.Min(ForwardPass.MaxBlock, tokens.Length - start);
                 bool last = start + count == tokens.Length;
                 var rows = allRows ? logits.Slice(start * vocab, count * vocab) : last ? logits : Span<float>.Empty;
-                _forward.Forward(_cache, tokens.Slice(start, count), Position, rows, cancellationToken);
+                _forward.Forward(_state, tokens.Slice(start, count), Position, rows, cancellationToken);
                 Position += count;
             }
         }

@@ -1,6 +1,7 @@
 using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
+using OlmoeSharp.Tensors.Formats;
 using OlmoeSharp.Tokenization;
 
 namespace OlmoeSharp;
@@ -13,16 +14,16 @@ namespace OlmoeSharp;
 public sealed class OlmoeModel : IDisposable
 {
     private readonly CheckpointFiles _files;
-    private readonly PackedWeights? _packed;
+    private readonly EncodedWeights? _encoded;
     private int _disposed;
 
-    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, PackedWeights? packed, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer)
+    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer)
     {
         Directory = directory;
         Config = config;
         Tokenizer = tokenizer;
         _files = files;
-        _packed = packed;
+        _encoded = encoded;
         Weights = weights;
         Pool = new WorkerPool(threads);
     }
@@ -92,23 +93,23 @@ public sealed class OlmoeModel : IDisposable
         var tokenizer = File.Exists(tokenizerPath) ? OlmoeTokenizer.Load(tokenizerPath) : null;
         var files = CheckpointFiles.Open(directory, options.Residency,
             (file, done, total) => progress?.Report(new ModelLoadProgress("weights", file, done, total)), cancellationToken);
-        PackedWeights? packed = null;
+        EncodedWeights? encoded = null;
         try
         {
-            var weights = OlmoeWeights.Bind(files, config);
+            var weights = WeightBinding.Bind(files, config);
             int threads = options.Threads == 0 ? Environment.ProcessorCount : options.Threads;
             if (options.Residency == WeightResidency.Packed)
             {
-                packed = PackedWeights.Pack(weights, threads,
+                encoded = EncodedWeights.Encode(weights.ProjectionMatrices(), WeightFormats.PackedBf16, threads,
                     (done, total) => progress?.Report(new ModelLoadProgress("packing", null, done, total)), cancellationToken);
-                weights = packed.Weights;
+                weights = weights.WithMatrices(encoded.Matrices);
             }
             progress?.Report(new ModelLoadProgress("ready", null, files.Files.Count, files.Files.Count));
-            return new OlmoeModel(directory, config, files, packed, weights, threads, tokenizer);
+            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer);
         }
         catch
         {
-            packed?.Dispose();
+            encoded?.Dispose();
             files.Dispose();
             throw;
         }
@@ -128,7 +129,7 @@ public sealed class OlmoeModel : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Pool.Dispose();
-        _packed?.Dispose();
+        _encoded?.Dispose();
         _files.Dispose();
     }
 }

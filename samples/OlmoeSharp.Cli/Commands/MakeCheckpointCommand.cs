@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using OlmoeSharp.Loading;
+using OlmoeSharp.Checkpoints;
 using OlmoeSharp.Tensors;
 
 namespace OlmoeSharp.Cli.Commands;

@@ -1,4 +1,5 @@
 using OlmoeSharp.Tensors;
+using OlmoeSharp.Tensors.Formats;
 
 namespace OlmoeSharp.Loading;
 
@@ -92,13 +93,13 @@ internal sealed class CheckpointFiles : IDisposable
         var (file, tensor) = Find(name);
         if (!tensor.Shape.SequenceEqual(expectedShape.ToArray()))
             throw new ModelFormatException(file.FilePath, $"shape is {tensor.ShapeText}; the config requires [{string.Join(", ", expectedShape.ToArray())}].", name);
-        if (!tensor.DType.IsComputeType())
-            throw new ModelFormatException(file.FilePath, $"dtype {tensor.DType.Name()} is not supported for weights; use BF16, F16 or F32.", name);
+        if (!WeightFormats.TryGetStored(tensor.DType, out var format))
+            throw new ModelFormatException(file.FilePath, $"dtype {tensor.DType.Name()} is not supported for weights; use {WeightFormats.StoredTypeNames}.", name);
         long cols = expectedShape[^1];
         long rows = tensor.ElementCount / Math.Max(cols, 1);
         if (rows > int.MaxValue || cols > int.MaxValue)
             throw new ModelFormatException(file.FilePath, $"shape {tensor.ShapeText} is too large.", name);
-        return new WeightMatrix(file.DataPointer(tensor), tensor.DType, (int)rows, (int)cols);
+        return new WeightMatrix(format, file.DataPointer(tensor), (int)rows, (int)cols);
     }
 
     /// <summary>A 1-D tensor of length <paramref name="length"/> widened to float32 (norm weights: small, read every token).</summary>

@@ -4,70 +4,64 @@ namespace OlmoeSharp.Model;
 
 /// <summary>
 /// Causal attention for a block of consecutive tokens whose keys and values are already in the cache, one item per
-/// query head: token i (at position First + i) attends to cached positions [0, First + i] with
+/// query head: token i (at position first + i) attends to cached positions [0, first + i] with
 /// softmax(q·K_g / sqrt(hd))·V_g, where g is the key/value head the query head shares (GQA/MQA).
 /// </summary>
 internal sealed class AttentionJob : IRangeJob
 {
+    private readonly int _heads;
     private readonly int _headDim;
     private readonly int _groupSize;
     private readonly int _qSize;
     private readonly float _scale;
+
+    // The arguments of the current run (set by Run, read by the workers).
+    private float[] _query = [];
+    private float[] _keys = [];
+    private float[] _values = [];
+    private int _headStride;
+    private int _first;
+    private int _tokens;
     private float[] _scores = [];
     private int _scoreStride;
+    private float[] _output = [];
 
     public AttentionJob(OlmoeConfig config)
     {
+        _heads = config.NumAttentionHeads;
         _headDim = config.HeadDim;
         _groupSize = config.NumAttentionHeads / config.NumKeyValueHeads;
         _qSize = config.NumAttentionHeads * config.HeadDim;
         _scale = 1f / MathF.Sqrt(_headDim);
-        Heads = config.NumAttentionHeads;
     }
 
-    public int Heads { get; }
-
-    /// <summary>Queries of the block [tokens, heads·hd] (after norm and RoPE).</summary>
-    public float[] Query { get; set; } = [];
-
-    /// <summary>Outputs of the block [tokens, heads·hd].</summary>
-    public float[] Output { get; set; } = [];
-
-    public float[] Keys { get; set; } = [];
-
-    public float[] Values { get; set; } = [];
-
-    /// <summary>Distance between kv heads in <see cref="Keys"/>/<see cref="Values"/> (head-major cache layout).</summary>
-    public int HeadStride { get; set; }
-
-    /// <summary>Position of the block's first token.</summary>
-    public int First { get; set; }
-
-    /// <summary>Tokens in the block.</summary>
-    public int Tokens { get; set; }
-
-    /// <summary>Grows the per-head score scratch with the cache (not per token).</summary>
-    public void EnsureCapacity(int positions)
+    /// <summary>
+    /// output[i] = attention of query[i] (the block's queries [tokens, heads·hd], after norm and RoPE) over layer
+    /// <paramref name="layer"/>'s cached positions [0, first + i]. <paramref name="scores"/> is scratch of at least
+    /// heads × cache capacity.
+    /// </summary>
+    public void Run(WorkerPool pool, float[] query, KvCache cache, int layer, int first, int tokens, float[] scores, float[] output)
     {
-        if (_scoreStride >= positions) return;
-        _scoreStride = positions;
-        _scores = new float[Heads * positions];
+        if (scores.Length < _heads * cache.Capacity) throw new ArgumentException("scores are shorter than heads × cache capacity.", nameof(scores));
+        (_query, _keys, _values, _headStride) = (query, cache.Keys(layer), cache.Values(layer), cache.HeadStride);
+        (_first, _tokens, _scores, _scoreStride, _output) = (first, tokens, scores, cache.Capacity, output);
+        pool.Run(this, _heads, 1);
     }
 
     public void Execute(int start, int end)
     {
         for (int head = start; head < end; head++)
         {
-            int kvOffset = head / _groupSize * HeadStride;
+            int kvOffset = head / _groupSize * _headStride;
             var scratch = _scores.AsSpan(head * _scoreStride, _scoreStride);
-            for (int i = 0; i < Tokens; i++)
+            for (int i = 0; i < _tokens; i++)
             {
-                int length = First + i + 1;
-                var q = Query.AsSpan(i * _qSize + head * _headDim, _headDim);
+                int length = _first + i + 1;
+                var q = _query.AsSpan(i * _qSize + head * _headDim, _headDim);
                 var scores = scratch[..length];
-                AttentionKernels.Scores(q, Keys.AsSpan(kvOffset, length * _headDim), _scale, scores);
+                AttentionKernels.Scores(q, _keys.AsSpan(kvOffset, length * _headDim), _scale, scores);
                 VectorMath.SoftmaxInPlace(scores);
-                AttentionKernels.WeightedSum(scores, Values.AsSpan(kvOffset, length * _headDim), Output.AsSpan(i * _qSize + head * _headDim, _headDim));
+                AttentionKernels.WeightedSum(scores, _values.AsSpan(kvOffset, length * _headDim), _output.AsSpan(i * _qSize + head * _headDim, _headDim));
             }
         }
     }

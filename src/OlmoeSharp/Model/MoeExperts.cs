@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-using OlmoeSharp.Loading;
 using OlmoeSharp.Tensors;
 
 namespace OlmoeSharp.Model;
@@ -13,54 +11,22 @@ namespace OlmoeSharp.Model;
 /// locks. Experts no token chose cost nothing. Contributions are summed in ascending expert order, as the
 /// reference implementation does.
 /// </summary>
-internal sealed class MoeExperts : IRangeJob
+internal sealed class MoeExperts
 {
     private readonly int _d;
-    private readonly int _inter;
     private readonly int _k;
-    private readonly int[] _expertCount;
-    private int _threads;
-
-    // Slots: the experts chosen by at least one token of the block, in ascending expert order.
-    private readonly int[] _slotExpert;
-    private readonly int[] _slotStart;
-    private int _slotCount;
-
-    // Pairs, grouped by slot: which token, with which router weight.
-    private int[] _pairToken = [];
-    private float[] _pairWeight = [];
-    private float[] _gathered = [];   // [pairs, d]
-    private float[] _gate = [];       // [pairs, I], then silu(gate)·up
-    private float[] _up = [];         // [pairs, I]
-    private float[] _down = [];       // [pairs, d]
-
-    private ExpertWeights[] _experts = [];
-    private float[] _residual = [];
-    private bool _downPhase;
+    private readonly GateUpJob _gateUp;
+    private readonly DownJob _down;
 
     public MoeExperts(OlmoeConfig config)
     {
         _d = config.HiddenSize;
-        _inter = config.IntermediateSize;
         _k = config.NumExpertsPerToken;
-        _expertCount = new int[config.NumExperts];
-        _slotExpert = new int[config.NumExperts];
-        _slotStart = new int[config.NumExperts + 1];
+        _gateUp = new GateUpJob(config.HiddenSize, config.IntermediateSize);
+        _down = new DownJob(config.HiddenSize, config.IntermediateSize);
     }
 
-    /// <summary>Sizes the scratch for blocks of up to <paramref name="tokens"/> tokens (once, not per call).</summary>
-    public void EnsureCapacity(int tokens)
-    {
-        int pairs = tokens * _k;
-        if (_pairToken.Length >= pairs) return;
-        _pairToken = new int[pairs];
-        _pairWeight = new float[pairs];
-        _gathered = new float[pairs * _d];
-        _gate = new float[pairs * _inter];
-        _up = new float[pairs * _inter];
-        _down = new float[pairs * _d];
-    }
-
+    /// <summary>residual[t] += Σ_j weights[t, j] · expert_{chosen[t, j]}(input[t]) for every token t of the block.</summary>
     /// <param name="pool">Threads to use.</param>
     /// <param name="experts">All experts of the layer.</param>
     /// <param name="tokens">Tokens in the block.</param>
@@ -68,102 +34,119 @@ internal sealed class MoeExperts : IRangeJob
     /// <param name="weights">[tokens, k] their router weights.</param>
     /// <param name="input">[tokens, d] post-attention-normed hidden states.</param>
     /// <param name="residual">[tokens, d] residual stream, updated in place.</param>
-    public void Apply(WorkerPool pool, ExpertWeights[] experts, int tokens, int[] chosen, float[] weights, float[] input, float[] residual)
+    /// <param name="buffers">Working memory, sized here.</param>
+    public void Apply(WorkerPool pool, ExpertWeights[] experts, int tokens, int[] chosen, float[] weights, float[] input, float[] residual, ExpertBuffers buffers)
     {
-        EnsureCapacity(tokens);
-        Bucket(tokens, chosen, weights);
+        buffers.EnsureCapacity(tokens);
+        Bucket(tokens, chosen, weights, buffers);
         for (int p = 0; p < tokens * _k; p++)
-            input.AsSpan(_pairToken[p] * _d, _d).CopyTo(_gathered.AsSpan(p * _d, _d));
-
-        _experts = experts;
-        _residual = residual;
-        _threads = pool.ThreadCount;
-        _downPhase = false;
-        pool.Run(this, _threads, 1);
-        _downPhase = true;
-        pool.Run(this, _threads, 1);
+            input.AsSpan(buffers.PairToken[p] * _d, _d).CopyTo(buffers.Gathered.AsSpan(p * _d, _d));
+        _gateUp.Run(pool, experts, buffers);
+        _down.Run(pool, experts, buffers, residual);
     }
 
     /// <summary>Counting sort of the (token, expert) pairs by expert.</summary>
-    private void Bucket(int tokens, int[] chosen, float[] weights)
+    private void Bucket(int tokens, int[] chosen, float[] weights, ExpertBuffers b)
     {
-        Array.Clear(_expertCount);
-        for (int p = 0; p < tokens * _k; p++) _expertCount[chosen[p]]++;
-        _slotCount = 0;
-        int start = 0;
-        for (int e = 0; e < _expertCount.Length; e++)
+        var next = b.PairsPerExpert;
+        Array.Clear(next);
+        for (int p = 0; p < tokens * _k; p++) next[chosen[p]]++;
+        int slots = 0, start = 0;
+        for (int e = 0; e < next.Length; e++)
         {
-            if (_expertCount[e] == 0) continue;
-            _slotExpert[_slotCount] = e;
-            _slotStart[_slotCount++] = start;
-            start += _expertCount[e];
-            _expertCount[e] = _slotStart[_slotCount - 1]; // becomes the next free pair index of expert e
+            if (next[e] == 0) continue;
+            b.SlotExpert[slots] = e;
+            b.SlotStart[slots++] = start;
+            start += next[e];
+            next[e] = b.SlotStart[slots - 1]; // becomes the next free pair index of expert e
         }
-        _slotStart[_slotCount] = start;
+        b.SlotStart[slots] = start;
+        b.SlotCount = slots;
         for (int t = 0; t < tokens; t++)
             for (int j = 0; j < _k; j++)
             {
-                int p = _expertCount[chosen[t * _k + j]]++;
-                _pairToken[p] = t;
-                _pairWeight[p] = weights[t * _k + j];
+                int p = next[chosen[t * _k + j]]++;
+                b.PairToken[p] = t;
+                b.PairWeight[p] = weights[t * _k + j];
             }
     }
 
-    /// <summary>Item t is thread t's share: the same rows of every slot.</summary>
-    public void Execute(int start, int end)
+    /// <summary>Rows [start, end) of <paramref name="rows"/> that thread <paramref name="thread"/> of <paramref name="threads"/> owns, on 4-row boundaries.</summary>
+    private static (int Start, int End) Share(int rows, int thread, int threads)
     {
-        for (int thread = start; thread < end; thread++)
-        {
-            if (_downPhase) Down(thread); else GateUp(thread);
-        }
-    }
-
-    private void GateUp(int thread)
-    {
-        var (rowStart, rowEnd) = Share(_inter, thread);
-        for (int s = 0; s < _slotCount; s++)
-        {
-            var expert = _experts[_slotExpert[s]];
-            int first = _slotStart[s], count = _slotStart[s + 1] - first;
-            var x = _gathered.AsSpan(first * _d, count * _d);
-            var gate = _gate.AsSpan(first * _inter, count * _inter);
-            var up = _up.AsSpan(first * _inter, count * _inter);
-            MatMul.MultiplyRows(expert.Gate, x, count, gate, _inter, rowStart, rowEnd);
-            MatMul.MultiplyRows(expert.Up, x, count, up, _inter, rowStart, rowEnd);
-            for (int j = 0; j < count; j++)
-            {
-                // silu(g)·u = sigmoid(g)·(g·u), vectorised over this thread's rows.
-                var g = gate.Slice(j * _inter + rowStart, rowEnd - rowStart);
-                var u = up.Slice(j * _inter + rowStart, rowEnd - rowStart);
-                TensorPrimitives.Multiply(u, g, u);
-                TensorPrimitives.Sigmoid(g, g);
-                TensorPrimitives.Multiply(g, u, g);
-            }
-        }
-    }
-
-    private void Down(int thread)
-    {
-        var (rowStart, rowEnd) = Share(_d, thread);
-        for (int s = 0; s < _slotCount; s++)
-        {
-            var expert = _experts[_slotExpert[s]];
-            int first = _slotStart[s], count = _slotStart[s + 1] - first;
-            var down = _down.AsSpan(first * _d, count * _d);
-            MatMul.MultiplyRows(expert.Down, _gate.AsSpan(first * _inter, count * _inter), count, down, _d, rowStart, rowEnd);
-            for (int j = 0; j < count; j++)
-            {
-                float w = _pairWeight[first + j];
-                var target = _residual.AsSpan(_pairToken[first + j] * _d, _d);
-                for (int r = rowStart; r < rowEnd; r++) target[r] += w * down[j * _d + r];
-            }
-        }
-    }
-
-    /// <summary>Rows [start, end) of <paramref name="rows"/> that thread <paramref name="thread"/> owns, on 4-row boundaries.</summary>
-    private (int Start, int End) Share(int rows, int thread)
-    {
-        int Boundary(int t) => t >= _threads ? rows : (int)((long)rows * t / _threads) & ~(ProjectionJob.RowGranularity - 1);
+        int Boundary(int t) => t >= threads ? rows : (int)((long)rows * t / threads) & ~(ProjectionJob.RowGranularity - 1);
         return (Boundary(thread), Boundary(thread + 1));
+    }
+
+    /// <summary>Phase 1, item t = thread t: gate and up projections of every slot's tokens, then SwiGLU.</summary>
+    private sealed class GateUpJob(int d, int inter) : IRangeJob
+    {
+        private ExpertWeights[] _experts = [];
+        private ExpertBuffers? _buffers;
+        private int _threads;
+
+        public void Run(WorkerPool pool, ExpertWeights[] experts, ExpertBuffers buffers)
+        {
+            (_experts, _buffers, _threads) = (experts, buffers, pool.ThreadCount);
+            pool.Run(this, _threads, 1);
+        }
+
+        public void Execute(int start, int end)
+        {
+            var b = _buffers!;
+            for (int thread = start; thread < end; thread++)
+            {
+                var (rowStart, rowEnd) = Share(inter, thread, _threads);
+                for (int s = 0; s < b.SlotCount; s++)
+                {
+                    var expert = _experts[b.SlotExpert[s]];
+                    int first = b.SlotStart[s], count = b.SlotStart[s + 1] - first;
+                    var x = b.Gathered.AsSpan(first * d, count * d);
+                    var gate = b.Gate.AsSpan(first * inter, count * inter);
+                    var up = b.Up.AsSpan(first * inter, count * inter);
+                    MatMul.MultiplyRows(expert.Gate, x, count, gate, inter, rowStart, rowEnd);
+                    MatMul.MultiplyRows(expert.Up, x, count, up, inter, rowStart, rowEnd);
+                    for (int j = 0; j < count; j++)
+                        VectorMath.SwiGlu(gate.Slice(j * inter + rowStart, rowEnd - rowStart), up.Slice(j * inter + rowStart, rowEnd - rowStart));
+                }
+            }
+        }
+    }
+
+    /// <summary>Phase 2, item t = thread t: down projections, each pair's output weighted into its token's residual.</summary>
+    private sealed class DownJob(int d, int inter) : IRangeJob
+    {
+        private ExpertWeights[] _experts = [];
+        private ExpertBuffers? _buffers;
+        private float[] _residual = [];
+        private int _threads;
+
+        public void Run(WorkerPool pool, ExpertWeights[] experts, ExpertBuffers buffers, float[] residual)
+        {
+            (_experts, _buffers, _residual, _threads) = (experts, buffers, residual, pool.ThreadCount);
+            pool.Run(this, _threads, 1);
+        }
+
+        public void Execute(int start, int end)
+        {
+            var b = _buffers!;
+            for (int thread = start; thread < end; thread++)
+            {
+                var (rowStart, rowEnd) = Share(d, thread, _threads);
+                for (int s = 0; s < b.SlotCount; s++)
+                {
+                    var expert = _experts[b.SlotExpert[s]];
+                    int first = b.SlotStart[s], count = b.SlotStart[s + 1] - first;
+                    var down = b.Down.AsSpan(first * d, count * d);
+                    MatMul.MultiplyRows(expert.Down, b.Gate.AsSpan(first * inter, count * inter), count, down, d, rowStart, rowEnd);
+                    for (int j = 0; j < count; j++)
+                    {
+                        float w = b.PairWeight[first + j];
+                        var target = _residual.AsSpan(b.PairToken[first + j] * d, d);
+                        for (int r = rowStart; r < rowEnd; r++) target[r] += w * down[j * d + r];
+                    }
+                }
+            }
+        }
     }
 }

@@ -16,11 +16,6 @@ internal static unsafe class MatMul
 {
     private const int Block = 4; // rows per weight panel and tokens per token panel
 
-    [ThreadStatic] private static float[]? t_tokenPanels;
-    [ThreadStatic] private static float[]? t_rowPanel;
-    [ThreadStatic] private static float[]? t_row;
-    [ThreadStatic] private static ushort[]? t_decoded;
-
     /// <summary>Floats per vector in the panel layout: the widest width the kernels use.</summary>
     private static int Lanes => SimdWidth.Use512 ? 16 : SimdWidth.Use256 ? 8 : 4;
 
@@ -46,15 +41,17 @@ internal static unsafe class MatMul
         int chunks = (cols + lanes - 1) / lanes;
         int panel = chunks * Block * lanes;
         int tokenBlocks = (tokens + Block - 1) / Block;
-        var tokenPanels = Scratch(ref t_tokenPanels, tokenBlocks * panel);
-        var rowPanel = Scratch(ref t_rowPanel, panel);
-        var row = Scratch(ref t_row, cols);
-        var decoded = w.IsPacked ? Scratch(ref t_decoded, Block * cols) : [];
+        var format = w.Format;
+        bool bf16 = format.HasBf16Rows;
+        var tokenPanels = ThreadScratch.TokenPanels(tokenBlocks * panel);
+        var rowPanel = ThreadScratch.RowPanel(panel);
+        var row = ThreadScratch.Row(cols);
+        var decoded = bf16 ? ThreadScratch.GemmRows(Block * cols) : [];
         Span<float> sums = stackalloc float[Block * Block];
 
-        // bf16 rows whose length is a whole number of 32-value lines are read as stored and widened in registers
-        // (see KernelBf16); every other case widens each block of rows into a float32 panel first.
-        bool direct = w.Type == TensorDType.BF16 && lanes == 16 && cols % 32 == 0 && Avx512BW.IsSupported;
+        // Rows the format hands over as bf16, whose length is a whole number of 32-value lines, are widened in
+        // registers (see KernelBf16); every other case widens each block of rows into a float32 panel first.
+        bool direct = bf16 && lanes == 16 && cols % 32 == 0 && Avx512BW.IsSupported;
         fixed (float* pTokens = tokenPanels)
         fixed (float* pRows = rowPanel)
         fixed (float* pRow = row)
@@ -71,13 +68,14 @@ internal static unsafe class MatMul
             for (int r = rowStart; r < rowEnd; r += Block)
             {
                 int rows = Math.Min(Block, rowEnd - r);
-                // Packed rows are decoded to bf16 once per block and then served like stored ones.
-                ushort* bf16Rows = w.IsPacked ? pDecoded : w.Type == TensorDType.BF16 ? (ushort*)w.Row(r) : null;
-                if (w.IsPacked) PackedBf16Kernels.DecodeRows(w, r, rows, pDecoded);
+                // Stored bf16 rows are read in place; encoded ones are decoded to bf16 once per block.
+                ushort* bf16Rows = bf16 ? format.Bf16Rows(w, r, rows, pDecoded) : null;
+                // Prefetching the next block only helps rows read from storage, not decoded ones.
+                bool stored = bf16Rows != pDecoded;
                 if (!direct) PackRows(w, bf16Rows, r, rows, pRow, pRows, chunks, lanes);
                 for (int b = 0; b < tokenBlocks; b++)
                 {
-                    if (direct) KernelBf16(bf16Rows, cols, rows, pTokens + (long)b * panel, chunks / 2, sums, prefetchNext: !w.IsPacked && b == 0 && r + Block < rowEnd);
+                    if (direct) KernelBf16(bf16Rows, cols, rows, pTokens + (long)b * panel, chunks / 2, sums, prefetchNext: stored && b == 0 && r + Block < rowEnd);
                     else Kernel(pRows, pTokens + (long)b * panel, chunks, sums);
                     int count = Math.Min(Block, tokens - b * Block);
                     for (int t = 0; t < count; t++)
@@ -103,7 +101,7 @@ internal static unsafe class MatMul
                 BFloat16Kernels.WidenInterleaved(bf16Rows + (long)i * cols, cols, panel + i * lanes, lanes, Block * lanes, Block * (long)cols);
                 continue;
             }
-            if (i < rows) MatVec.WidenRow(w, r + i, new Span<float>(row, cols));
+            if (i < rows) w.Format.WidenRow(w, r + i, row);
             Interleave(i < rows ? row : null, cols, panel, i, chunks, lanes);
         }
     }
@@ -154,9 +152,6 @@ internal static unsafe class MatMul
             Vector512.Store(Avx512F.Shuffle4x128(a, b, 0b11_01_11_01), target + stride);
         }
     }
-
-    private static T[] Scratch<T>(ref T[]? buffer, int length) =>
-        buffer is { } b && b.Length >= length ? b : buffer = new T[length];
 
     /// <summary>sums[i·4 + t] = Σ_k rows_i[k]·tokens_t[k] over <paramref name="chunks"/> interleaved chunks.</summary>
     private static void Kernel(float* rows, float* tokens, int chunks, Span<float> sums)

@@ -1,6 +1,6 @@
 namespace OlmoeSharp.Tensors;
 
-/// <summary>Element types a safetensors file can declare. The engine computes with <see cref="BF16"/>, <see cref="F16"/> and <see cref="F32"/>.</summary>
+/// <summary>Element types a safetensors file can declare. Weight matrices may be <see cref="BF16"/>, <see cref="F16"/> or <see cref="F32"/>.</summary>
 public enum TensorDType
 {
     /// <summary>bool, one byte.</summary>
@@ -80,8 +80,4 @@ public static class TensorDTypes
         TensorDType.I32 or TensorDType.U32 or TensorDType.F32 => 4,
         _ => 8,
     };
-
-    /// <summary>True for the floating-point types the kernels read directly (BF16, F16, F32).</summary>
-    public static bool IsComputeType(this TensorDType type) =>
-        type is TensorDType.BF16 or TensorDType.F16 or TensorDType.F32;
 }

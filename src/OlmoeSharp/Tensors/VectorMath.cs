@@ -2,7 +2,7 @@ using System.Numerics.Tensors;
 
 namespace OlmoeSharp.Tensors;
 
-/// <summary>Small float32 vector operations of the forward pass: RMSNorm, a stable softmax, top-k, clamping.</summary>
+/// <summary>Small float32 vector operations of the forward pass: RMSNorm, a stable softmax, top-k, clamping, SwiGLU.</summary>
 internal static class VectorMath
 {
     /// <summary>dst = weight ⊙ x / sqrt(mean(x²) + eps). dst may alias x.</summary>
@@ -51,4 +51,16 @@ internal static class VectorMath
     /// <summary>Clamps every value to [-limit, limit].</summary>
     public static void Clamp(Span<float> values, float limit) =>
         TensorPrimitives.Clamp(values, -limit, limit, values);
+
+    /// <summary>
+    /// The SwiGLU activation in place: gate[i] = silu(gate[i])·up[i] = sigmoid(g)·(g·u), vectorised;
+    /// <paramref name="up"/> is overwritten (with g·u).
+    /// </summary>
+    public static void SwiGlu(Span<float> gate, Span<float> up)
+    {
+        if (up.Length != gate.Length) throw new ArgumentException("SwiGlu: gate and up differ in length.", nameof(up));
+        TensorPrimitives.Multiply(up, gate, up);
+        TensorPrimitives.Sigmoid(gate, gate);
+        TensorPrimitives.Multiply(gate, up, gate);
+    }
 }

@@ -1,5 +1,6 @@
 using OlmoeSharp.Loading;
 using OlmoeSharp.Tensors;
+using OlmoeSharp.Tensors.Formats;
 
 namespace OlmoeSharp.Tests.Hostile;
 
@@ -26,7 +27,7 @@ public sealed unsafe class WeightSpanTests
         var (options, tied) = Layouts[layout];
         using var checkpoint = new HostileCheckpoint(options, HostileCheckpoint.TinyConfig with { TieWordEmbeddings = tied });
         using var files = CheckpointFiles.Open(checkpoint.Directory);
-        var weights = OlmoeWeights.Bind(files, checkpoint.Config);
+        var weights = WeightBinding.Bind(files, checkpoint.Config);
 
         var bytesSeen = new Dictionary<string, long>();
         void Check(string tensorName, in WeightMatrix matrix)
@@ -36,7 +37,8 @@ public sealed unsafe class WeightSpanTests
             byte* begin = file.DataPointer(tensor), end = begin + (tensor.DataEnd - tensor.DataStart);
             Assert.True(matrix.Data >= begin && matrix.Data + matrix.SizeInBytes <= end,
                 $"{tensorName}: [{(nint)matrix.Data:x}, +{matrix.SizeInBytes}) outside [{(nint)begin:x}, {(nint)end:x})");
-            Assert.Equal(tensor.DType, matrix.Type);
+            Assert.True(WeightFormats.TryGetStored(tensor.DType, out var format));
+            Assert.Same(format, matrix.Format);
             bytesSeen[tensorName] = bytesSeen.GetValueOrDefault(tensorName) + matrix.SizeInBytes;
         }
 
@@ -74,7 +76,7 @@ public sealed unsafe class WeightSpanTests
     {
         using var checkpoint = new HostileCheckpoint(new RandomCheckpointOptions { FusedExperts = true });
         using var files = CheckpointFiles.Open(checkpoint.Directory);
-        var experts = OlmoeWeights.Bind(files, checkpoint.Config).Layers[0].Experts;
+        var experts = WeightBinding.Bind(files, checkpoint.Config).Layers[0].Experts;
         var gateUp = experts.SelectMany(e => new[] { e.Gate, e.Up }).ToArray();
         var down = experts.Select(e => e.Down).ToArray();
         foreach (var run in (WeightMatrix[][])[gateUp, down])
@@ -85,7 +87,7 @@ public sealed unsafe class WeightSpanTests
     [Fact]
     public void A_slice_outside_its_matrix_is_refused()
     {
-        var matrix = new WeightMatrix((byte*)0x1000, TensorDType.BF16, rows: 8, cols: 4);
+        var matrix = new WeightMatrix(Bf16Format.Instance, (byte*)0x1000, rows: 8, cols: 4);
         Assert.Throws<ArgumentOutOfRangeException>(() => matrix.Slice(6, 3));
         Assert.Throws<ArgumentOutOfRangeException>(() => matrix.Slice(-1, 2));
         Assert.Throws<ArgumentOutOfRangeException>(() => matrix.Slice(9, 0));

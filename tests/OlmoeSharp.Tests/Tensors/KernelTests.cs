@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using OlmoeSharp.Tensors;
+using OlmoeSharp.Tensors.Formats;
 
 namespace OlmoeSharp.Tests.Tensors;
 
@@ -98,7 +99,8 @@ public sealed unsafe class KernelTests
         var handle = GCHandle.Alloc(bytes, GCHandleType.Pinned);
         try
         {
-            var w = new WeightMatrix((byte*)handle.AddrOfPinnedObject(), type, rows, cols);
+            Assert.True(WeightFormats.TryGetStored(type, out var format));
+            var w = new WeightMatrix(format, (byte*)handle.AddrOfPinnedObject(), rows, cols);
             foreach (int tokens in new[] { 1, 2, 3, 4, 5, 7, 8, 9 })
             {
                 var x = RandomFloats(tokens * cols, tokens);
@@ -121,9 +123,15 @@ public sealed unsafe class KernelTests
             MatVec.MultiplyRows(w, single, output, 0, rows);
             for (int r = 0; r < rows; r++)
             {
-                double magnitude = 0;
-                for (int k = 0; k < cols; k++) magnitude += Math.Abs(exact[r * cols + k] * single[k]);
-                AssertClose(MatVec.Dot(w, r, single), output[r], magnitude, $"{type} {rows}x{cols} mat-vec row {r}");
+                double expected = 0, magnitude = 0;
+                for (int k = 0; k < cols; k++) { expected += exact[r * cols + k] * single[k]; magnitude += Math.Abs(exact[r * cols + k] * single[k]); }
+                AssertClose(expected, output[r], magnitude, $"{type} {rows}x{cols} mat-vec row {r}");
+            }
+            var widened = new float[cols];
+            for (int r = 0; r < rows; r++)
+            {
+                MatVec.WidenRow(w, r, widened);
+                for (int k = 0; k < cols; k++) Assert.Equal(exact[r * cols + k], widened[k]);
             }
         }
         finally

@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tensors;
+namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>
 /// The few values of a packed matrix its 4-bit codes cannot express (<see cref="PackedBf16"/>), sorted by row then

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace OlmoeSharp.Tensors;
+namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>
 /// A lossless re-encoding of bf16 weight rows in 12.5 bits per weight instead of 16, for decoding that is bound by
@@ -186,9 +186,10 @@ internal static unsafe class PackedBf16
     /// </summary>
     public static void DecodeRow(in WeightMatrix w, int row, ushort* destination)
     {
+        var format = PackedBf16Format.Of(w);
         int cols = w.Cols, groups = GroupsPerRow(cols);
         byte* packedRow = w.Row(row);
-        uint* bases = (uint*)w.Bases + (long)row * groups;
+        uint* bases = (uint*)format.Bases + (long)row * groups;
         for (int g = 0; g < groups; g++)
         {
             byte* low = packedRow + (g >> 1) * PairBytes + (g & 1) * GroupSize;
@@ -199,6 +200,6 @@ internal static unsafe class PackedBf16
                 destination[g * GroupSize + WeightAt(p)] = (ushort)(HighByte(bases[g], code) << 8 | low[p]);
             }
         }
-        w.Corrections!.Patch(row, destination);
+        format.Corrections.Patch(row, destination);
     }
 }

@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Loading;
+namespace OlmoeSharp.Model;
 
 /// <summary>The Hugging Face tensor names of an OLMoE checkpoint, in one place.</summary>
 internal static class TensorNames

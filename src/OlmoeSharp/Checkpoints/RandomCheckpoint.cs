@@ -1,9 +1,10 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
 
-namespace OlmoeSharp.Loading;
+namespace OlmoeSharp.Checkpoints;
 
 /// <summary>How <see cref="RandomCheckpoint.Write"/> lays out a random checkpoint.</summary>
 public sealed record RandomCheckpointOptions
@@ -59,7 +60,8 @@ public static class RandomCheckpoint
     {
         options ??= new RandomCheckpointOptions();
         config.Validate("config");
-        if (!options.DType.IsComputeType()) throw new ArgumentException($"{options.DType} is not a weight type.", nameof(options));
+        if (options.DType is not (TensorDType.BF16 or TensorDType.F16 or TensorDType.F32))
+            throw new ArgumentException($"{options.DType} is not a type random weights are written in; use BF16, F16 or F32.", nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Shards, 1, nameof(options.Shards));
         Directory.CreateDirectory(directory);
         File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJson());

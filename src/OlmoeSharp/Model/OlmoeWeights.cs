@@ -1,7 +1,6 @@
-using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
 
-namespace OlmoeSharp.Loading;
+namespace OlmoeSharp.Model;
 
 /// <summary>One expert's SwiGLU MLP: down(silu(gate·x) ⊙ up·x).</summary>
 /// <param name="Gate">[I, d]</param>
@@ -9,7 +8,7 @@ namespace OlmoeSharp.Loading;
 /// <param name="Down">[d, I]</param>
 internal readonly record struct ExpertWeights(WeightMatrix Gate, WeightMatrix Up, WeightMatrix Down);
 
-/// <summary>The weights of one decoder layer. Matrices are views into the mapped files; norms are small float copies.</summary>
+/// <summary>The weights of one decoder layer. Matrices are views (into the mapped files, or re-encoded copies); norms are small float copies.</summary>
 internal sealed class LayerWeights
 {
     public required float[] InputNorm { get; init; }          // [d]
@@ -25,8 +24,8 @@ internal sealed class LayerWeights
 }
 
 /// <summary>
-/// Every weight of an OLMoE model bound by name and checked against the config's shapes. Accepts per-expert tensors
-/// and the fused expert layout of newer saves, and a tied or separate LM head.
+/// Every weight of an OLMoE model (the "Weights" of Config / Weights / RunState): views of the matrices wherever they
+/// live, in whatever format, and float copies of the norms. Bound from files by <see cref="WeightBinding"/>.
 /// </summary>
 internal sealed class OlmoeWeights
 {
@@ -46,11 +45,28 @@ internal sealed class OlmoeWeights
         return perLayer * Layers.Length + LmHead.SizeInBytes;
     }
 
+    /// <summary>The projection matrices, in the order <see cref="WithMatrices(IReadOnlyList{WeightMatrix})"/> takes them back.</summary>
+    public List<WeightMatrix> ProjectionMatrices()
+    {
+        var matrices = new List<WeightMatrix>();
+        WithMatrices(m => { matrices.Add(m); return m; });
+        return matrices;
+    }
+
+    /// <summary>The same weights with the projection matrices replaced, in <see cref="ProjectionMatrices"/>' order.</summary>
+    public OlmoeWeights WithMatrices(IReadOnlyList<WeightMatrix> replacements)
+    {
+        int next = 0;
+        var weights = WithMatrices(_ => replacements[next++]);
+        if (next != replacements.Count) throw new ArgumentException($"{replacements.Count} matrices given, {next} needed.", nameof(replacements));
+        return weights;
+    }
+
     /// <summary>
     /// The same weights with every projection matrix — attention, router, experts, LM head; not the embedding
     /// table, which is only ever looked up by row — replaced by <paramref name="map"/>(matrix), in a fixed order.
     /// </summary>
-    public OlmoeWeights WithMatrices(Func<WeightMatrix, WeightMatrix> map)
+    private OlmoeWeights WithMatrices(Func<WeightMatrix, WeightMatrix> map)
     {
         var layers = new LayerWeights[Layers.Length];
         for (int l = 0; l < layers.Length; l++)
@@ -71,59 +87,5 @@ internal sealed class OlmoeWeights
             };
         }
         return new OlmoeWeights { Embeddings = Embeddings, Layers = layers, FinalNorm = FinalNorm, LmHead = map(LmHead) };
-    }
-
-    public static OlmoeWeights Bind(CheckpointFiles files, OlmoeConfig c)
-    {
-        long d = c.HiddenSize, qSize = c.NumAttentionHeads * c.HeadDim, kvSize = c.KeyValueSize;
-        var embeddings = files.Matrix(TensorNames.Embeddings, c.VocabSize, d);
-        var layers = new LayerWeights[c.NumHiddenLayers];
-        for (int l = 0; l < layers.Length; l++)
-        {
-            layers[l] = new LayerWeights
-            {
-                InputNorm = files.Vector(TensorNames.InputNorm(l), (int)d),
-                Q = files.Matrix(TensorNames.QProj(l), qSize, d),
-                K = files.Matrix(TensorNames.KProj(l), kvSize, d),
-                V = files.Matrix(TensorNames.VProj(l), kvSize, d),
-                O = files.Matrix(TensorNames.OProj(l), d, qSize),
-                QNorm = files.Vector(TensorNames.QNorm(l), (int)qSize),
-                KNorm = files.Vector(TensorNames.KNorm(l), (int)kvSize),
-                PostAttentionNorm = files.Vector(TensorNames.PostAttentionNorm(l), (int)d),
-                Router = files.Matrix(TensorNames.Router(l), c.NumExperts, d),
-                Experts = BindExperts(files, c, l),
-            };
-        }
-        var lmHead = c.TieWordEmbeddings ? embeddings : files.Matrix(TensorNames.LmHead, c.VocabSize, d);
-        return new OlmoeWeights
-        {
-            Embeddings = embeddings,
-            Layers = layers,
-            FinalNorm = files.Vector(TensorNames.FinalNorm, (int)d),
-            LmHead = lmHead,
-        };
-    }
-
-    private static ExpertWeights[] BindExperts(CheckpointFiles files, OlmoeConfig c, int layer)
-    {
-        int d = c.HiddenSize, inter = c.IntermediateSize, count = c.NumExperts;
-        var experts = new ExpertWeights[count];
-        if (files.Contains(TensorNames.FusedGateUp(layer)))
-        {
-            var gateUp = files.Matrix(TensorNames.FusedGateUp(layer), count, 2L * inter, d);
-            var down = files.Matrix(TensorNames.FusedDown(layer), count, d, inter);
-            for (int e = 0; e < count; e++)
-                experts[e] = new ExpertWeights(
-                    gateUp.Slice(e * 2 * inter, inter),
-                    gateUp.Slice(e * 2 * inter + inter, inter),
-                    down.Slice(e * d, d));
-            return experts;
-        }
-        for (int e = 0; e < count; e++)
-            experts[e] = new ExpertWeights(
-                files.Matrix(TensorNames.ExpertGate(layer, e), inter, d),
-                files.Matrix(TensorNames.ExpertUp(layer, e), inter, d),
-                files.Matrix(TensorNames.ExpertDown(layer, e), d, inter));
-        return experts;
     }
 }

@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Loading;
+namespace OlmoeSharp.Checkpoints;
 
 /// <summary>
 /// A write-only stream that creates a file and writes it in 4 MiB pieces starting and ending on 4 MiB file offsets.

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace OlmoeSharp.Tensors;
+namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>
 /// Kernels over <see cref="PackedBf16"/> matrices. With AVX-512BW a pair of groups (128 values) decodes in registers:
@@ -17,8 +17,6 @@ internal static unsafe class PackedBf16Kernels
 {
     private const int Group = PackedBf16.GroupSize;
 
-    [ThreadStatic] private static ushort[]? t_decoded;
-
     private static readonly bool UseAvx512 = Avx512BW.IsSupported && SimdWidth.Use512;
 
     /// <summary>Built once: the GEMM decodes a block of four rows per call.</summary>
@@ -27,18 +25,18 @@ internal static unsafe class PackedBf16Kernels
     /// <summary>y[r] = W[r]·x for r in [rowStart, rowEnd) of a packed matrix; y is indexed by row number.</summary>
     public static void MultiplyRows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)
     {
+        var format = PackedBf16Format.Of(w);
         int cols = w.Cols;
         int r = rowStart;
         if (UseAvx512)
         {
             int groups = PackedBf16.GroupsPerRow(cols);
             for (; r <= rowEnd - 4; r += 4)
-                Dot4(w.Row(r), PackedBf16.RowBytes(cols), (uint*)w.Bases + (long)r * groups, groups, x, y + r);
-            w.Corrections!.AddTo(x, y, rowStart, r);
+                Dot4(w.Row(r), w.RowBytes, (uint*)format.Bases + (long)r * groups, groups, x, y + r);
+            format.Corrections.AddTo(x, y, rowStart, r);
         }
         if (r == rowEnd) return;
-        var decoded = Scratch(cols);
-        fixed (ushort* row = decoded)
+        fixed (ushort* row = ThreadScratch.DecodedRow(cols))
         {
             // Rows the four-row kernel does not cover, and every row without AVX-512: decoded (corrections included), then dotted as bf16.
             for (; r < rowEnd; r++)
@@ -52,14 +50,15 @@ internal static unsafe class PackedBf16Kernels
     /// <summary>Rows [row, row + count) decoded to bf16 in natural order, corrections included, <paramref name="w"/>.Cols apart.</summary>
     public static void DecodeRows(in WeightMatrix w, int row, int count, ushort* destination)
     {
+        var format = PackedBf16Format.Of(w);
         int cols = w.Cols;
         var (first, second) = s_naturalOrder;
         for (int i = 0; i < count; i++, destination += cols)
         {
             if (UseAvx512)
             {
-                DecodeRowAvx512(w.Row(row + i), (uint*)w.Bases + (long)(row + i) * PackedBf16.GroupsPerRow(cols), cols, first, second, destination);
-                w.Corrections!.Patch(row + i, destination);
+                DecodeRowAvx512(w.Row(row + i), (uint*)format.Bases + (long)(row + i) * PackedBf16.GroupsPerRow(cols), cols, first, second, destination);
+                format.Corrections.Patch(row + i, destination);
             }
             else
             {
@@ -67,9 +66,6 @@ internal static unsafe class PackedBf16Kernels
             }
         }
     }
-
-    private static ushort[] Scratch(int length) =>
-        t_decoded is { } b && b.Length >= length ? b : t_decoded = new ushort[length];
 
     /// <summary>
     /// Four rows' dot products with x, reading each packed row once. Like the bf16 kernel, it prefetches the next

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using OlmoeSharp.Tensors;
 
-namespace OlmoeSharp.Loading;
+namespace OlmoeSharp.Checkpoints;
 
 /// <summary>A tensor to write: its name, type, shape, and a callback that produces its bytes in order.</summary>
 /// <param name="Name">Tensor name.</param>
