@@ -6,14 +6,14 @@ namespace OlmoeSharp.Tests.Model;
 
 /// <summary>
 /// Models loaded with <see cref="WeightResidency.Packed"/> against the same checkpoint mapped (the comparison with
-/// the double-precision reference is in <see cref="RandomConfigurationTests"/>). The golden checkpoints' rows (64
+/// the double-precision reference is in <see cref="ReferenceForwardTests"/>). The golden checkpoints' rows (64
 /// and 32 values) are too short to pack, so these use random checkpoints whose rows are multiples of 128.
 /// Tolerance 1e-4 max abs per logit between packed and mapped: packing is lossless, only the order of float32 sums
 /// differs.
 /// </summary>
 public sealed class PackedWeightsTests
 {
-    private static readonly OlmoeConfig Wide = RandomConfigurationTests.Wide;
+    private static readonly OlmoeConfig Wide = ReferenceForwardTests.Wide;
 
     private static readonly int[] Tokens = [5, 900, 17, 1023, 0, 333, 42, 42, 7, 512, 1, 64];
 

@@ -11,7 +11,7 @@ namespace OlmoeSharp.Tests.Model;
 /// and packed weights.
 /// Tolerance: 1e-3 max abs per logit (as for the golden data) and the same argmax on every row.
 /// </summary>
-public sealed class RandomConfigurationTests
+public sealed class ReferenceForwardTests
 {
     private const double Tolerance = 1e-3;
 
