@@ -103,6 +103,77 @@ public sealed unsafe class PackedBf16Tests
         if (kind == "hostile") Assert.True(packed.Corrections.Count > 0, "hostile values should need corrections");
     }
 
+    /// <summary>The vector decoders this CPU runs, whichever the dispatch picks ("none" where there is no SIMD).</summary>
+    public static TheoryData<string> Decoders()
+    {
+        var data = new TheoryData<string>();
+        if (PackedBf16Avx512.IsSupported) data.Add("avx512");
+        if (System.Runtime.Intrinsics.X86.Avx2.IsSupported && SimdWidth.Use256) data.Add("avx2");
+        if (SimdWidth.Use128) data.Add("vector128");
+        if (data.Count == 0) data.Add("none");
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Decoders))]
+    public void Every_vector_decoder_this_cpu_runs_matches_the_scalar_reference(string decoder)
+    {
+        if (decoder == "none")
+        {
+            Assert.False(SimdWidth.Use128, "a CPU with SIMD must list a vector decoder");
+            Assert.False(PackedBf16Kernels.HasVectorDecoder);
+            return;
+        }
+        const int rows = 4, cols = 384;
+        var values = Values("hostile", rows, cols, 77);
+        for (int i = 3; i < values.Length; i += 41) values[i] = BFloat16Kernels.FromSingle(i % 3 == 0 ? 0f : 1e-12f);
+        var finite = values.Select(v => float.IsFinite(BFloat16Kernels.ToSingle(v)) ? v : (ushort)0x3F80).ToArray();
+        foreach (var (name, data) in new[] { ("hostile", values), ("finite", finite) })
+        {
+            using var packed = new Packed(data, rows, cols);
+            var w = packed.Matrix;
+            var format = PackedBf16Format.Of(w);
+            var decoded = new ushort[cols];
+            var reference = new ushort[cols];
+            fixed (ushort* pd = decoded) fixed (ushort* pr = reference)
+                for (int r = 0; r < rows; r++)
+                {
+                    byte* row = w.Row(r);
+                    uint* bases = (uint*)format.Bases + r * PackedBf16.GroupsPerRow(cols);
+                    switch (decoder)
+                    {
+                        case "avx512": PackedBf16Avx512.DecodeRow(row, bases, cols, pd); break;
+                        case "avx2": PackedBf16Avx2.DecodeRow(row, bases, cols, pd); break;
+                        default: PackedBf16Vector128.DecodeRow(row, bases, cols, pd); break;
+                    }
+                    format.Corrections.Patch(r, pd);
+                    PackedBf16.DecodeRow(w, r, pr);
+                    Assert.True(decoded.AsSpan().SequenceEqual(reference), $"{decoder} {name} row {r} decodes differently from the scalar reference");
+                }
+            if (name != "finite") continue;
+            // The four-row product, before corrections, equals the dot with the decoded-but-uncorrected rows.
+            var x = Enumerable.Range(0, cols).Select(i => (float)Math.Sin(i * 0.37)).ToArray();
+            var y = new float[4];
+            fixed (float* px = x) fixed (float* py = y)
+            {
+                uint* bases = (uint*)format.Bases;
+                switch (decoder)
+                {
+                    case "avx512": PackedBf16Avx512.Dot4(w.Row(0), w.RowBytes, bases, PackedBf16.GroupsPerRow(cols), px, py); break;
+                    case "avx2": PackedBf16Avx2.Dot4(w.Row(0), w.RowBytes, bases, PackedBf16.GroupsPerRow(cols), px, py); break;
+                    default: PackedBf16Vector128.Dot4(w.Row(0), w.RowBytes, bases, PackedBf16.GroupsPerRow(cols), px, py); break;
+                }
+                format.Corrections.AddTo(px, py, 0, 4);
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                double expected = 0, scale = 0;
+                for (int k = 0; k < cols; k++) { double t = BFloat16Kernels.ToSingle(data[r * cols + k]) * (double)x[k]; expected += t; scale += Math.Abs(t); }
+                Assert.True(Math.Abs(expected - y[r]) <= 1e-5 * scale, $"{decoder} Dot4 row {r}: expected {expected}, got {y[r]}");
+            }
+        }
+    }
+
     [Fact]
     public void A_packed_row_takes_twelve_and_a_half_bits_per_value()
     {

@@ -5,40 +5,54 @@ using System.Runtime.Intrinsics.X86;
 namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>
-/// Kernels over <see cref="PackedBf16"/> matrices. With AVX-512BW a pair of groups (128 values) decodes in registers:
-/// one 64-byte load of codes gives the first group's indices by a mask and the second's by a shift and a mask; an
-/// in-lane byte shuffle (pshufb) looks each code up in the 16-entry table, and one 32-bit subtract with the base word
-/// broadcast from memory makes the high bytes; two 8-bit unpacks pair them with the low bytes into bf16, and a shift
-/// and a mask make four float32 vectors of them. That is about 13 vector instructions per 64 values against the bf16
-/// kernel's 12, for a fifth fewer bytes. Without AVX-512 rows are decoded one at a time by the scalar reference
-/// (<see cref="PackedBf16.DecodeRow"/>) and handed to the bf16 kernels.
+/// The kernels over <see cref="PackedBf16"/> matrices, dispatched to the widest decoder this CPU runs: AVX-512BW
+/// (<see cref="PackedBf16Avx512"/>), AVX2 (<see cref="PackedBf16Avx2"/>), or 128-bit vectors on any other CPU
+/// with SIMD, ARM64's AdvSimd included (<see cref="PackedBf16Vector128"/>). Each decodes four rows at a time in
+/// registers for the matrix × vector product and whole rows to bf16 for the GEMM. Without SIMD rows are decoded one
+/// at a time by the scalar reference (<see cref="PackedBf16.DecodeRow"/>) — correct, but slower than reading bf16,
+/// which is why loading refuses to pack there (<see cref="HasVectorDecoder"/>).
 /// </summary>
 internal static unsafe class PackedBf16Kernels
 {
-    private const int Group = PackedBf16.GroupSize;
+    private enum Decoder { Scalar, Vector128, Avx2, Avx512 }
 
-    private static readonly bool UseAvx512 = Avx512BW.IsSupported && SimdWidth.Use512;
+    private static readonly Decoder s_decoder =
+        PackedBf16Avx512.IsSupported ? Decoder.Avx512
+        : Avx2.IsSupported && SimdWidth.Use256 ? Decoder.Avx2
+        : SimdWidth.Use128 ? Decoder.Vector128
+        : Decoder.Scalar;
 
-    /// <summary>Built once: the GEMM decodes a block of four rows per call.</summary>
-    private static readonly (Vector512<ushort> First, Vector512<ushort> Second) s_naturalOrder = NaturalOrder();
+    /// <summary>True when packed rows decode in vector registers here, so packing pays.</summary>
+    public static bool HasVectorDecoder => s_decoder != Decoder.Scalar;
+
+    /// <summary>The decoder in use, for reports ("avx512", "avx2", "vector128", "scalar").</summary>
+    public static string DecoderName => s_decoder.ToString().ToLowerInvariant();
 
     /// <summary>y[r] = W[r]·x for r in [rowStart, rowEnd) of a packed matrix; y is indexed by row number.</summary>
     public static void MultiplyRows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)
     {
         var format = PackedBf16Format.Of(w);
-        int cols = w.Cols;
+        int cols = w.Cols, groups = PackedBf16.GroupsPerRow(cols);
         int r = rowStart;
-        if (UseAvx512)
+        if (s_decoder != Decoder.Scalar)
         {
-            int groups = PackedBf16.GroupsPerRow(cols);
             for (; r <= rowEnd - 4; r += 4)
-                Dot4(w.Row(r), w.RowBytes, (uint*)format.Bases + (long)r * groups, groups, x, y + r);
+            {
+                byte* rows = w.Row(r);
+                uint* bases = (uint*)format.Bases + (long)r * groups;
+                switch (s_decoder)
+                {
+                    case Decoder.Avx512: PackedBf16Avx512.Dot4(rows, w.RowBytes, bases, groups, x, y + r); break;
+                    case Decoder.Avx2: PackedBf16Avx2.Dot4(rows, w.RowBytes, bases, groups, x, y + r); break;
+                    default: PackedBf16Vector128.Dot4(rows, w.RowBytes, bases, groups, x, y + r); break;
+                }
+            }
             format.Corrections.AddTo(x, y, rowStart, r);
         }
         if (r == rowEnd) return;
         fixed (ushort* row = ThreadScratch.DecodedRow(cols))
         {
-            // Rows the four-row kernel does not cover, and every row without AVX-512: decoded (corrections included), then dotted as bf16.
+            // Rows the four-row kernels do not cover, and every row without SIMD: decoded (corrections included), then dotted as bf16.
             for (; r < rowEnd; r++)
             {
                 DecodeRows(w, r, 1, row);
@@ -51,135 +65,40 @@ internal static unsafe class PackedBf16Kernels
     public static void DecodeRows(in WeightMatrix w, int row, int count, ushort* destination)
     {
         var format = PackedBf16Format.Of(w);
-        int cols = w.Cols;
-        var (first, second) = s_naturalOrder;
+        int cols = w.Cols, groups = PackedBf16.GroupsPerRow(cols);
         for (int i = 0; i < count; i++, destination += cols)
         {
-            if (UseAvx512)
+            byte* packed = w.Row(row + i);
+            uint* bases = (uint*)format.Bases + (long)(row + i) * groups;
+            switch (s_decoder)
             {
-                DecodeRowAvx512(w.Row(row + i), (uint*)format.Bases + (long)(row + i) * PackedBf16.GroupsPerRow(cols), cols, first, second, destination);
-                format.Corrections.Patch(row + i, destination);
+                case Decoder.Avx512: PackedBf16Avx512.DecodeRow(packed, bases, cols, destination); break;
+                case Decoder.Avx2: PackedBf16Avx2.DecodeRow(packed, bases, cols, destination); break;
+                case Decoder.Vector128: PackedBf16Vector128.DecodeRow(packed, bases, cols, destination); break;
+                default: PackedBf16.DecodeRow(w, row + i, destination); continue; // patches its own corrections
             }
-            else
-            {
-                PackedBf16.DecodeRow(w, row + i, destination);
-            }
+            format.Corrections.Patch(row + i, destination);
         }
     }
 
     /// <summary>
-    /// Four rows' dot products with x, reading each packed row once. Like the bf16 kernel, it prefetches the next
-    /// four rows at the same offsets while it works, since the hardware prefetcher stops at every 4 KiB page.
+    /// <see cref="PackedBf16.CodeTable"/> for codes 0–15 as one 128-bit vector (byte shuffles look up within 128-bit
+    /// lanes, so wider kernels repeat it per lane). Spelled out so the JIT makes it a constant.
     /// </summary>
-    private static void Dot4(byte* w, long stride, uint* bases, int groups, float* x, float* result)
-    {
-        byte* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;
-        uint* b0 = bases, b1 = bases + groups, b2 = bases + 2 * groups, b3 = bases + 3 * groups;
-        long ahead = 4 * stride;
-        var table = CodeTable();
-        var nibble = Vector512.Create((byte)0x0F);
-        var highWords = Vector512.Create(0xFFFF0000u);
-        // Two accumulators per row, one per group of the pair: a single one would chain eight FMAs per iteration.
-        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        for (int g = 0; g < groups; g += 2, x += 2 * Group)
-        {
-            long block = (long)(g >> 1) * PackedBf16.PairBytes;
-            Prefetch3(w0 + ahead + block); Prefetch3(w1 + ahead + block); Prefetch3(w2 + ahead + block); Prefetch3(w3 + ahead + block);
-            AccumulatePair(w0 + block, b0 + g, table, nibble, highWords, x, ref a0, ref c0);
-            AccumulatePair(w1 + block, b1 + g, table, nibble, highWords, x, ref a1, ref c1);
-            AccumulatePair(w2 + block, b2 + g, table, nibble, highWords, x, ref a2, ref c2);
-            AccumulatePair(w3 + block, b3 + g, table, nibble, highWords, x, ref a3, ref c3);
-        }
-        // Per 128-bit lane (row 0, 1, 2, 3) partial sums, then the four lanes added.
-        var lanes = MatMul.SumLanesOfFour(a0 + c0, a1 + c1, a2 + c2, a3 + c3);
-        var halves = lanes.GetLower() + lanes.GetUpper();
-        (halves.GetLower() + halves.GetUpper()).Store(result);
-    }
-
-    /// <summary>The three cache lines of a block of the next rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch3(byte* block)
+    public static Vector128<byte> CodeTable() => Vector128.Create(
+        (byte)0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x7A, 0x79, 0x78, 0xFF, 0xFE, 0xFD, 0xFC, 0xFB, 0xFA, 0xF9, 0xF8);
+
+    /// <summary>
+    /// Prefetches the three cache lines of one 192-byte block of a row: the four-row kernels fetch the next four
+    /// rows at the offsets they are reading, since the hardware prefetcher stops at every 4 KiB page.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchBlock(byte* block)
     {
+        if (!Sse.IsSupported) return;
         Sse.Prefetch0(block);
-        Sse.Prefetch0(block + Group);
-        Sse.Prefetch0(block + 2 * Group);
-    }
-
-    /// <summary>Adds one row's pair of groups (128 values) · x: the first group's share to <paramref name="first"/>, the second's to <paramref name="second"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AccumulatePair(byte* block, uint* bases, Vector512<byte> table, Vector512<byte> nibble,
-        Vector512<uint> highWords, float* x, ref Vector512<float> first, ref Vector512<float> second)
-    {
-        var packed = Vector512.Load(block + 2 * Group);
-        var high = High(packed & nibble, bases[0], table);
-        first = Accumulate(Vector512.Load(block), high, highWords, x, first);
-        high = High(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & nibble, bases[1], table);
-        second = Accumulate(Vector512.Load(block + Group), high, highWords, x + Group, second);
-    }
-
-    /// <summary>High bytes from clean 4-bit codes: table lookup, then the base subtracted four bytes at a time.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> High(Vector512<byte> codes, uint baseWord, Vector512<byte> table) =>
-        (Avx512BW.Shuffle(table, codes).AsUInt32() - Vector512.Create(baseWord)).AsByte();
-
-    /// <summary>acc + a group's 64 values · x: four float32 vectors holding values 0–15, 16–31, 32–47, 48–63.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Accumulate(Vector512<byte> l, Vector512<byte> h, Vector512<uint> highWords, float* x, Vector512<float> acc)
-    {
-        var first = Avx512BW.UnpackLow(l, h).AsUInt32();
-        var second = Avx512BW.UnpackHigh(l, h).AsUInt32();
-        acc = Vector512.FusedMultiplyAdd((first << 16).AsSingle(), Vector512.Load(x), acc);
-        acc = Vector512.FusedMultiplyAdd((first & highWords).AsSingle(), Vector512.Load(x + 16), acc);
-        acc = Vector512.FusedMultiplyAdd((second << 16).AsSingle(), Vector512.Load(x + 32), acc);
-        return Vector512.FusedMultiplyAdd((second & highWords).AsSingle(), Vector512.Load(x + 48), acc);
-    }
-
-    /// <summary>One packed row to bf16 in natural order: the unpacks' words, put in order by two-source word permutes.</summary>
-    private static void DecodeRowAvx512(byte* row, uint* bases, int cols, Vector512<ushort> first, Vector512<ushort> second, ushort* destination)
-    {
-        var table = CodeTable();
-        var nibble = Vector512.Create((byte)0x0F);
-        for (int g = 0; g < cols / Group; g += 2, row += PackedBf16.PairBytes)
-        {
-            var packed = Vector512.Load(row + 2 * Group);
-            var high = High(packed & nibble, bases[g], table);
-            Store(Vector512.Load(row), high, first, second, destination + g * Group);
-            high = High(Avx512BW.ShiftRightLogical(packed.AsUInt16(), 4).AsByte() & nibble, bases[g + 1], table);
-            Store(Vector512.Load(row + Group), high, first, second, destination + (g + 1) * Group);
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(Vector512<byte> l, Vector512<byte> h, Vector512<ushort> first, Vector512<ushort> second, ushort* destination)
-    {
-        var low = Avx512BW.UnpackLow(l, h).AsUInt16();
-        var high = Avx512BW.UnpackHigh(l, h).AsUInt16();
-        Avx512BW.PermuteVar32x16x2(low, first, high).Store(destination);
-        Avx512BW.PermuteVar32x16x2(low, second, high).Store(destination + 32);
-    }
-
-    /// <summary>
-    /// <see cref="PackedBf16.CodeTable"/> for codes 0–15, once per 128-bit lane (pshufb looks up within lanes).
-    /// Spelled out so the JIT makes it a constant: the mat-vec kernel is called for every four rows.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<byte> CodeTable() => Vector512.Create(Vector128.Create(
-        (byte)0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x7A, 0x79, 0x78, 0xFF, 0xFE, 0xFD, 0xFC, 0xFB, 0xFA, 0xF9, 0xF8));
-
-    /// <summary>
-    /// Word indices into the unpacks' output (0–31 the low unpack, 32–63 the high one) that put values 0–31 and
-    /// 32–63 of a group in natural order. The low unpack's word 8k + j is storage position 16k + j, the high one's
-    /// position 16k + 8 + j.
-    /// </summary>
-    private static (Vector512<ushort> First, Vector512<ushort> Second) NaturalOrder()
-    {
-        Span<ushort> indices = stackalloc ushort[64];
-        for (int p = 0; p < Group; p++)
-        {
-            int lane = p >> 4, j = p & 15;
-            indices[PackedBf16.WeightAt(p)] = (ushort)(j < 8 ? 8 * lane + j : 32 + 8 * lane + j - 8);
-        }
-        return (Vector512.Create<ushort>(indices[..32]), Vector512.Create<ushort>(indices[32..]));
+        Sse.Prefetch0(block + PackedBf16.GroupSize);
+        Sse.Prefetch0(block + 2 * PackedBf16.GroupSize);
     }
 }
