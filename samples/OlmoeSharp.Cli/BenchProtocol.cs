@@ -46,6 +46,17 @@ internal static class BenchProtocol
         return (Median(prefillRates), Median(decodeRates));
     }
 
+    /// <summary>
+    /// The CPU class a figure belongs to, as .NET sees it in this process: "avx512", "avx2", "advsimd" (ARM64),
+    /// "sse" or "scalar". DOTNET_EnableAVX512=0 turns an AVX-512 machine into "avx2".
+    /// </summary>
+    public static string SimdClass() =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "avx512"
+        : System.Runtime.Intrinsics.X86.Avx2.IsSupported ? "avx2"
+        : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "advsimd"
+        : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "sse"
+        : "scalar";
+
     /// <summary>VmHWM of /proc/self/status (Linux); elsewhere the process's peak working set.</summary>
     public static double PeakResidentMegabytes()
     {

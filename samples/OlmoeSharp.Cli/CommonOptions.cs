@@ -19,8 +19,9 @@ internal static class CommonOptions
 
     public static Option<WeightResidency> Weights() => new("--weights")
     {
-        Description = "mapped: map the files (instant load); preloaded: copy into private huge-page memory; "
+        Description = "auto (default): packed where this CPU decodes it fast and it fits in memory, else mapped; "
+            + "mapped: map the files (instant load); preloaded: copy into private huge-page memory; "
             + "packed: re-encode bf16 losslessly at 12.5 bits per weight (slowest load, fastest decode, least memory).",
-        DefaultValueFactory = _ => WeightResidency.Mapped,
+        DefaultValueFactory = _ => WeightResidency.Auto,
     };
 }

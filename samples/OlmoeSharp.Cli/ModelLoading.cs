@@ -42,7 +42,15 @@ internal static class ModelLoading
             Threads = threads,
             Residency = residency,
         };
-        if (Console.IsErrorRedirected) return await OlmoeModel.LoadAsync(model, options, null, cancellationToken);
+        var loaded = Console.IsErrorRedirected
+            ? await OlmoeModel.LoadAsync(model, options, null, cancellationToken)
+            : await LoadWithProgressAsync(model, options, cancellationToken);
+        Console.Error.WriteLine($"weights {loaded.ResidencyChoice}");
+        return loaded;
+    }
+
+    private static async Task<OlmoeModel> LoadWithProgressAsync(string model, ModelLoadOptions options, CancellationToken cancellationToken)
+    {
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         OlmoeModel? loaded = null;

@@ -6,8 +6,11 @@ public sealed record ModelLoadOptions
     /// <summary>Threads per forward pass; 0 (the default) means one per core.</summary>
     public int Threads { get; init; }
 
-    /// <summary>Mapped (default: zero-copy), preloaded into private huge-page memory, or packed there at ≈12 bits per weight (fastest decode, slowest load).</summary>
-    public WeightResidency Residency { get; init; } = WeightResidency.Mapped;
+    /// <summary>
+    /// Auto (default: packed where that is fastest and fits, else mapped), mapped (zero-copy), preloaded into private
+    /// huge-page memory, or packed there at 12.5 bits per weight (fastest decode, slowest load).
+    /// </summary>
+    public WeightResidency Residency { get; init; } = WeightResidency.Auto;
 
     /// <summary>Hub and cache settings for repo ids (default: from the environment, as huggingface_hub reads them).</summary>
     public Hub.HubOptions? Hub { get; init; }

@@ -17,8 +17,11 @@ public sealed class OlmoeModel : IDisposable
     private readonly EncodedWeights? _encoded;
     private int _disposed;
 
-    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer)
+    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer,
+        WeightResidency residency, string residencyChoice)
     {
+        Residency = residency;
+        ResidencyChoice = residencyChoice;
         Directory = directory;
         Config = config;
         Tokenizer = tokenizer;
@@ -39,6 +42,12 @@ public sealed class OlmoeModel : IDisposable
 
     /// <summary>Threads each forward pass uses.</summary>
     public int Threads => Pool.ThreadCount;
+
+    /// <summary>Where the weights live: what <see cref="ModelLoadOptions.Residency"/> resolved to (never <see cref="WeightResidency.Auto"/>).</summary>
+    public WeightResidency Residency { get; }
+
+    /// <summary>One line saying which residency was chosen and why ("auto → packed: 12.5 bits per weight, avx2 decoder, 10.8 GB fits in 21.9 GB available").</summary>
+    public string ResidencyChoice { get; }
 
     /// <summary>Bytes of tensor data in the checkpoint files.</summary>
     public long WeightBytes => _files.DataBytes;
@@ -98,14 +107,19 @@ public sealed class OlmoeModel : IDisposable
         {
             var weights = WeightBinding.Bind(files, config);
             int threads = options.Threads == 0 ? Environment.ProcessorCount : options.Threads;
-            if (options.Residency == WeightResidency.Packed)
+            var encoder = WeightFormats.PackedBf16;
+            var matrices = weights.ProjectionMatrices();
+            long packedBytes = matrices.Where(m => encoder.CanEncode(m)).Sum(m => encoder.EncodedBytes(m, EncodedWeights.Alignment));
+            var (residency, choice) = ResidencyResolver.Resolve(options.Residency, encoder.HasVectorDecoder, encoder.DecoderName, packedBytes,
+                options.Residency == WeightResidency.Auto ? ResidencyResolver.AvailableMemory() : null);
+            if (residency == WeightResidency.Packed)
             {
-                encoded = EncodedWeights.Encode(weights.ProjectionMatrices(), WeightFormats.PackedBf16, threads,
+                encoded = EncodedWeights.Encode(matrices, encoder, threads,
                     (done, total) => progress?.Report(new ModelLoadProgress("packing", null, done, total)), cancellationToken);
                 weights = weights.WithMatrices(encoded.Matrices);
             }
             progress?.Report(new ModelLoadProgress("ready", null, files.Files.Count, files.Files.Count));
-            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer);
+            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, residency, choice);
         }
         catch
         {

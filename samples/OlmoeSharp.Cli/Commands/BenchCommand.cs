@@ -39,7 +39,7 @@ internal static class BenchCommand
             int[] promptIds = BenchProtocol.RandomPrompt(prompt, c.VocabSize);
             var logits = new float[c.VocabSize];
             int[] next = new int[1];
-            Console.WriteLine($"model {loaded.Directory}: {c.NumHiddenLayers} layers, d={c.HiddenSize}, {c.NumExperts} experts (top {c.NumExpertsPerToken}), {loaded.WeightBytes / 1e9:F2} GB of weights, {loaded.BytesPerDecodedToken / 1e9:F3} GB read per decoded token; {loaded.Threads} threads; {parse.GetValue(weights).ToString().ToLowerInvariant()} weights, load {loadSeconds:F2} s");
+            Console.WriteLine($"model {loaded.Directory}: {c.NumHiddenLayers} layers, d={c.HiddenSize}, {c.NumExperts} experts (top {c.NumExpertsPerToken}), {loaded.WeightBytes / 1e9:F2} GB of weights, {loaded.BytesPerDecodedToken / 1e9:F3} GB read per decoded token; {loaded.Threads} threads, {BenchProtocol.SimdClass()}; {loaded.Residency.ToString().ToLowerInvariant()} weights, load {loadSeconds:F2} s");
             // One session, reset between runs, as an application would keep it.
             var session = loaded.CreateSession();
             var (prefillMedian, decodeMedian) = BenchProtocol.Measure(warmupCount, runCount, prompt, gen,
@@ -67,8 +67,10 @@ internal static class BenchCommand
                     ["runs"] = runCount,
                     ["warmup_runs"] = warmupCount,
                     ["threads"] = loaded.Threads,
+                    ["simd"] = BenchProtocol.SimdClass(),
                     ["weight_bytes"] = loaded.WeightBytes,
-                    ["weights"] = parse.GetValue(weights).ToString().ToLowerInvariant(),
+                    ["weights"] = loaded.Residency.ToString().ToLowerInvariant(),
+                    ["weights_choice"] = loaded.ResidencyChoice,
                     ["bytes_per_token"] = loaded.BytesPerDecodedToken,
                 }));
             }

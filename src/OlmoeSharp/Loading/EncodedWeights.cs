@@ -14,7 +14,8 @@ namespace OlmoeSharp.Loading;
 internal sealed unsafe class EncodedWeights : IDisposable
 {
     private const nuint HugePage = 2 << 20;
-    private const int Alignment = 64;
+    /// <summary>Each encoded part starts on a cache line.</summary>
+    public const int Alignment = 64;
 
     private byte* _memory;
 

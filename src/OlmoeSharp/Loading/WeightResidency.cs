@@ -4,8 +4,15 @@ namespace OlmoeSharp;
 public enum WeightResidency
 {
     /// <summary>
+    /// The fastest lossless choice for this CPU and this machine's memory, said in <see cref="OlmoeModel.ResidencyChoice"/>:
+    /// <see cref="Packed"/> where packed weights decode in vector registers and the packed copy fits in the memory
+    /// available with room to spare, <see cref="Mapped"/> otherwise. The default.
+    /// </summary>
+    Auto,
+
+    /// <summary>
     /// Memory-mapped from the safetensors files, never copied: loads instantly, shares the OS page cache with other
-    /// processes, and costs no memory beyond the file cache. The default.
+    /// processes, and costs no memory beyond the file cache.
     /// </summary>
     Mapped,
 
@@ -20,9 +27,10 @@ public enum WeightResidency
     /// Mapped, then the bf16 projection matrices re-encoded losslessly into private huge-page memory at 12.5 bits
     /// per weight instead of 16 (the file pages are released as each matrix is done): loading takes seconds,
     /// resident memory is ≈ 0.78 × the bf16 files, and decoding reads a fifth fewer bytes per token, so it runs
-    /// faster wherever memory bandwidth is the limit. Results equal bf16's up to float32 summation order. Decoding
-    /// in registers needs AVX-512BW; without it rows are decoded one at a time and this is slower than
-    /// <see cref="Preloaded"/>. F16 and F32 checkpoints, and matrices whose rows are not a multiple of 128, are served as <see cref="Mapped"/>.
+    /// faster wherever memory bandwidth is the limit. Results equal bf16's up to float32 summation order. The
+    /// decoders use AVX-512BW, AVX2 or 128-bit vectors (ARM64 too); on a CPU with none of them the weights are served
+    /// <see cref="Mapped"/> instead, as packing would make decoding slower (<see cref="OlmoeModel.ResidencyChoice"/> says so).
+    /// F16 and F32 checkpoints, and matrices whose rows are not a multiple of 128, are served as <see cref="Mapped"/>.
     /// </summary>
     Packed,
 }

@@ -25,7 +25,7 @@ public sealed class PackedWeightsTests
             using var dir = new TempDirectory();
             RandomCheckpoint.Write(dir.Path, config, new RandomCheckpointOptions { FusedExperts = fused, Seed = 37 });
             using var packed = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Packed });
-            using var mapped = OlmoeModel.Load(dir.Path);
+            using var mapped = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Mapped });
             // Every matrix read per token is packed: 12.5 bits per weight, plus a few corrections.
             double ratio = (double)packed.BytesPerDecodedToken / mapped.BytesPerDecodedToken;
             Assert.InRange(ratio, 12.5 / 16, 12.5 / 16 + 0.01);
@@ -58,7 +58,9 @@ public sealed class PackedWeightsTests
         using var dir = new TempDirectory();
         RandomCheckpoint.Write(dir.Path, Wide, new RandomCheckpointOptions { DType = TensorDType.F32, Seed = 36 });
         using var packed = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Packed });
-        using var mapped = OlmoeModel.Load(dir.Path);
+        using var mapped = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Mapped });
+        Assert.Equal(WeightResidency.Mapped, packed.Residency);
+        Assert.Contains("no matrix can be packed", packed.ResidencyChoice);
         Assert.Equal(mapped.BytesPerDecodedToken, packed.BytesPerDecodedToken);
         var a = new float[Wide.VocabSize];
         var b = new float[Wide.VocabSize];

@@ -9,6 +9,15 @@ internal abstract unsafe class WeightEncoder
     /// <summary>The format it produces, for messages.</summary>
     public abstract string Name { get; }
 
+    /// <summary>
+    /// True when the encoded format decodes in vector registers on this CPU. Where it does not, encoding would make
+    /// every product slower than reading the stored format, and loading keeps the stored one.
+    /// </summary>
+    public abstract bool HasVectorDecoder { get; }
+
+    /// <summary>The decoder the encoded format uses here ("avx2", say), for reports.</summary>
+    public abstract string DecoderName { get; }
+
     /// <summary>True when <paramref name="source"/> can be encoded; others are served as stored.</summary>
     public abstract bool CanEncode(in WeightMatrix source);
 

@@ -17,109 +17,93 @@ internal static unsafe class PackedBf16Avx2
 {
     private const int Group = PackedBf16.GroupSize;
 
-    /// <summary>Where in a group's 64 values each of the eight decoded vectors belongs (in the order <see cref="Decode"/> yields them).</summary>
-    private static ReadOnlySpan<byte> SliceOffsets => [0, 16, 32, 48, 8, 24, 40, 56];
-
     /// <summary>
-    /// Four rows' dot products with x, reading each packed row once and prefetching the next four rows' blocks at
-    /// the same offsets. One accumulator per row: four independent FMA chains keep the FMA units busy, and
-    /// registers are left for the decode (16 ymm: 4 accumulators, 3 constants, the rest for a group in flight).
+    /// Four rows' dot products with x, one row after another. Packed rows lie back to back, so this is one
+    /// sequential stream, which the prefetchers follow (software prefetch covers the 4 KiB page ends they stop at);
+    /// x stays in L1. Decoding four rows at once, as the AVX-512 kernel does, needs more than AVX2's 16 registers
+    /// and measured several times slower here for the spills.
     /// </summary>
     public static void Dot4(byte* w, long stride, uint* bases, int groups, float* x, float* result)
     {
-        byte* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;
-        uint* b0 = bases, b1 = bases + groups, b2 = bases + 2 * groups, b3 = bases + 3 * groups;
-        long ahead = 4 * stride;
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-        for (int g = 0; g < groups; g += 2, x += 2 * Group)
+        for (int r = 0; r < 4; r++, w += stride, bases += groups)
         {
-            long block = (long)(g >> 1) * PackedBf16.PairBytes;
-            PackedBf16Kernels.PrefetchBlock(w0 + ahead + block); PackedBf16Kernels.PrefetchBlock(w1 + ahead + block);
-            PackedBf16Kernels.PrefetchBlock(w2 + ahead + block); PackedBf16Kernels.PrefetchBlock(w3 + ahead + block);
-            a0 = AccumulatePair(w0 + block, b0 + g, x, a0);
-            a1 = AccumulatePair(w1 + block, b1 + g, x, a1);
-            a2 = AccumulatePair(w2 + block, b2 + g, x, a2);
-            a3 = AccumulatePair(w3 + block, b3 + g, x, a3);
+            // Two accumulators, one per group of a pair, so consecutive FMAs do not wait on each other.
+            Vector256<float> first = default, second = default;
+            for (int g = 0; g < groups; g += 2)
+            {
+                byte* block = w + (long)(g >> 1) * PackedBf16.PairBytes;
+                PackedBf16Kernels.PrefetchBlock(block + Prefetch);
+                var codes0 = Vector256.Load(block + 2 * Group);
+                var codes1 = Vector256.Load(block + 2 * Group + 32);
+                first = AccumulateGroup(block, Codes(codes0, 0), Codes(codes1, 0), bases[g], x + g * Group, first);
+                second = AccumulateGroup(block + Group, Codes(codes0, 1), Codes(codes1, 1), bases[g + 1], x + (g + 1) * Group, second);
+            }
+            result[r] = Vector256.Sum(first + second);
         }
-        result[0] = Vector256.Sum(a0);
-        result[1] = Vector256.Sum(a1);
-        result[2] = Vector256.Sum(a2);
-        result[3] = Vector256.Sum(a3);
     }
 
-    /// <summary>acc + one row's pair of groups (128 values) · x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> AccumulatePair(byte* block, uint* bases, float* x, Vector256<float> acc)
-    {
-        var codes0 = Vector256.Load(block + 2 * Group);
-        var codes1 = Vector256.Load(block + 2 * Group + 32);
-        acc = AccumulateGroup(Decode(block, codes0, codes1, 0, bases[0]), x, acc);
-        return AccumulateGroup(Decode(block + Group, codes0, codes1, 1, bases[1]), x + Group, acc);
-    }
-
-    /// <summary>acc + one group's 64 values · x: eight float32 vectors, each a plain 8-value slice of x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> AccumulateGroup((Vector256<byte> L0, Vector256<byte> H0, Vector256<byte> L1, Vector256<byte> H1) group, float* x, Vector256<float> acc)
-    {
-        var highWords = Vector256.Create(0xFFFF0000u);
-        var p = Avx2.UnpackLow(group.L0, group.H0).AsUInt32();
-        acc = Vector256.FusedMultiplyAdd((p << 16).AsSingle(), Vector256.Load(x), acc);
-        acc = Vector256.FusedMultiplyAdd((p & highWords).AsSingle(), Vector256.Load(x + 16), acc);
-        p = Avx2.UnpackHigh(group.L0, group.H0).AsUInt32();
-        acc = Vector256.FusedMultiplyAdd((p << 16).AsSingle(), Vector256.Load(x + 32), acc);
-        acc = Vector256.FusedMultiplyAdd((p & highWords).AsSingle(), Vector256.Load(x + 48), acc);
-        p = Avx2.UnpackLow(group.L1, group.H1).AsUInt32();
-        acc = Vector256.FusedMultiplyAdd((p << 16).AsSingle(), Vector256.Load(x + 8), acc);
-        acc = Vector256.FusedMultiplyAdd((p & highWords).AsSingle(), Vector256.Load(x + 24), acc);
-        p = Avx2.UnpackHigh(group.L1, group.H1).AsUInt32();
-        acc = Vector256.FusedMultiplyAdd((p << 16).AsSingle(), Vector256.Load(x + 40), acc);
-        return Vector256.FusedMultiplyAdd((p & highWords).AsSingle(), Vector256.Load(x + 56), acc);
-    }
+    /// <summary>How far ahead of the block being decoded to prefetch: a few blocks, so lines arrive in time.</summary>
+    private const int Prefetch = 8 * PackedBf16.PairBytes;
 
     /// <summary>
-    /// One group's low bytes and high bytes, storage positions 0–31 (l0, h0) and 32–63 (l1, h1): the group's
-    /// codes are the low nibbles of the pair's code bytes for the first group (<paramref name="half"/> 0) and the
-    /// high nibbles for the second; a table lookup and the base subtracted four bytes at a time make the high bytes.
+    /// acc + one group's 64 values · x. Storage positions 0–31 (lanes 0–1) give values 0–7, 16–23, 32–39, 48–55;
+    /// positions 32–63 the same slices shifted by 8 — eight float32 vectors, each a plain 8-value slice of x.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<byte> L0, Vector256<byte> H0, Vector256<byte> L1, Vector256<byte> H1) Decode(
-        byte* low, Vector256<byte> codes0, Vector256<byte> codes1, int half, uint baseWord)
+    private static Vector256<float> AccumulateGroup(byte* low, Vector256<byte> codes0, Vector256<byte> codes1, uint baseWord, float* x, Vector256<float> acc)
     {
-        var table = Vector256.Create(PackedBf16Kernels.CodeTable());
-        var nibble = Vector256.Create((byte)0x0F);
-        var baseVector = Vector256.Create(baseWord);
-        if (half != 0)
-        {
-            codes0 = Avx2.ShiftRightLogical(codes0.AsUInt16(), 4).AsByte();
-            codes1 = Avx2.ShiftRightLogical(codes1.AsUInt16(), 4).AsByte();
-        }
-        var h0 = (Avx2.Shuffle(table, codes0 & nibble).AsUInt32() - baseVector).AsByte();
-        var h1 = (Avx2.Shuffle(table, codes1 & nibble).AsUInt32() - baseVector).AsByte();
-        return (Vector256.Load(low), h0, Vector256.Load(low + 32), h1);
+        acc = AccumulateHalf(Vector256.Load(low), High(codes0, baseWord), x, acc);
+        return AccumulateHalf(Vector256.Load(low + 32), High(codes1, baseWord), x + 8, acc);
     }
 
-    /// <summary>One packed row to bf16 in natural order (corrections not applied): each group decoded to float32, then narrowed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> AccumulateHalf(Vector256<byte> low, Vector256<byte> high, float* x, Vector256<float> acc)
+    {
+        var highWords = Vector256.Create(0xFFFF0000u);
+        var p = Avx2.UnpackLow(low, high).AsUInt32();
+        acc = Vector256.FusedMultiplyAdd((p << 16).AsSingle(), Vector256.Load(x), acc);
+        acc = Vector256.FusedMultiplyAdd((p & highWords).AsSingle(), Vector256.Load(x + 16), acc);
+        p = Avx2.UnpackHigh(low, high).AsUInt32();
+        acc = Vector256.FusedMultiplyAdd((p << 16).AsSingle(), Vector256.Load(x + 32), acc);
+        return Vector256.FusedMultiplyAdd((p & highWords).AsSingle(), Vector256.Load(x + 48), acc);
+    }
+
+    /// <summary>A group's 4-bit codes from the pair's code bytes: the low nibbles for the first group (<paramref name="half"/> 0), the high ones for the second.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Codes(Vector256<byte> codeBytes, int half) =>
+        (half == 0 ? codeBytes : Avx2.ShiftRightLogical(codeBytes.AsUInt16(), 4).AsByte()) & Vector256.Create((byte)0x0F);
+
+    /// <summary>High bytes from clean codes: the table lookup per 128-bit lane, then the base subtracted four bytes at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> High(Vector256<byte> codes, uint baseWord) =>
+        (Avx2.Shuffle(Vector256.Create(PackedBf16Kernels.CodeTable()), codes).AsUInt32() - Vector256.Create(baseWord)).AsByte();
+
+    /// <summary>One packed row to bf16 in natural order (corrections not applied): each group spread into float32 slots, then narrowed.</summary>
     public static void DecodeRow(byte* row, uint* bases, int cols, ushort* destination)
     {
-        var values = stackalloc float[Group];
+        var values = stackalloc uint[Group];
         for (int g = 0; g < cols / Group; g++)
         {
             byte* block = row + (g >> 1) * PackedBf16.PairBytes;
-            var codes0 = Vector256.Load(block + 2 * Group);
-            var codes1 = Vector256.Load(block + 2 * Group + 32);
-            var (l0, h0, l1, h1) = Decode(block + (g & 1) * Group, codes0, codes1, g & 1, bases[g]);
-            // The words are bf16 already; spreading them into float32 slots puts them in natural order.
-            var highWords = Vector256.Create(0xFFFF0000u);
-            int slice = 0;
-            foreach (var p in (ReadOnlySpan<Vector256<uint>>)[Avx2.UnpackLow(l0, h0).AsUInt32(), Avx2.UnpackHigh(l0, h0).AsUInt32(),
-                         Avx2.UnpackLow(l1, h1).AsUInt32(), Avx2.UnpackHigh(l1, h1).AsUInt32()])
-            {
-                (p << 16).Store((uint*)values + SliceOffsets[slice++]);
-                (p & highWords).Store((uint*)values + SliceOffsets[slice++]);
-            }
+            byte* low = block + (g & 1) * Group;
+            StoreHalf(Vector256.Load(low), High(Codes(Vector256.Load(block + 2 * Group), g & 1), bases[g]), values);
+            StoreHalf(Vector256.Load(low + 32), High(Codes(Vector256.Load(block + 2 * Group + 32), g & 1), bases[g]), values + 8);
             ushort* target = destination + g * Group;
             for (int i = 0; i < Group; i += 16)
-                Vector256.Narrow(Vector256.Load((uint*)values + i) >> 16, Vector256.Load((uint*)values + i + 8) >> 16).Store(target + i);
+                Vector256.Narrow(Vector256.Load(values + i) >> 16, Vector256.Load(values + i + 8) >> 16).Store(target + i);
         }
+    }
+
+    /// <summary>The four vectors <see cref="AccumulateHalf"/> multiplies, stored where their values belong (as float32 bit patterns).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHalf(Vector256<byte> low, Vector256<byte> high, uint* values)
+    {
+        var highWords = Vector256.Create(0xFFFF0000u);
+        var p = Avx2.UnpackLow(low, high).AsUInt32();
+        (p << 16).Store(values);
+        (p & highWords).Store(values + 16);
+        p = Avx2.UnpackHigh(low, high).AsUInt32();
+        (p << 16).Store(values + 32);
+        (p & highWords).Store(values + 48);
     }
 }

@@ -9,6 +9,10 @@ internal sealed unsafe class PackedBf16Encoder : WeightEncoder
 
     public override string Name => "packed-bf16";
 
+    public override bool HasVectorDecoder => PackedBf16Kernels.HasVectorDecoder;
+
+    public override string DecoderName => PackedBf16Kernels.DecoderName;
+
     public override bool CanEncode(in WeightMatrix source) => source.Format == Bf16Format.Instance && PackedBf16.CanPack(source.Cols);
 
     public override long EncodedBytes(in WeightMatrix source, int alignment) =>

@@ -43,41 +43,40 @@ internal static unsafe class PackedBf16Vector128
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<float> AccumulatePair(byte* block, uint* bases, float* x, Vector128<float> acc)
     {
-        var highWords = Vector128.Create(0xFFFF0000u);
         for (int lane = 0; lane < Group / Lane; lane++)
         {
             var codes = Vector128.Load(block + 2 * Group + lane * Lane);
-            var (low, high) = Words(Vector128.Load(block + lane * Lane), codes, 0, bases[0]);
-            acc = Accumulate(low, high, highWords, x + 4 * lane, acc);
-            (low, high) = Words(Vector128.Load(block + Group + lane * Lane), codes, 1, bases[1]);
-            acc = Accumulate(low, high, highWords, x + Group + 4 * lane, acc);
+            acc = AccumulateLane(Vector128.Load(block + lane * Lane), High(codes, 0, bases[0]), x + 4 * lane, acc);
+            acc = AccumulateLane(Vector128.Load(block + Group + lane * Lane), High(codes, 1, bases[1]), x + Group + 4 * lane, acc);
         }
         return acc;
     }
 
-    /// <summary>acc + the four float32 vectors of one storage lane: x at offsets 0, 16, 32 and 48 from the lane's first value.</summary>
+    /// <summary>
+    /// acc + one storage lane's 16 values · x: widening the low and high bytes into words gives even words at
+    /// x offsets 0 (first eight bytes) and 32 (last eight), odd words at 16 and 48, from the lane's first value.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Accumulate(Vector128<uint> low, Vector128<uint> high, Vector128<uint> highWords, float* x, Vector128<float> acc)
+    private static Vector128<float> AccumulateLane(Vector128<byte> lowBytes, Vector128<byte> highBytes, float* x, Vector128<float> acc)
     {
-        acc = Vector128.FusedMultiplyAdd((low << 16).AsSingle(), Vector128.Load(x), acc);
-        acc = Vector128.FusedMultiplyAdd((low & highWords).AsSingle(), Vector128.Load(x + 16), acc);
-        acc = Vector128.FusedMultiplyAdd((high << 16).AsSingle(), Vector128.Load(x + 32), acc);
-        return Vector128.FusedMultiplyAdd((high & highWords).AsSingle(), Vector128.Load(x + 48), acc);
+        var highWords = Vector128.Create(0xFFFF0000u);
+        var words = (Vector128.WidenLower(lowBytes) | (Vector128.WidenLower(highBytes) << 8)).AsUInt32();
+        acc = Vector128.FusedMultiplyAdd((words << 16).AsSingle(), Vector128.Load(x), acc);
+        acc = Vector128.FusedMultiplyAdd((words & highWords).AsSingle(), Vector128.Load(x + 16), acc);
+        words = (Vector128.WidenUpper(lowBytes) | (Vector128.WidenUpper(highBytes) << 8)).AsUInt32();
+        acc = Vector128.FusedMultiplyAdd((words << 16).AsSingle(), Vector128.Load(x + 32), acc);
+        return Vector128.FusedMultiplyAdd((words & highWords).AsSingle(), Vector128.Load(x + 48), acc);
     }
 
     /// <summary>
-    /// One storage lane of a group as bf16 words: the first eight positions (<c>Low</c>) and the last eight
-    /// (<c>High</c>), viewed as 32-bit pairs. The codes are the low nibbles for the pair's first group
-    /// (<paramref name="half"/> 0), the high nibbles for the second.
+    /// High bytes of one storage lane: the codes are the low nibbles of the code bytes for the pair's first group
+    /// (<paramref name="half"/> 0), the high nibbles for the second; a table lookup, then the base subtracted.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector128<uint> Low, Vector128<uint> High) Words(Vector128<byte> lowBytes, Vector128<byte> codes, int half, uint baseWord)
+    private static Vector128<byte> High(Vector128<byte> codeBytes, int half, uint baseWord)
     {
-        if (half != 0) codes = Vector128.ShiftRightLogical(codes, 4);
-        var highBytes = (Vector128.ShuffleNative(PackedBf16Kernels.CodeTable(), codes & Vector128.Create((byte)0x0F)).AsUInt32() - Vector128.Create(baseWord)).AsByte();
-        var low = Vector128.WidenLower(lowBytes) | (Vector128.WidenLower(highBytes) << 8);
-        var high = Vector128.WidenUpper(lowBytes) | (Vector128.WidenUpper(highBytes) << 8);
-        return (low.AsUInt32(), high.AsUInt32());
+        var codes = (half == 0 ? codeBytes : Vector128.ShiftRightLogical(codeBytes, 4)) & Vector128.Create((byte)0x0F);
+        return (Vector128.ShuffleNative(PackedBf16Kernels.CodeTable(), codes).AsUInt32() - Vector128.Create(baseWord)).AsByte();
     }
 
     /// <summary>One packed row to bf16 in natural order (corrections not applied), two storage lanes at a time so each narrowing store fills eight values.</summary>
@@ -91,8 +90,14 @@ internal static unsafe class PackedBf16Vector128
             ushort* target = destination + g * Group;
             for (int lane = 0; lane < Group / Lane; lane += 2)
             {
-                var (a, b) = Words(Vector128.Load(low + lane * Lane), Vector128.Load(block + 2 * Group + lane * Lane), g & 1, bases[g]);
-                var (c, d) = Words(Vector128.Load(low + (lane + 1) * Lane), Vector128.Load(block + 2 * Group + (lane + 1) * Lane), g & 1, bases[g]);
+                var l0 = Vector128.Load(low + lane * Lane);
+                var l1 = Vector128.Load(low + (lane + 1) * Lane);
+                var h0 = High(Vector128.Load(block + 2 * Group + lane * Lane), g & 1, bases[g]);
+                var h1 = High(Vector128.Load(block + 2 * Group + (lane + 1) * Lane), g & 1, bases[g]);
+                var a = (Vector128.WidenLower(l0) | (Vector128.WidenLower(h0) << 8)).AsUInt32();
+                var b = (Vector128.WidenUpper(l0) | (Vector128.WidenUpper(h0) << 8)).AsUInt32();
+                var c = (Vector128.WidenLower(l1) | (Vector128.WidenLower(h1) << 8)).AsUInt32();
+                var d = (Vector128.WidenUpper(l1) | (Vector128.WidenUpper(h1) << 8)).AsUInt32();
                 Vector128.Narrow(a & lowWords, c & lowWords).Store(target + 4 * lane);
                 Vector128.Narrow(a >> 16, c >> 16).Store(target + 16 + 4 * lane);
                 Vector128.Narrow(b & lowWords, d & lowWords).Store(target + 32 + 4 * lane);

@@ -1,0 +1,69 @@
+namespace OlmoeSharp.Loading;
+
+/// <summary>
+/// Where a model's weights end up and why: the requested <see cref="WeightResidency"/> resolved against what this
+/// CPU decodes fast and what this machine's memory holds. <see cref="WeightResidency.Auto"/> packs only when packed
+/// weights decode in vector registers here and the packed copy plus <see cref="Headroom"/> fits in the memory
+/// available; an explicit <see cref="WeightResidency.Packed"/> is served mapped where packing would be slower.
+/// </summary>
+internal static class ResidencyResolver
+{
+    /// <summary>Memory left over after the packed copy: activations, the KV cache of a long context, the rest of the process, the OS.</summary>
+    public const long Headroom = 1_500_000_000;
+
+    /// <param name="requested">What the caller asked for.</param>
+    /// <param name="hasVectorDecoder">Whether packed weights decode in vector registers on this CPU.</param>
+    /// <param name="decoderName">That decoder's name, for the reason.</param>
+    /// <param name="packedBytes">Bytes of the packed copy (0 when no matrix can be packed).</param>
+    /// <param name="availableBytes">Memory available to the process, or null when unknown.</param>
+    /// <returns>The residency to load with (never Auto) and a one-line reason.</returns>
+    public static (WeightResidency Residency, string Reason) Resolve(WeightResidency requested, bool hasVectorDecoder, string decoderName, long packedBytes, long? availableBytes)
+    {
+        string packedSize = $"{packedBytes / 1e9:F1} GB";
+        switch (requested)
+        {
+            case WeightResidency.Mapped:
+                return (WeightResidency.Mapped, "mapped: as requested");
+            case WeightResidency.Preloaded:
+                return (WeightResidency.Preloaded, "preloaded: as requested");
+            case WeightResidency.Packed when !hasVectorDecoder:
+                return (WeightResidency.Mapped, "mapped instead of packed: packed weights have no vector decoder on this CPU, so packing would make decoding slower");
+            case WeightResidency.Packed when packedBytes == 0:
+                return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (not bf16, or rows not a multiple of 128)");
+            case WeightResidency.Packed:
+                return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder)");
+        }
+        if (!hasVectorDecoder) return (WeightResidency.Mapped, "auto → mapped: packed weights have no vector decoder on this CPU");
+        if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (not bf16, or rows not a multiple of 128)");
+        if (availableBytes is long available && packedBytes + Headroom > available)
+            return (WeightResidency.Mapped, $"auto → mapped: the {packedSize} packed copy would not fit in the {available / 1e9:F1} GB available with {Headroom / 1e9:F1} GB to spare");
+        string room = availableBytes is long a ? $" fits in {a / 1e9:F1} GB available" : "";
+        return (WeightResidency.Packed, $"auto → packed: 12.5 bits per weight, {decoderName} decoder, {packedSize}{room}");
+    }
+
+    /// <summary>Memory the process can still take: MemAvailable on Linux (it counts reclaimable page cache), the GC's view elsewhere.</summary>
+    public static long? AvailableMemory()
+    {
+        try
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                foreach (string line in File.ReadLines("/proc/meminfo"))
+                    if (line.StartsWith("MemAvailable:", StringComparison.Ordinal)
+                        && long.TryParse(line.AsSpan("MemAvailable:".Length).Trim().TrimEnd("kB").Trim(), out long kb))
+                        return kb * 1024;
+                return null;
+            }
+            long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+            return total > 0 ? total : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using OlmoeSharp.Loading;
+using OlmoeSharp.Tensors.Formats;
+
+namespace OlmoeSharp.Tests.Loading;
+
+/// <summary>How a requested residency resolves against the CPU's packed decoder and the memory available, and that a model reports it.</summary>
+public sealed class ResidencyResolverTests
+{
+    private const long Gb = 1_000_000_000;
+
+    [Theory]
+    [InlineData(WeightResidency.Auto, true, 11 * Gb, 20 * Gb, WeightResidency.Packed, "auto → packed")]
+    [InlineData(WeightResidency.Auto, true, 11 * Gb, 12 * Gb, WeightResidency.Mapped, "would not fit")]
+    [InlineData(WeightResidency.Auto, false, 11 * Gb, 20 * Gb, WeightResidency.Mapped, "no vector decoder")]
+    [InlineData(WeightResidency.Auto, true, 0, 20 * Gb, WeightResidency.Mapped, "no matrix can be packed")]
+    [InlineData(WeightResidency.Packed, false, 11 * Gb, 20 * Gb, WeightResidency.Mapped, "no vector decoder")]
+    [InlineData(WeightResidency.Packed, true, 0, 20 * Gb, WeightResidency.Mapped, "no matrix can be packed")]
+    [InlineData(WeightResidency.Packed, true, 11 * Gb, 1 * Gb, WeightResidency.Packed, "as requested")] // an explicit request is honoured
+    [InlineData(WeightResidency.Mapped, true, 11 * Gb, 20 * Gb, WeightResidency.Mapped, "as requested")]
+    [InlineData(WeightResidency.Preloaded, false, 11 * Gb, 20 * Gb, WeightResidency.Preloaded, "as requested")]
+    public void Resolves_to_the_fastest_residency_that_fits(WeightResidency requested, bool vectorDecoder, long packedBytes, long available,
+        WeightResidency expected, string reasonPart)
+    {
+        var (residency, reason) = ResidencyResolver.Resolve(requested, vectorDecoder, "avx2", packedBytes, available);
+        Assert.Equal(expected, residency);
+        Assert.Contains(reasonPart, reason);
+    }
+
+    [Fact]
+    public void Auto_with_unknown_memory_still_packs_where_the_decoder_is_fast()
+    {
+        var (residency, _) = ResidencyResolver.Resolve(WeightResidency.Auto, true, "avx2", 11 * Gb, null);
+        Assert.Equal(WeightResidency.Packed, residency);
+    }
+
+    [Fact]
+    public void Available_memory_is_read_on_this_machine()
+    {
+        long? available = ResidencyResolver.AvailableMemory();
+        Assert.NotNull(available);
+        Assert.InRange(available!.Value, 1L << 26, 1L << 50);
+    }
+
+    [Fact]
+    public void A_model_loaded_with_the_default_options_says_what_it_chose()
+    {
+        using var dir = new TempDirectory();
+        // Rows of 128 values can be packed; a few MB fit anywhere.
+        RandomCheckpoint.Write(dir.Path, RandomCheckpoint.Tiny with { HiddenSize = 128, IntermediateSize = 128, VocabSize = 1024, EosTokenIds = [1023], PadTokenId = 1 });
+        using var model = OlmoeModel.Load(dir.Path);
+        var expected = WeightFormats.PackedBf16.HasVectorDecoder ? WeightResidency.Packed : WeightResidency.Mapped;
+        Assert.Equal(expected, model.Residency);
+        Assert.StartsWith("auto → " + expected.ToString().ToLowerInvariant(), model.ResidencyChoice);
+    }
+}
