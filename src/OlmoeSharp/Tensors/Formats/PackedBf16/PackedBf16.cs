@@ -87,8 +87,8 @@ internal static unsafe class PackedBf16
         if (!CanPack(cols)) throw new ArgumentOutOfRangeException(nameof(cols), cols, $"must be a positive multiple of {RowMultiple}.");
         int groups = GroupsPerRow(cols);
         long rowBytes = RowBytes(cols);
-        bool vector = Avx512BW.IsSupported && SimdWidth.Use512;
-        var (order0, order1) = vector ? StorageOrder() : default;
+        bool avx512 = Avx512BW.IsSupported && SimdWidth.Use512, avx2 = !avx512 && Avx2.IsSupported && SimdWidth.Use256;
+        var (order0, order1) = avx512 ? StorageOrder() : default;
         for (int r = 0; r < rows; r++)
         {
             ushort* row = source + (long)r * cols;
@@ -100,8 +100,8 @@ internal static unsafe class PackedBf16
                 byte* block = packedRow + (g >> 1) * PairBytes;
                 int shift = 4 * (g & 1);
                 ulong escapes;
-                int groupBase = vector
-                    ? EncodeGroupAvx512(values, block + (g & 1) * GroupSize, block + 2 * GroupSize, shift, order0, order1, out escapes)
+                int groupBase = avx512 ? EncodeGroupAvx512(values, block + (g & 1) * GroupSize, block + 2 * GroupSize, shift, order0, order1, out escapes)
+                    : avx2 ? EncodeGroupAvx2(values, block + (g & 1) * GroupSize, block + 2 * GroupSize, shift, out escapes)
                     : EncodeGroup(values, block + (g & 1) * GroupSize, block + 2 * GroupSize, shift, out escapes);
                 uint baseWord = (uint)(127 - groupBase) * 0x01010101u;
                 rowBases[g] = baseWord;
@@ -170,6 +170,75 @@ internal static unsafe class PackedBf16
         var codeBytes = Vector512.Create(Avx512BW.ConvertToVector256Byte(code0), Avx512BW.ConvertToVector256Byte(code1));
         (shift == 0 ? codeBytes : Vector512.Load(codes) | (codeBytes << 4)).Store(codes);
         return groupBase;
+    }
+
+    /// <summary>
+    /// <see cref="EncodeGroup"/> with AVX2: bytes are computed in natural order and then moved to storage order by
+    /// <see cref="ToStorageOrder"/>; the escape flags go through the same move, so they come out in storage order too.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs a few million times during one load, mostly before tiering would kick in
+    private static int EncodeGroupAvx2(ushort* values, byte* low, byte* codes, int shift, out ulong escapes)
+    {
+        var v0 = Vector256.Load(values);
+        var v1 = Vector256.Load(values + 16);
+        var v2 = Vector256.Load(values + 32);
+        var v3 = Vector256.Load(values + 48);
+        var exponentMask = Vector256.Create((ushort)0x7F);
+        var e0 = (v0 >> 8) & exponentMask;
+        var e1 = (v1 >> 8) & exponentMask;
+        var e2 = (v2 >> 8) & exponentMask;
+        var e3 = (v3 >> 8) & exponentMask;
+        var max = Vector256.Max(Vector256.Max(e0, e1), Vector256.Max(e2, e3));
+        var max128 = Vector128.Max(max.GetLower(), max.GetUpper());
+        int groupBase = 0;
+        for (int i = 0; i < Vector128<ushort>.Count; i++) groupBase = Math.Max(groupBase, max128.GetElement(i));
+
+        var broadcastBase = Vector256.Create((ushort)groupBase);
+        var maxDistance = Vector256.Create((ushort)MaxDistance);
+        var (d0, d1, d2, d3) = (broadcastBase - e0, broadcastBase - e1, broadcastBase - e2, broadcastBase - e3);
+        var byteMask = Vector256.Create((ushort)0xFF);
+        var (lowFirst, lowSecond) = ToStorageOrder(Vector256.Narrow(v0 & byteMask, v1 & byteMask), Vector256.Narrow(v2 & byteMask, v3 & byteMask));
+        var (codeFirst, codeSecond) = ToStorageOrder(
+            Vector256.Narrow(Code(v0, d0, maxDistance), Code(v1, d1, maxDistance)),
+            Vector256.Narrow(Code(v2, d2, maxDistance), Code(v3, d3, maxDistance)));
+        var (escapeFirst, escapeSecond) = ToStorageOrder(
+            Vector256.Narrow(Vector256.GreaterThan(d0, maxDistance), Vector256.GreaterThan(d1, maxDistance)).AsByte(),
+            Vector256.Narrow(Vector256.GreaterThan(d2, maxDistance), Vector256.GreaterThan(d3, maxDistance)).AsByte());
+        escapes = escapeFirst.ExtractMostSignificantBits() | (ulong)escapeSecond.ExtractMostSignificantBits() << 32;
+
+        lowFirst.Store(low);
+        lowSecond.Store(low + 32);
+        if (shift != 0)
+        {
+            codeFirst = Vector256.Load(codes) | (codeFirst << 4);
+            codeSecond = Vector256.Load(codes + 32) | (codeSecond << 4);
+        }
+        codeFirst.Store(codes);
+        codeSecond.Store(codes + 32);
+        return groupBase;
+    }
+
+    /// <summary>A value's code: sign·8 + min(distance, 7), one per 16-bit element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<ushort> Code(Vector256<ushort> value, Vector256<ushort> distance, Vector256<ushort> maxDistance) =>
+        Vector256.Min(distance, maxDistance) | ((value >> 15) << 3);
+
+    /// <summary>
+    /// A group's 64 bytes from natural order (<paramref name="first"/> values 0–31, <paramref name="second"/> 32–63)
+    /// to storage order (<see cref="WeightAt"/>). Value v = 32h + 16o + 4k + d goes to position 16k + 8h + 2d + o: a
+    /// natural 16-byte block (fixed h, o) holds 4k + d, so an 8-bit unpack of the o = 0 and o = 1 blocks of each h
+    /// gives 8k + 2d + o per pair of storage lanes k, and a 64-bit interleave of the two h then completes each lane.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<byte> First, Vector256<byte> Second) ToStorageOrder(Vector256<byte> first, Vector256<byte> second)
+    {
+        var even = Avx2.Permute2x128(first, second, 0x20); // blocks (h 0, o 0), (h 1, o 0)
+        var odd = Avx2.Permute2x128(first, second, 0x31);  // blocks (h 0, o 1), (h 1, o 1)
+        // Per 128-bit lane h: bytes 8k + 2d + o for k 0–1 (low unpack) and k 2–3 (high unpack); quadwords then
+        // ordered (h 0, k), (h 1, k) for each storage lane k.
+        var lanes01 = Avx2.Permute4x64(Avx2.UnpackLow(even, odd).AsUInt64(), 0b11_01_10_00).AsByte();
+        var lanes23 = Avx2.Permute4x64(Avx2.UnpackHigh(even, odd).AsUInt64(), 0b11_01_10_00).AsByte();
+        return (lanes01, lanes23);
     }
 
     /// <summary>Word indices that gather a group's natural-order values into storage order (<see cref="WeightAt"/>).</summary>
