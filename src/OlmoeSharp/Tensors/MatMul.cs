@@ -70,7 +70,7 @@ internal static unsafe class MatMul
                 float* source = t < tokens ? px + (long)t * cols : null;
                 float* panelStart = pTokens + (long)(t / tileTokens) * panel;
                 if (direct) InterleaveForBf16Pairs(source, cols, panelStart, t % tileTokens, tileTokens, lanes);
-                else Interleave(source, cols, panelStart, t % tileTokens, Block, chunks, lanes);
+                else Interleave(source, cols, panelStart, t % tileTokens, tileTokens, chunks, lanes);
             }
             for (int r = rowStart; r < rowEnd; r += Block)
             {
