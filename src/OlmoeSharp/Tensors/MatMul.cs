@@ -10,11 +10,13 @@ namespace OlmoeSharp.Tensors;
 /// the 4 × 4 micro-kernel reads two sequential streams and does sixteen FMAs per eight loads. Unpacked, its eight
 /// streams sat 8 KiB apart in the same L1 sets and evicted each other's prefetched lines (measured: 3× slower).
 /// Each weight byte is read from memory once per call however many tokens there are. On AVX-512, bf16 rows skip the
-/// widening pass: the kernel reads them as stored (<see cref="KernelBf16"/>).
+/// widening pass: the kernel reads them as stored (<see cref="KernelBf16"/>); with AVX2 alone a 4 × 3 tile does the
+/// same in 256-bit registers (<see cref="KernelBf16Avx2"/>).
 /// </summary>
 internal static unsafe class MatMul
 {
-    private const int Block = 4; // rows per weight panel and tokens per token panel
+    private const int Block = 4; // rows per weight panel and tokens per token panel (3 for KernelBf16Avx2)
+    private const int Avx2Tokens = 3;
 
     /// <summary>Floats per vector in the panel layout: the widest width the kernels use.</summary>
     private static int Lanes => SimdWidth.Use512 ? 16 : SimdWidth.Use256 ? 8 : 4;
@@ -39,31 +41,36 @@ internal static unsafe class MatMul
 
         int lanes = Lanes;
         int chunks = (cols + lanes - 1) / lanes;
-        int panel = chunks * Block * lanes;
-        int tokenBlocks = (tokens + Block - 1) / Block;
         var format = w.Format;
         bool bf16 = format.HasBf16Rows;
+        // Rows the format hands over as bf16, whose length is a whole number of lines (two vectors' worth of
+        // values), are widened in registers (KernelBf16, KernelBf16Avx2); every other case widens each block of
+        // rows into a float32 panel first.
+        bool direct = bf16 && cols % (2 * lanes) == 0
+            && (lanes == 16 ? Avx512BW.IsSupported : lanes == 8 && Avx2.IsSupported && Fma.IsSupported);
+        bool avx2Tile = direct && lanes == 8;
+        // The AVX2 tile takes three tokens and leaves its sums token-major (see KernelBf16Avx2); the others take four, row-major.
+        int tileTokens = avx2Tile ? Avx2Tokens : Block;
+        int rowStep = avx2Tile ? 1 : Block, tokenStep = avx2Tile ? Block : 1;
+        int panel = chunks * tileTokens * lanes;
+        int tokenBlocks = (tokens + tileTokens - 1) / tileTokens;
         var tokenPanels = ThreadScratch.TokenPanels(tokenBlocks * panel);
-        var rowPanel = ThreadScratch.RowPanel(panel);
+        var rowPanel = ThreadScratch.RowPanel(chunks * Block * lanes);
         var row = ThreadScratch.Row(cols);
         var decoded = bf16 ? ThreadScratch.GemmRows(Block * cols) : [];
         Span<float> sums = stackalloc float[Block * Block];
-
-        // Rows the format hands over as bf16, whose length is a whole number of 32-value lines, are widened in
-        // registers (see KernelBf16); every other case widens each block of rows into a float32 panel first.
-        bool direct = bf16 && lanes == 16 && cols % 32 == 0 && Avx512BW.IsSupported;
         fixed (float* pTokens = tokenPanels)
         fixed (float* pRows = rowPanel)
         fixed (float* pRow = row)
         fixed (ushort* pDecoded = decoded)
         fixed (float* px = x)
         {
-            for (int t = 0; t < tokenBlocks * Block; t++)
+            for (int t = 0; t < tokenBlocks * tileTokens; t++)
             {
                 float* source = t < tokens ? px + (long)t * cols : null;
-                float* panelStart = pTokens + (long)(t / Block) * panel;
-                if (direct) InterleaveForBf16Pairs(source, cols, panelStart, t % Block);
-                else Interleave(source, cols, panelStart, t % Block, chunks, lanes);
+                float* panelStart = pTokens + (long)(t / tileTokens) * panel;
+                if (direct) InterleaveForBf16Pairs(source, cols, panelStart, t % tileTokens, tileTokens, lanes);
+                else Interleave(source, cols, panelStart, t % tileTokens, tileTokens, chunks, lanes);
             }
             for (int r = rowStart; r < rowEnd; r += Block)
             {
@@ -75,12 +82,15 @@ internal static unsafe class MatMul
                 if (!direct) PackRows(w, bf16Rows, r, rows, pRow, pRows, chunks, lanes);
                 for (int b = 0; b < tokenBlocks; b++)
                 {
-                    if (direct) KernelBf16(bf16Rows, cols, rows, pTokens + (long)b * panel, chunks / 2, sums, prefetchNext: stored && b == 0 && r + Block < rowEnd);
-                    else Kernel(pRows, pTokens + (long)b * panel, chunks, sums);
-                    int count = Math.Min(Block, tokens - b * Block);
+                    float* tokenPanel = pTokens + (long)b * panel;
+                    bool prefetchNext = stored && b == 0 && r + Block < rowEnd;
+                    if (avx2Tile) KernelBf16Avx2(bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
+                    else if (direct) KernelBf16(bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
+                    else Kernel(pRows, tokenPanel, chunks, sums);
+                    int count = Math.Min(tileTokens, tokens - b * tileTokens);
                     for (int t = 0; t < count; t++)
                         for (int i = 0; i < rows; i++)
-                            y[(b * Block + t) * ldy + r + i] = sums[i * Block + t];
+                            y[(b * tileTokens + t) * ldy + r + i] = sums[i * rowStep + t * tokenStep];
                 }
             }
         }
@@ -102,18 +112,18 @@ internal static unsafe class MatMul
                 continue;
             }
             if (i < rows) w.Format.WidenRow(w, r + i, row);
-            Interleave(i < rows ? row : null, cols, panel, i, chunks, lanes);
+            Interleave(i < rows ? row : null, cols, panel, i, Block, chunks, lanes);
         }
     }
 
     /// <summary>
     /// Writes <paramref name="source"/> (cols floats, or zeros when null) as member <paramref name="slot"/> of a
-    /// panel: chunk c lands at c·4·lanes + slot·lanes, the last chunk zero-padded.
+    /// panel of <paramref name="members"/>: chunk c lands at c·members·lanes + slot·lanes, the last chunk zero-padded.
     /// </summary>
-    private static void Interleave(float* source, int cols, float* panel, int slot, int chunks, int lanes)
+    private static void Interleave(float* source, int cols, float* panel, int slot, int members, int chunks, int lanes)
     {
         float* target = panel + slot * lanes;
-        int stride = Block * lanes;
+        int stride = members * lanes;
         int full = source == null ? 0 : cols / lanes;
         int c = 0;
         if (lanes == 16)
@@ -129,27 +139,34 @@ internal static unsafe class MatMul
     }
 
     /// <summary>
-    /// Token member <paramref name="slot"/> of a panel in the order <see cref="KernelBf16"/> widens bf16 in: the
-    /// 16-bit unpacks turn a line of 32 weights into two vectors holding, per 128-bit lane, values 0–3 then 4–7 of
-    /// that lane's eight, so each 32-value group of the token is stored as those same two selections.
+    /// Token member <paramref name="slot"/> of a panel of <paramref name="members"/> in the order
+    /// <see cref="KernelBf16"/> and <see cref="KernelBf16Avx2"/> widen bf16 in: the 16-bit unpacks turn a line of
+    /// 2·lanes weights into two vectors holding, per 128-bit lane, values 0–3 then 4–7 of that lane's eight, so each
+    /// 2·lanes-value group of the token is stored as those same two selections.
     /// </summary>
-    private static void InterleaveForBf16Pairs(float* source, int cols, float* panel, int slot)
+    private static void InterleaveForBf16Pairs(float* source, int cols, float* panel, int slot, int members, int lanes)
     {
-        const int stride = Block * 16;
-        float* target = panel + slot * 16;
-        for (int g = 0; g < cols / 32; g++, target += 2 * stride)
+        int stride = members * lanes;
+        float* target = panel + slot * lanes;
+        int line = 2 * lanes;
+        for (int g = 0; g < cols / line; g++, target += 2 * stride)
         {
-            if (source == null)
+            if (lanes == 16)
             {
-                Vector512.Store(Vector512<float>.Zero, target);
-                Vector512.Store(Vector512<float>.Zero, target + stride);
-                continue;
+                var a = source == null ? default : Vector512.Load(source + g * 32);
+                var b = source == null ? default : Vector512.Load(source + g * 32 + 16);
+                // 128-bit lanes 0 and 2 of a and b hold the first four of each eight values, lanes 1 and 3 the last four.
+                Vector512.Store(Avx512F.Shuffle4x128(a, b, 0b10_00_10_00), target);
+                Vector512.Store(Avx512F.Shuffle4x128(a, b, 0b11_01_11_01), target + stride);
             }
-            var a = Vector512.Load(source + g * 32);
-            var b = Vector512.Load(source + g * 32 + 16);
-            // 128-bit lanes 0 and 2 of a and b hold the first four of each eight values, lanes 1 and 3 the last four.
-            Vector512.Store(Avx512F.Shuffle4x128(a, b, 0b10_00_10_00), target);
-            Vector512.Store(Avx512F.Shuffle4x128(a, b, 0b11_01_11_01), target + stride);
+            else
+            {
+                var a = source == null ? default : Vector256.Load(source + g * 16);
+                var b = source == null ? default : Vector256.Load(source + g * 16 + 8);
+                // The low halves of a and b are each lane's first four values, the high halves the last four.
+                Vector256.Store(Avx.Permute2x128(a, b, 0x20), target);
+                Vector256.Store(Avx.Permute2x128(a, b, 0x31), target + stride);
+            }
         }
     }
 
@@ -276,6 +293,78 @@ internal static unsafe class MatMul
         var cd = Avx512F.UnpackLow(c, d) + Avx512F.UnpackHigh(c, d);
         // 64-bit unpacks pair (a, b) halves with (c, d) halves: per lane a, b, c, d.
         return Avx512F.UnpackLow(ab.AsDouble(), cd.AsDouble()).AsSingle() + Avx512F.UnpackHigh(ab.AsDouble(), cd.AsDouble()).AsSingle();
+    }
+
+    /// <summary>
+    /// The AVX2 tile over bf16 rows read as stored: 4 rows × 3 tokens, sized for the sixteen ymm registers —
+    /// twelve accumulators, three token vectors and one widened weight vector. (A 4 × 4 tile needs 21 and spills
+    /// in the inner loop.) Each 32-byte load of a row (16 weights) is widened twice, by 16-bit unpacks against
+    /// zero with the load folded into the unpack: loading it once would take a seventeenth register, and a second
+    /// L1 load is cheaper than a spill. Zero is an idiom the CPU renames away, so it costs no register either.
+    /// One unpack feeds three FMAs, so the shuffle port keeps up with both FMA ports. The tokens were packed in the
+    /// unpacks' order (<see cref="InterleaveForBf16Pairs"/>). Rows past <paramref name="rows"/> re-read the block's
+    /// first row and their sums are ignored. <paramref name="prefetchNext"/> fetches the next row block, one
+    /// 64-byte line per row every other iteration, while this one is computed. Leaves sums[t·4 + i] for token t
+    /// and row i: one lane-transposing reduction per token (<see cref="SumLanesOfFour(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/>)
+    /// instead of twelve full horizontal sums.
+    /// </summary>
+    private static void KernelBf16Avx2(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext)
+    {
+        ushort* w0 = w, w1 = rows > 1 ? w + stride : w, w2 = rows > 2 ? w + 2 * stride : w, w3 = rows > 3 ? w + 3 * stride : w;
+        // The high halves are read through pointers of their own: from the same expression as the low halves the
+        // JIT would merge the two loads into one value and, short of a register, spill it and reload it from the stack.
+        ushort* h0 = w0, h1 = w1, h2 = w2, h3 = w3;
+        long ahead = 4 * stride;
+        Vector256<float> a00 = default, a01 = default, a02 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default;
+        Vector256<float> a30 = default, a31 = default, a32 = default;
+        for (int l = 0; l < lines; l++, x += 48, h0 += 16, h1 += 16, h2 += 16, h3 += 16)
+        {
+            if (prefetchNext && (l & 1) == 0)
+            {
+                Sse.Prefetch0(h0 + ahead); Sse.Prefetch0(h1 + ahead); Sse.Prefetch0(h2 + ahead); Sse.Prefetch0(h3 + ahead);
+            }
+            var v0 = Vector256.Load(x); var v1 = Vector256.Load(x + 8); var v2 = Vector256.Load(x + 16);
+            var u = Low(w0 + l * 16);
+            a00 = Vector256.FusedMultiplyAdd(u, v0, a00); a01 = Vector256.FusedMultiplyAdd(u, v1, a01); a02 = Vector256.FusedMultiplyAdd(u, v2, a02);
+            u = Low(w1 + l * 16);
+            a10 = Vector256.FusedMultiplyAdd(u, v0, a10); a11 = Vector256.FusedMultiplyAdd(u, v1, a11); a12 = Vector256.FusedMultiplyAdd(u, v2, a12);
+            u = Low(w2 + l * 16);
+            a20 = Vector256.FusedMultiplyAdd(u, v0, a20); a21 = Vector256.FusedMultiplyAdd(u, v1, a21); a22 = Vector256.FusedMultiplyAdd(u, v2, a22);
+            u = Low(w3 + l * 16);
+            a30 = Vector256.FusedMultiplyAdd(u, v0, a30); a31 = Vector256.FusedMultiplyAdd(u, v1, a31); a32 = Vector256.FusedMultiplyAdd(u, v2, a32);
+            v0 = Vector256.Load(x + 24); v1 = Vector256.Load(x + 32); v2 = Vector256.Load(x + 40);
+            u = High(h0);
+            a00 = Vector256.FusedMultiplyAdd(u, v0, a00); a01 = Vector256.FusedMultiplyAdd(u, v1, a01); a02 = Vector256.FusedMultiplyAdd(u, v2, a02);
+            u = High(h1);
+            a10 = Vector256.FusedMultiplyAdd(u, v0, a10); a11 = Vector256.FusedMultiplyAdd(u, v1, a11); a12 = Vector256.FusedMultiplyAdd(u, v2, a12);
+            u = High(h2);
+            a20 = Vector256.FusedMultiplyAdd(u, v0, a20); a21 = Vector256.FusedMultiplyAdd(u, v1, a21); a22 = Vector256.FusedMultiplyAdd(u, v2, a22);
+            u = High(h3);
+            a30 = Vector256.FusedMultiplyAdd(u, v0, a30); a31 = Vector256.FusedMultiplyAdd(u, v1, a31); a32 = Vector256.FusedMultiplyAdd(u, v2, a32);
+        }
+        SumLanesOfFour(a00, a10, a20, a30).CopyTo(sums);
+        SumLanesOfFour(a01, a11, a21, a31).CopyTo(sums[Block..]);
+        SumLanesOfFour(a02, a12, a22, a32).CopyTo(sums[(2 * Block)..]);
+    }
+
+    /// <summary>Values 0–3 and 8–11 of the 16 bf16 at <paramref name="p"/>, widened (the load folds into the unpack).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Low(ushort* p) => Avx2.UnpackLow(Vector256<ushort>.Zero, Avx.LoadVector256(p)).AsSingle();
+
+    /// <summary>Values 4–7 and 12–15 of the 16 bf16 at <paramref name="p"/>, widened.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> High(ushort* p) => Avx2.UnpackHigh(Vector256<ushort>.Zero, Avx.LoadVector256(p)).AsSingle();
+
+    /// <summary>(Σa, Σb, Σc, Σd) over each accumulator's eight lanes: the 256-bit form of the AVX-512 reduction.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> SumLanesOfFour(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    {
+        var ab = Avx.UnpackLow(a, b) + Avx.UnpackHigh(a, b); // per lane: a0+a2, b0+b2, a1+a3, b1+b3
+        var cd = Avx.UnpackLow(c, d) + Avx.UnpackHigh(c, d);
+        var lanes = Avx.UnpackLow(ab.AsDouble(), cd.AsDouble()).AsSingle() + Avx.UnpackHigh(ab.AsDouble(), cd.AsDouble()).AsSingle();
+        return lanes.GetLower() + lanes.GetUpper();
     }
 
     private static void Kernel256(float* w, float* x, int chunks, Span<float> sums)
