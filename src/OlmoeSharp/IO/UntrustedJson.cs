@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
 
-namespace OlmoeSharp.Loading;
+namespace OlmoeSharp.IO;
 
 /// <summary>
 /// Parses JSON from a model file that may be hostile: valid UTF-8 only, bounded depth, no trailing content, every

@@ -1,6 +1,9 @@
-namespace OlmoeSharp.Loading;
+namespace OlmoeSharp.IO;
 
-/// <summary>Reads a small model file (config.json, the shard index) that may be hostile, within a size limit.</summary>
+/// <summary>
+/// Reads a small model file (config.json, the shard index, tokenizer.json) that may be hostile, within a size limit.
+/// Every reader of such a file goes through here, so a FIFO, a device or a symbolic link is handled one way.
+/// </summary>
 internal static class UntrustedFile
 {
     /// <summary>
@@ -10,7 +13,7 @@ internal static class UntrustedFile
     /// </summary>
     /// <param name="path">The file.</param>
     /// <param name="maxBytes">The most a genuine file of this kind could hold.</param>
-    /// <param name="description">What the file is, for messages ("config.json", "shard index").</param>
+    /// <param name="description">What the file is, for messages ("config.json", "shard index", "tokenizer.json").</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ModelFormatException">The file is empty, too large, or changes size while being read.</exception>
     public static byte[] ReadAll(string path, long maxBytes, string description)
