@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OlmoeSharp.IO;
 
 namespace OlmoeSharp.Tokenization;
 
@@ -16,50 +17,36 @@ internal static class TokenizerJsonReader
     /// <summary>JSON nesting deeper than this is refused (the format needs four levels).</summary>
     public const int MaxDepth = 32;
 
+    /// <summary>Reads, parses and validates the tokenizer.json at <paramref name="path"/>.</summary>
+    /// <exception cref="ModelFormatException">
+    /// The file is missing, unreadable, not a regular file, too large, malformed or describes an unsupported tokenizer.
+    /// </exception>
     public static TokenizerDefinition Read(string path)
     {
-        var info = new FileInfo(path);
-        if (!info.Exists)
-        {
-            throw new ModelFormatException(path, "the file does not exist");
-        }
-
-        if (info.Length > MaxFileBytes)
-        {
-            throw new ModelFormatException(path, $"the file is {info.Length:N0} bytes, more than the {MaxFileBytes:N0} allowed for a tokenizer");
-        }
-
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            // Size-checked before opening, through symbolic links, so a FIFO or a device is refused without blocking.
+            bytes = UntrustedFile.ReadAll(path, MaxFileBytes, "tokenizer.json");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (FileNotFoundException e)
+        {
+            throw new ModelFormatException(path, "the file does not exist", inner: e);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException and not ModelFormatException)
         {
             throw new ModelFormatException(path, "the file cannot be read: " + e.Message, inner: e);
         }
 
-        JsonDocument document;
-        try
+        // A UTF-8 byte order mark is legal in a file but not in JSON text.
+        var json = bytes.AsMemory();
+        if (json.Span.StartsWith("\uFEFF"u8))
         {
-            // A UTF-8 byte order mark is legal in a file but not in JSON text.
-            var json = bytes.AsMemory();
-            if (json.Span.StartsWith("\uFEFF"u8))
-            {
-                json = json[3..];
-            }
-
-            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = MaxDepth });
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException(path, "malformed JSON: " + e.Message, inner: e);
+            json = json[3..];
         }
 
-        using (document)
-        {
-            return new Parser(path).Parse(document.RootElement);
-        }
+        using var document = UntrustedJson.Parse(json, path, MaxDepth);
+        return new Parser(path).Parse(document.RootElement);
     }
 
     private sealed class Parser(string path)

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
+using OlmoeSharp.Tests.Platform;
 using OlmoeSharp.Tokenization;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Tokenization;
 
@@ -87,7 +87,6 @@ public sealed class HostileTokenizerJsonTests : IDisposable
     }
 
     [Theory]
-    [InlineData("")]
     [InlineData("{")]
     [InlineData("{\"model\": {\"vocab\": {\"a\": 0}")]
     [InlineData("{\"model\": nul}")]
@@ -113,6 +112,18 @@ public sealed class HostileTokenizerJsonTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_file_is_refused()
+    {
+        var path = WriteText("");
+
+        var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
+
+        Assert.Equal(path, error.FilePath);
+        Assert.Null(error.Item);
+        Assert.Contains("empty", error.Message);
+    }
+
+    [Fact]
     public void A_huge_file_is_refused_before_it_is_read()
     {
         var path = Path.Combine(_folder.FullName, "huge.json");
@@ -121,9 +132,64 @@ public sealed class HostileTokenizerJsonTests : IDisposable
             stream.SetLength(TokenizerJsonReader.MaxFileBytes + 1); // sparse: costs no disk
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
 
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.Elapsed.TotalSeconds:0.###} s");
+        Assert.Equal(path, error.FilePath);
+        Assert.Null(error.Item);
+        Assert.StartsWith(path + ":", error.Message);
         Assert.Contains("bytes", error.Message);
+    }
+
+    [LinuxFact] // mkfifo is POSIX; the size check it exercises is the same everywhere.
+    public void A_fifo_is_refused_within_a_second_without_being_opened()
+    {
+        var path = Path.Combine(_folder.FullName, OlmoeTokenizer.FileName);
+        Fifo.Create(path);
+
+        var error = Fifo.Throws<ModelFormatException>(path, TimeSpan.FromSeconds(1), () => OlmoeTokenizer.FromFile(path));
+
+        Assert.Equal(path, error.FilePath);
+        Assert.Null(error.Item);
+        Assert.StartsWith(path + ":", error.Message);
+    }
+
+    [Fact]
+    public void A_symbolic_link_is_read_through_to_its_target()
+    {
+        // The Hugging Face cache links every snapshot file to a blob; the link's own size is not the file's.
+        var blob = Write(Valid());
+        var link = Path.Combine(_folder.FullName, OlmoeTokenizer.FileName);
+        File.CreateSymbolicLink(link, Path.GetFileName(blob));
+
+        Assert.Equal([7, 3, 2], OlmoeTokenizer.FromFile(link).Encode("abc c"));
+    }
+
+    [Fact]
+    public void A_token_that_is_not_valid_utf8_is_refused()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(Valid().ToJsonString());
+        var at = bytes.AsSpan().IndexOf("\"abc\""u8) + 1;
+        bytes[at] = 0xC0;
+        var path = Path.Combine(_folder.FullName, "bad-utf8.json");
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
+
+        Assert.Equal(path, error.FilePath);
+        Assert.Contains("UTF-8", error.Message);
+    }
+
+    [Fact]
+    public void A_token_with_a_lone_surrogate_escape_is_refused()
+    {
+        var text = Valid().ToJsonString().Replace("\"abc\"", "\"abc\\ud800\"", StringComparison.Ordinal);
+
+        var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(WriteText(text)));
+
+        Assert.Equal("model", error.Item);
+        Assert.Contains("surrogate", error.Message);
     }
 
     [Fact]
