@@ -1,5 +1,5 @@
 using OlmoeSharp.Hub;
-using Xunit;
+using OlmoeSharp.Tests.Platform;
 
 namespace OlmoeSharp.Tests.Hub;
 
@@ -50,6 +50,21 @@ public sealed class OfflineTests
         using var offline = bed.Resolver(bed.Options with { Offline = true });
 
         var error = await Assert.ThrowsAsync<HubException>(() => offline.ResolveAsync(HubTestBed.RepoId));
+
+        Assert.Equal(HubErrorKind.NotInCache, error.Kind);
+    }
+
+    [LinuxFact] // mkfifo is POSIX.
+    public async Task Offline_a_ref_that_is_a_fifo_counts_as_not_cached_without_blocking()
+    {
+        await using var bed = new HubTestBed();
+        bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", HubTestBed.SingleFileModel());
+        using (var online = bed.Resolver()) await online.ResolveAsync(HubTestBed.RepoId);
+        string reference = Path.Combine(bed.RepoFolder, "refs", "main");
+        Fifo.Create(reference);
+        using var offline = bed.Resolver(bed.Options with { Offline = true });
+
+        var error = Fifo.Throws<HubException>(reference, TimeSpan.FromSeconds(20), () => offline.ResolveAsync(HubTestBed.RepoId).GetAwaiter().GetResult());
 
         Assert.Equal(HubErrorKind.NotInCache, error.Kind);
     }
