@@ -1,4 +1,4 @@
-// Generates src/OlmoeSharp/Tokenization/UnicodeTables.g.cs and the NFC conformance test data.
+// Generates src/OlmoeSharp/Tokenization/Unicode/UnicodeTables.g.cs and the NFC conformance test data.
 //
 // Why: the library runs with InvariantGlobalization, where string.Normalize does nothing, and it must reproduce
 // the reference tokenizer (Hugging Face tokenizers) exactly. Probing the reference showed it pins two different
@@ -21,7 +21,7 @@ using System.Text;
 
 var ucd = args.Length > 0 ? args[0] : "/usr/share/unicode";
 var repository = Directory.GetCurrentDirectory();
-var tablesPath = Path.Combine(repository, "src/OlmoeSharp/Tokenization/UnicodeTables.g.cs");
+var tablesPath = Path.Combine(repository, "src/OlmoeSharp/Tokenization/Unicode/UnicodeTables.g.cs");
 var testDataPath = Path.Combine(repository, "tests/OlmoeSharp.Tests/Tokenization/Data/NormalizationTest.txt.gz");
 var normalizationVersion = new Version(9, 0);
 if (Environment.Version.Major != 10)
@@ -123,7 +123,7 @@ code.AppendLine($"// Normalization: Unicode {normalizationVersion}.0 (the UCD's 
 code.AppendLine($"// CharUnicodeInfo of .NET {Environment.Version.Major} (Unicode 16.0) and White_Space of PropList.txt.");
 code.AppendLine("// </auto-generated>");
 code.AppendLine();
-code.AppendLine("namespace OlmoeSharp.Tokenization;");
+code.AppendLine("namespace OlmoeSharp.Tokenization.Unicode;");
 code.AppendLine();
 code.AppendLine("/// <summary>Unicode data compiled into range lists; <see cref=\"UnicodeProperties\"/> turns them into lookup tables.</summary>");
 code.AppendLine("internal static class UnicodeTables");

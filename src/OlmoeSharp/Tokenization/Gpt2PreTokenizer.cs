@@ -1,3 +1,5 @@
+using OlmoeSharp.Tokenization.Unicode;
+
 namespace OlmoeSharp.Tokenization;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using OlmoeSharp.Tokenization.Unicode;
 
 namespace OlmoeSharp.Tokenization;
 

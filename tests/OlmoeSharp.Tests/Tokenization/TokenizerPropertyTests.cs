@@ -1,4 +1,5 @@
 using OlmoeSharp.Tokenization;
+using OlmoeSharp.Tokenization.Unicode;
 using Xunit;
 
 namespace OlmoeSharp.Tests.Tokenization;

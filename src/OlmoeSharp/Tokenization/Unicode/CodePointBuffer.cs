@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Tokenization.Unicode;
 
 /// <summary>A growable list of code points, a struct so the normalizer's scratch space costs no extra object.</summary>
 internal struct CodePointBuffer

@@ -1,9 +1,9 @@
 using System.IO.Compression;
 using System.Text;
-using OlmoeSharp.Tokenization;
+using OlmoeSharp.Tokenization.Unicode;
 using Xunit;
 
-namespace OlmoeSharp.Tests.Tokenization;
+namespace OlmoeSharp.Tests.Tokenization.Unicode;
 
 public sealed class NfcTests
 {

@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Tokenization.Unicode;
 
 /// <summary>
 /// The algorithmic part of Unicode normalization: precomposed Hangul syllables are not listed in UnicodeData.txt

@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Tokenization.Unicode;
 
 /// <summary>The classes the GPT-2 split regex distinguishes: <c>\p{L}</c>, <c>\p{N}</c>, <c>\s</c> and everything else.</summary>
 internal enum CharClass : byte

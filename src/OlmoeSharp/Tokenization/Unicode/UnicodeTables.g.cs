@@ -4,7 +4,7 @@
 // CharUnicodeInfo of .NET 10 (Unicode 16.0) and White_Space of PropList.txt.
 // </auto-generated>
 
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Tokenization.Unicode;
 
 /// <summary>Unicode data compiled into range lists; <see cref="UnicodeProperties"/> turns them into lookup tables.</summary>
 internal static class UnicodeTables

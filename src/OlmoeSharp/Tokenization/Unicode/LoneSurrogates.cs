@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Tokenization.Unicode;
 
 /// <summary>
 /// .NET strings may hold unpaired UTF-16 surrogates, which have no UTF-8 form (the reference, working on Rust

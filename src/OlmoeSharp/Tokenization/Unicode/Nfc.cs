@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Tokenization.Unicode;
 
 /// <summary>
 /// Unicode Normalization Form C (UAX #15): canonical decomposition, canonical ordering, canonical composition.

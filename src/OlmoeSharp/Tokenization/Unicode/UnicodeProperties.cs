@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Tokenization.Unicode;
 
 /// <summary>
 /// Per-code-point properties the tokenizer needs (character class, canonical combining class, NFC quick-check),
