@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Generation;
 
 /// <summary>Turns a conversation into the prompt text a chat model was trained on.</summary>
 public interface IChatTemplate

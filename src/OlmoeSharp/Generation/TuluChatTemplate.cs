@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace OlmoeSharp.Tokenization;
+namespace OlmoeSharp.Generation;
 
 /// <summary>
 /// The Tulu chat format of OLMoE-1B-7B-Instruct, equal character for character to the Jinja <c>chat_template</c> of
@@ -28,13 +28,13 @@ public sealed class TuluChatTemplate : IChatTemplate
             var last = i == turns.Count - 1;
             switch (turn.Role)
             {
-                case ChatRole.System:
+                case TurnRole.System:
                     prompt.Append("<|system|>\n").Append(turn.Text).Append('\n');
                     break;
-                case ChatRole.User:
+                case TurnRole.User:
                     prompt.Append("<|user|>\n").Append(turn.Text).Append('\n');
                     break;
-                case ChatRole.Assistant:
+                case TurnRole.Assistant:
                     prompt.Append("<|assistant|>\n").Append(turn.Text).Append(EndOfText);
                     if (!last)
                     {

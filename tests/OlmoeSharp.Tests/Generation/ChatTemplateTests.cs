@@ -1,7 +1,7 @@
-using OlmoeSharp.Tokenization;
-using Xunit;
+using OlmoeSharp.Generation;
+using OlmoeSharp.Tests.Tokenization;
 
-namespace OlmoeSharp.Tests.Tokenization;
+namespace OlmoeSharp.Tests.Generation;
 
 public sealed class ChatTemplateTests
 {
@@ -12,7 +12,7 @@ public sealed class ChatTemplateTests
     {
         Assert.Equal(
             "<|endoftext|><|user|>\nHi\n<|assistant|>\n",
-            _template.Render([new ChatTurn(ChatRole.User, "Hi")], addGenerationPrompt: true));
+            _template.Render([new ChatTurn(TurnRole.User, "Hi")], addGenerationPrompt: true));
     }
 
     [Fact]
@@ -20,10 +20,10 @@ public sealed class ChatTemplateTests
     {
         ChatTurn[] turns =
         [
-            new(ChatRole.System, "Be brief."),
-            new(ChatRole.User, "Hi"),
-            new(ChatRole.Assistant, "Hello!"),
-            new(ChatRole.User, "  padded  "),
+            new(TurnRole.System, "Be brief."),
+            new(TurnRole.User, "Hi"),
+            new(TurnRole.Assistant, "Hello!"),
+            new(TurnRole.User, "  padded  "),
         ];
 
         Assert.Equal(
@@ -37,7 +37,7 @@ public sealed class ChatTemplateTests
     [Fact]
     public void A_final_assistant_turn_ends_with_eos_and_no_newline()
     {
-        ChatTurn[] turns = [new(ChatRole.User, "Hi"), new(ChatRole.Assistant, "Hello!")];
+        ChatTurn[] turns = [new(TurnRole.User, "Hi"), new(TurnRole.Assistant, "Hello!")];
 
         Assert.Equal("<|endoftext|><|user|>\nHi\n<|assistant|>\nHello!<|endoftext|>", _template.Render(turns, false));
     }
@@ -53,15 +53,15 @@ public sealed class ChatTemplateTests
     {
         Assert.Throws<ArgumentNullException>(() => _template.Render(null!, true));
         Assert.Throws<ArgumentException>(() => _template.Render([null!], true));
-        Assert.Throws<ArgumentNullException>(() => _template.Render([new ChatTurn(ChatRole.User, null!)], true));
-        Assert.Throws<ArgumentException>(() => _template.Render([new ChatTurn((ChatRole)42, "x")], true));
+        Assert.Throws<ArgumentNullException>(() => _template.Render([new ChatTurn(TurnRole.User, null!)], true));
+        Assert.Throws<ArgumentException>(() => _template.Render([new ChatTurn((TurnRole)42, "x")], true));
     }
 
     [Fact]
     public void Encodes_like_the_olmoe_instruct_training_data()
     {
         // From the OLMoE SFT/DPO logs: "<|endoftext|><|user|>\n" -> 50279 29 93 4537 49651 187; role markers are text.
-        var prompt = _template.Render([new ChatTurn(ChatRole.User, "Hi")], addGenerationPrompt: true);
+        var prompt = _template.Render([new ChatTurn(TurnRole.User, "Hi")], addGenerationPrompt: true);
 
         var ids = TokenizerFixture.Tokenizer.Encode(prompt);
 
