@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Xunit.Abstractions;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Fuzzing;
 
 /// <summary>The fuzzer runs alone: its time and memory bounds mean nothing with other tests loading models beside it.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]

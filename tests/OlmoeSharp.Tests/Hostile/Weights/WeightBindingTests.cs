@@ -2,7 +2,7 @@ using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Hostile.Weights;
 
 /// <summary>
 /// Well-formed safetensors files whose tensors do not fit the model: element types the kernels cannot compute with,

@@ -1,7 +1,7 @@
 using OlmoeSharp.Loading;
 using OlmoeSharp.Tests.Platform;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Hostile.Files;
 
 /// <summary>
 /// A model folder can hold things that are not regular files under the expected names. A FIFO in particular blocks

@@ -1,6 +1,6 @@
 using OlmoeSharp.Loading;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Hostile.SafeTensors;
 
 /// <summary>
 /// The framing of a safetensors file — 8-byte header length, header, data — cut short or lying about itself.

@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Fuzzing;
 
 /// <summary>
 /// How long the checkpoint fuzzer runs. CI gets a fixed seed, a few thousand cases and a time budget; local runs

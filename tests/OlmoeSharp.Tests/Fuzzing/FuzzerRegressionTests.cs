@@ -1,7 +1,8 @@
 using System.Text;
 using OlmoeSharp.Loading;
+using OlmoeSharp.Tests.Hostile;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Fuzzing;
 
 /// <summary>
 /// The crashes the checkpoint fuzzer found (seed 20240901 unless noted), each reduced to the smallest input that

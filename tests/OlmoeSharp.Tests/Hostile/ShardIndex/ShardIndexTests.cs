@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using OlmoeSharp.Loading;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Hostile.ShardIndex;
 
 /// <summary>
 /// model.safetensors.index.json that lies: shards that do not exist, paths out of the model folder, tensors placed

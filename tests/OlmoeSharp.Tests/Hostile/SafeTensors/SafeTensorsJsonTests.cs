@@ -1,7 +1,7 @@
 using System.Text;
 using OlmoeSharp.Loading;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Hostile.SafeTensors;
 
 /// <summary>
 /// Safetensors headers that are not the JSON object the format requires: malformed, hostile nesting, the wrong

@@ -2,8 +2,9 @@ using System.Text.RegularExpressions;
 using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
+using OlmoeSharp.Tests.Hostile;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Fuzzing;
 
 /// <summary>
 /// A mutation fuzzer for checkpoint folders. It holds a few small valid checkpoints (single file, sharded with an

@@ -1,7 +1,7 @@
 using OlmoeSharp.Loading;
 using OlmoeSharp.Tensors;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Hostile.Weights;
 
 /// <summary>
 /// Every weight the model reads must lie inside the byte span its tensor declares (which the header checks put

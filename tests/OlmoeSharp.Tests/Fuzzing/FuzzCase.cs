@@ -1,4 +1,4 @@
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Fuzzing;
 
 /// <summary>One fuzz input: every file of a checkpoint folder, and how they were made from a valid one.</summary>
 /// <param name="Number">The case number; with the seed it regenerates the case exactly.</param>

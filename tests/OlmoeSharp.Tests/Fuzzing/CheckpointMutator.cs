@@ -4,8 +4,9 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using OlmoeSharp.Loading;
+using OlmoeSharp.Tests.Hostile;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Fuzzing;
 
 /// <summary>
 /// Breaks the files of a checkpoint (held in memory, name → bytes) the ways the fuzzer tries: byte flips in the

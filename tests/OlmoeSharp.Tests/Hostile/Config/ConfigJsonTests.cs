@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Hostile.Config;
 
 /// <summary>
 /// config.json that is inconsistent, mistyped, incomplete, not OLMoE, asks for features the engine lacks, or is not

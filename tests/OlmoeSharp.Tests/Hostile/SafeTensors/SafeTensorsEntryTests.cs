@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using OlmoeSharp.Loading;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Hostile.SafeTensors;
 
 /// <summary>
 /// Header entries that lie: unknown or missing dtype, shape and data_offsets; offsets that are negative, reversed,

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace OlmoeSharp.Tests.Hostile;
+namespace OlmoeSharp.Tests.Fuzzing;
 
 /// <summary>
 /// Random edits of parsed JSON for the fuzzer: values replaced by boundary numbers, numbers nudged, types swapped,
