@@ -19,8 +19,8 @@ internal static class SkipUnless
     /// <summary>Null when the static bool property or field <paramref name="member"/> of <paramref name="type"/> is true; otherwise why the test is skipped.</summary>
     public static string? Condition(Type type, string member, string? reason)
     {
-        const BindingFlags Static = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static;
-        object? value = type.GetProperty(member, Static)?.GetValue(null) ?? type.GetField(member, Static)?.GetValue(null);
+        const BindingFlags flags = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static;
+        object? value = type.GetProperty(member, flags)?.GetValue(null) ?? type.GetField(member, flags)?.GetValue(null);
         if (value is not bool holds)
             throw new ArgumentException($"{type.FullName}.{member} is not a static bool property or field.", nameof(member));
         return holds ? null : reason ?? $"{type.Name}.{member} is false here.";
