@@ -21,11 +21,11 @@ public sealed class TuluChatTemplate : IChatTemplate
     {
         ArgumentNullException.ThrowIfNull(turns);
         var prompt = new StringBuilder(EndOfText);
-        for (var i = 0; i < turns.Count; i++)
+        for (int i = 0; i < turns.Count; i++)
         {
             var turn = turns[i] ?? throw new ArgumentException($"Turn {i} is null.", nameof(turns));
             ArgumentNullException.ThrowIfNull(turn.Text, $"{nameof(turns)}[{i}].{nameof(ChatTurn.Text)}");
-            var last = i == turns.Count - 1;
+            bool last = i == turns.Count - 1;
             switch (turn.Role)
             {
                 case TurnRole.System:
@@ -36,22 +36,13 @@ public sealed class TuluChatTemplate : IChatTemplate
                     break;
                 case TurnRole.Assistant:
                     prompt.Append("<|assistant|>\n").Append(turn.Text).Append(EndOfText);
-                    if (!last)
-                    {
-                        prompt.Append('\n');
-                    }
-
+                    if (!last) prompt.Append('\n');
                     break;
                 default:
                     throw new ArgumentException($"Turn {i} has the unknown role {turn.Role}.", nameof(turns));
             }
-
-            if (last && addGenerationPrompt)
-            {
-                prompt.Append("<|assistant|>\n");
-            }
+            if (last && addGenerationPrompt) prompt.Append("<|assistant|>\n");
         }
-
         return prompt.ToString();
     }
 }

@@ -35,7 +35,7 @@ internal sealed class RepoCache(string cacheDirectory, RepoId repo)
     public string? FindCommit(string revision)
     {
         if (Revision.IsCommitHash(revision)) return revision;
-        var path = RefPath(revision);
+        string path = RefPath(revision);
         if (!File.Exists(path)) return null;
         // The file is ours or Python's, but a hand-edited one must not steer us out of the snapshots folder, nor
         // (a FIFO, a huge file) hang or exhaust the reader: anything but a commit id counts as no ref.
@@ -56,10 +56,10 @@ internal sealed class RepoCache(string cacheDirectory, RepoId repo)
     public void WriteRef(string revision, string commit)
     {
         if (FindCommit(revision) == commit) return;
-        var path = RefPath(revision);
+        string path = RefPath(revision);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // Write then rename, so a reader never sees a half-written commit id.
-        var temporary = path + ".tmp";
+        string temporary = path + ".tmp";
         File.WriteAllText(temporary, commit);
         File.Move(temporary, path, overwrite: true);
     }
@@ -71,7 +71,7 @@ internal sealed class RepoCache(string cacheDirectory, RepoId repo)
     /// </summary>
     public static void Link(string blob, string pointer)
     {
-        var folder = Path.GetDirectoryName(pointer)!;
+        string folder = Path.GetDirectoryName(pointer)!;
         Directory.CreateDirectory(folder);
         File.Delete(pointer); // a link left dangling by a deleted blob
         try

@@ -13,11 +13,7 @@ internal struct CodePointBuffer
 
     public void Add(int codePoint)
     {
-        if (Count == _items.Length)
-        {
-            Array.Resize(ref _items, _items.Length * 2);
-        }
-
+        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
         _items[Count++] = codePoint;
     }
 

@@ -22,14 +22,11 @@ internal static class Hangul
     /// <summary>Appends the two or three jamo of <paramref name="syllable"/>.</summary>
     public static void Decompose(int syllable, ref CodePointBuffer output)
     {
-        var index = syllable - SyllableBase;
+        int index = syllable - SyllableBase;
         output.Add(LeadBase + index / VowelTrailCount);
         output.Add(VowelBase + index % VowelTrailCount / TrailCount);
-        var trail = index % TrailCount;
-        if (trail != 0)
-        {
-            output.Add(TrailBase + trail);
-        }
+        int trail = index % TrailCount;
+        if (trail != 0) output.Add(TrailBase + trail);
     }
 
     /// <summary>Composes lead + vowel into an LV syllable, or LV syllable + trail into an LVT syllable.</summary>
@@ -40,13 +37,11 @@ internal static class Hangul
             composite = SyllableBase + ((first - LeadBase) * VowelCount + second - VowelBase) * TrailCount;
             return true;
         }
-
         if (IsSyllable(first) && (first - SyllableBase) % TrailCount == 0 && (uint)(second - TrailBase - 1) < TrailCount - 1)
         {
             composite = first + second - TrailBase;
             return true;
         }
-
         composite = 0;
         return false;
     }

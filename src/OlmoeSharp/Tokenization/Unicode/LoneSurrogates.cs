@@ -9,18 +9,10 @@ internal static class LoneSurrogates
     /// <summary>Returns <paramref name="text"/> with lone surrogates replaced by U+FFFD, or null when it has none.</summary>
     public static string? ReplaceOrNull(ReadOnlySpan<char> text)
     {
-        var first = FindLone(text, 0);
-        if (first < 0)
-        {
-            return null;
-        }
-
+        int first = FindLone(text, 0);
+        if (first < 0) return null;
         var copy = text.ToArray();
-        for (var i = first; i >= 0; i = FindLone(copy, i + 1))
-        {
-            copy[i] = '\uFFFD';
-        }
-
+        for (int i = first; i >= 0; i = FindLone(copy, i + 1)) copy[i] = '\uFFFD';
         return new string(copy);
     }
 
@@ -28,21 +20,12 @@ internal static class LoneSurrogates
     {
         while (from < text.Length)
         {
-            var found = text[from..].IndexOfAnyInRange('\uD800', '\uDFFF');
-            if (found < 0)
-            {
-                return -1;
-            }
-
-            var i = from + found;
-            if (!char.IsHighSurrogate(text[i]) || i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1]))
-            {
-                return i;
-            }
-
+            int found = text[from..].IndexOfAnyInRange('\uD800', '\uDFFF');
+            if (found < 0) return -1;
+            int i = from + found;
+            if (!char.IsHighSurrogate(text[i]) || i + 1 == text.Length || !char.IsLowSurrogate(text[i + 1])) return i;
             from = i + 2;
         }
-
         return -1;
     }
 }

@@ -28,78 +28,56 @@ internal static class Nfc
     /// <remarks>Lone surrogates are left as they are (they are starters that compose with nothing).</remarks>
     public static string? NormalizeOrNull(ReadOnlySpan<char> text)
     {
-        var firstUnsafe = FindUnsafe(text, 0);
-        if (firstUnsafe < 0)
-        {
-            return null;
-        }
-
+        int firstUnsafe = FindUnsafe(text, 0);
+        if (firstUnsafe < 0) return null;
         var output = new StringBuilder(text.Length + 8);
         var decomposed = new CodePointBuffer(16);
-        var position = 0;
-        var unsafeAt = firstUnsafe;
+        int position = 0;
+        int unsafeAt = firstUnsafe;
         while (unsafeAt >= 0)
         {
             // The segment starts at the safe starter just before the unsafe code point (marks may compose onto it)
             // and runs to the next safe code point, which can neither reorder nor compose with what precedes it.
-            var start = unsafeAt;
+            int start = unsafeAt;
             if (start > position)
-            {
                 start -= start >= 2 && char.IsLowSurrogate(text[start - 1]) && char.IsHighSurrogate(text[start - 2]) ? 2 : 1;
-            }
-
             output.Append(text[position..start]);
-            var end = unsafeAt;
+            int end = unsafeAt;
             while (end < text.Length)
             {
-                var codePoint = ReadCodePoint(text, end, out var length);
-                if (!UnicodeProperties.IsNfcUnsafe(codePoint))
-                {
-                    break;
-                }
-
+                int codePoint = ReadCodePoint(text, end, out int length);
+                if (!UnicodeProperties.IsNfcUnsafe(codePoint)) break;
                 end += length;
             }
-
             NormalizeSegment(text[start..end], ref decomposed, output);
             position = end;
             unsafeAt = FindUnsafe(text, end);
         }
-
         output.Append(text[position..]);
         return output.ToString();
     }
 
     private static int FindUnsafe(ReadOnlySpan<char> text, int from)
     {
-        for (var i = from; i < text.Length;)
+        for (int i = from; i < text.Length;)
         {
             // Nothing below U+0300 is unsafe: runs of ASCII, Latin-1 and Latin Extended are skipped vectorized.
-            var skip = text[i..].IndexOfAnyExceptInRange('\0', '\u02FF');
-            if (skip < 0)
-            {
-                break;
-            }
-
+            int skip = text[i..].IndexOfAnyExceptInRange('\0', '\u02FF');
+            if (skip < 0) break;
             i += skip;
-            var codePoint = ReadCodePoint(text, i, out var length);
-            if (UnicodeProperties.IsNfcUnsafe(codePoint))
-            {
-                return i;
-            }
-
+            int codePoint = ReadCodePoint(text, i, out int length);
+            if (UnicodeProperties.IsNfcUnsafe(codePoint)) return i;
             i += length;
         }
-
         return -1;
     }
 
     private static void NormalizeSegment(ReadOnlySpan<char> segment, ref CodePointBuffer buffer, StringBuilder output)
     {
         buffer.Clear();
-        for (var i = 0; i < segment.Length;)
+        for (int i = 0; i < segment.Length;)
         {
-            var codePoint = ReadCodePoint(segment, i, out var length);
+            int codePoint = ReadCodePoint(segment, i, out int length);
             i += length;
             if (Hangul.IsSyllable(codePoint))
             {
@@ -107,37 +85,27 @@ internal static class Nfc
             }
             else if (Decompositions.TryGetValue(codePoint, out var parts))
             {
-                foreach (var part in parts)
-                {
-                    buffer.Add(part);
-                }
+                foreach (int part in parts) buffer.Add(part);
             }
             else
             {
                 buffer.Add(codePoint);
             }
         }
-
         var codePoints = buffer.Items;
         SortCombiningMarks(codePoints);
-        var count = Compose(codePoints);
-        foreach (var codePoint in codePoints[..count])
+        int count = Compose(codePoints);
+        foreach (int codePoint in codePoints[..count])
         {
-            if (codePoint < 0x10000)
-            {
-                output.Append((char)codePoint);
-            }
-            else
-            {
-                output.Append(char.ConvertFromUtf32(codePoint));
-            }
+            if (codePoint < 0x10000) output.Append((char)codePoint);
+            else output.Append(char.ConvertFromUtf32(codePoint));
         }
     }
 
     /// <summary>Canonical ordering: every run of non-starters is stably sorted by combining class.</summary>
     private static void SortCombiningMarks(Span<int> codePoints)
     {
-        var i = 0;
+        int i = 0;
         while (i < codePoints.Length)
         {
             if (UnicodeProperties.GetCombiningClass(codePoints[i]) == 0)
@@ -145,38 +113,26 @@ internal static class Nfc
                 i++;
                 continue;
             }
-
-            var runStart = i;
-            while (i < codePoints.Length && UnicodeProperties.GetCombiningClass(codePoints[i]) != 0)
-            {
-                i++;
-            }
-
+            int runStart = i;
+            while (i < codePoints.Length && UnicodeProperties.GetCombiningClass(codePoints[i]) != 0) i++;
             var run = codePoints[runStart..i];
-            if (run.Length <= InsertionSortLimit)
-            {
-                InsertionSort(run);
-            }
-            else
-            {
-                CountingSort(run);
-            }
+            if (run.Length <= InsertionSortLimit) InsertionSort(run);
+            else CountingSort(run);
         }
     }
 
     private static void InsertionSort(Span<int> run)
     {
-        for (var i = 1; i < run.Length; i++)
+        for (int i = 1; i < run.Length; i++)
         {
-            var item = run[i];
-            var itemClass = UnicodeProperties.GetCombiningClass(item);
-            var j = i - 1;
+            int item = run[i];
+            int itemClass = UnicodeProperties.GetCombiningClass(item);
+            int j = i - 1;
             while (j >= 0 && UnicodeProperties.GetCombiningClass(run[j]) > itemClass)
             {
                 run[j + 1] = run[j];
                 j--;
             }
-
             run[j + 1] = item;
         }
     }
@@ -184,81 +140,57 @@ internal static class Nfc
     private static void CountingSort(Span<int> run)
     {
         Span<int> starts = stackalloc int[257];
-        foreach (var codePoint in run)
-        {
-            starts[UnicodeProperties.GetCombiningClass(codePoint) + 1]++;
-        }
-
-        for (var c = 1; c < starts.Length; c++)
-        {
-            starts[c] += starts[c - 1];
-        }
-
+        foreach (int codePoint in run) starts[UnicodeProperties.GetCombiningClass(codePoint) + 1]++;
+        for (int c = 1; c < starts.Length; c++) starts[c] += starts[c - 1];
         var sorted = new int[run.Length];
-        foreach (var codePoint in run)
-        {
-            sorted[starts[UnicodeProperties.GetCombiningClass(codePoint)]++] = codePoint;
-        }
-
+        foreach (int codePoint in run) sorted[starts[UnicodeProperties.GetCombiningClass(codePoint)]++] = codePoint;
         sorted.CopyTo(run);
     }
 
     /// <summary>Canonical composition in place; returns the new length.</summary>
     private static int Compose(Span<int> codePoints)
     {
-        var starter = -1;
-        var lastClass = 0;
-        var count = 0;
-        foreach (var codePoint in codePoints)
+        int starter = -1;
+        int lastClass = 0;
+        int count = 0;
+        foreach (int codePoint in codePoints)
         {
-            var combiningClass = UnicodeProperties.GetCombiningClass(codePoint);
+            int combiningClass = UnicodeProperties.GetCombiningClass(codePoint);
             // A character composes with the last starter unless something between them blocks it: a starter, or a
             // mark of the same or a higher class (after canonical ordering the last one is the highest).
-            var adjacent = count == starter + 1;
+            bool adjacent = count == starter + 1;
             if (starter >= 0 && (adjacent || (lastClass != 0 && lastClass < combiningClass))
-                && TryCompose(codePoints[starter], codePoint, out var composite))
+                && TryCompose(codePoints[starter], codePoint, out int composite))
             {
                 codePoints[starter] = composite;
                 continue;
             }
-
-            if (combiningClass == 0)
-            {
-                starter = count;
-            }
-
+            if (combiningClass == 0) starter = count;
             lastClass = combiningClass;
             codePoints[count++] = codePoint;
         }
-
         return count;
     }
 
     private static bool TryCompose(int first, int second, out int composite)
     {
-        if (Hangul.TryCompose(first, second, out composite))
-        {
-            return true;
-        }
-
-        if (Compositions.TryGetValue(first, second, out var value))
+        if (Hangul.TryCompose(first, second, out composite)) return true;
+        if (Compositions.TryGetValue(first, second, out long value))
         {
             composite = (int)value;
             return true;
         }
-
         return false;
     }
 
     private static int ReadCodePoint(ReadOnlySpan<char> text, int index, out int length)
     {
-        var c = text[index];
+        char c = text[index];
         if (char.IsHighSurrogate(c) && index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]))
         {
             length = 2;
             return char.ConvertToUtf32(c, text[index + 1]);
         }
-
         length = 1;
         return c;
     }
@@ -267,21 +199,17 @@ internal static class Nfc
     {
         var oneStep = new Dictionary<int, (int First, int Second)>();
         var table = UnicodeTables.CanonicalDecompositions;
-        for (var i = 0; i < table.Length; i += 3)
-        {
-            oneStep[table[i]] = (table[i + 1], table[i + 2]);
-        }
+        for (int i = 0; i < table.Length; i += 3) oneStep[table[i]] = (table[i + 1], table[i + 2]);
 
         // Expand recursively once here, so normalization itself is a single lookup per code point.
         var full = new Dictionary<int, int[]>(oneStep.Count);
         var parts = new List<int>();
-        foreach (var codePoint in oneStep.Keys)
+        foreach (int codePoint in oneStep.Keys)
         {
             parts.Clear();
             Expand(codePoint, oneStep, parts);
             full[codePoint] = [.. parts];
         }
-
         return full;
 
         static void Expand(int codePoint, Dictionary<int, (int First, int Second)> oneStep, List<int> parts)
@@ -291,12 +219,8 @@ internal static class Nfc
                 parts.Add(codePoint);
                 return;
             }
-
             Expand(pair.First, oneStep, parts);
-            if (pair.Second != 0)
-            {
-                Expand(pair.Second, oneStep, parts);
-            }
+            if (pair.Second != 0) Expand(pair.Second, oneStep, parts);
         }
     }
 
@@ -304,11 +228,7 @@ internal static class Nfc
     {
         var table = UnicodeTables.PrimaryCompositions;
         var map = new IntPairMap(table.Length / 3);
-        for (var i = 0; i < table.Length; i += 3)
-        {
-            map.Set(table[i], table[i + 1], table[i + 2]);
-        }
-
+        for (int i = 0; i < table.Length; i += 3) map.Set(table[i], table[i + 1], table[i + 2]);
         return map;
     }
 }

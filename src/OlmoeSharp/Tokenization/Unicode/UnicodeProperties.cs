@@ -22,18 +22,12 @@ internal static class UnicodeProperties
     {
         var flat = new ushort[CodePointCount];
         var ranges = UnicodeTables.CharacterClassRanges;
-        for (var i = 0; i < ranges.Length; i += 3)
-        {
+        for (int i = 0; i < ranges.Length; i += 3)
             flat.AsSpan(ranges[i], ranges[i + 1] - ranges[i] + 1).Fill((ushort)(ranges[i + 2] << ClassShift));
-        }
-
         ranges = UnicodeTables.CombiningClassRanges;
-        for (var i = 0; i < ranges.Length; i += 3)
+        for (int i = 0; i < ranges.Length; i += 3)
         {
-            for (var cp = ranges[i]; cp <= ranges[i + 1]; cp++)
-            {
-                flat[cp] |= (ushort)(ranges[i + 2] | NfcUnsafeBit);
-            }
+            for (int cp = ranges[i]; cp <= ranges[i + 1]; cp++) flat[cp] |= (ushort)(ranges[i + 2] | NfcUnsafeBit);
         }
 
         // A character that has a canonical decomposition but is not itself a primary composite never survives
@@ -42,31 +36,18 @@ internal static class UnicodeProperties
         // left exactly as it is by NFC, which is what lets Nfc skip whole runs of text.
         var compositions = UnicodeTables.PrimaryCompositions;
         var composites = new HashSet<int>();
-        for (var i = 0; i < compositions.Length; i += 3)
+        for (int i = 0; i < compositions.Length; i += 3)
         {
             composites.Add(compositions[i + 2]);
             flat[compositions[i + 1]] |= NfcUnsafeBit;
         }
-
         var decompositions = UnicodeTables.CanonicalDecompositions;
-        for (var i = 0; i < decompositions.Length; i += 3)
+        for (int i = 0; i < decompositions.Length; i += 3)
         {
-            if (!composites.Contains(decompositions[i]))
-            {
-                flat[decompositions[i]] |= NfcUnsafeBit;
-            }
+            if (!composites.Contains(decompositions[i])) flat[decompositions[i]] |= NfcUnsafeBit;
         }
-
-        for (var cp = Hangul.VowelBase; cp < Hangul.VowelBase + Hangul.VowelCount; cp++)
-        {
-            flat[cp] |= NfcUnsafeBit;
-        }
-
-        for (var cp = Hangul.TrailBase + 1; cp < Hangul.TrailBase + Hangul.TrailCount; cp++)
-        {
-            flat[cp] |= NfcUnsafeBit;
-        }
-
+        for (int cp = Hangul.VowelBase; cp < Hangul.VowelBase + Hangul.VowelCount; cp++) flat[cp] |= NfcUnsafeBit;
+        for (int cp = Hangul.TrailBase + 1; cp < Hangul.TrailBase + Hangul.TrailCount; cp++) flat[cp] |= NfcUnsafeBit;
         (Stage1, Stage2) = Compress(flat);
     }
 
@@ -90,24 +71,19 @@ internal static class UnicodeProperties
         var stage1 = new ushort[CodePointCount >> BlockShift];
         var blocks = new List<ushort>();
         var seen = new Dictionary<string, ushort>(StringComparer.Ordinal);
-        for (var block = 0; block < stage1.Length; block++)
+        for (int block = 0; block < stage1.Length; block++)
         {
             var span = flat.AsSpan(block << BlockShift, BlockSize);
             // The block's content as a string key: exact, and only run once at start-up.
-            var key = new string(System.Runtime.InteropServices.MemoryMarshal.Cast<ushort, char>(span));
-            if (!seen.TryGetValue(key, out var index))
+            string key = new string(System.Runtime.InteropServices.MemoryMarshal.Cast<ushort, char>(span));
+            if (!seen.TryGetValue(key, out ushort index))
             {
                 index = (ushort)(blocks.Count >> BlockShift);
                 seen.Add(key, index);
-                foreach (var value in span)
-                {
-                    blocks.Add(value);
-                }
+                foreach (ushort value in span) blocks.Add(value);
             }
-
             stage1[block] = index;
         }
-
         return (stage1, blocks.ToArray());
     }
 }
