@@ -61,7 +61,7 @@ public sealed class ChatTemplateTests
     public void Encodes_like_the_olmoe_instruct_training_data()
     {
         // From the OLMoE SFT/DPO logs: "<|endoftext|><|user|>\n" -> 50279 29 93 4537 49651 187; role markers are text.
-        var prompt = _template.Render([new ChatTurn(TurnRole.User, "Hi")], addGenerationPrompt: true);
+        string prompt = _template.Render([new ChatTurn(TurnRole.User, "Hi")], addGenerationPrompt: true);
 
         var ids = TokenizerFixture.Tokenizer.Encode(prompt);
 

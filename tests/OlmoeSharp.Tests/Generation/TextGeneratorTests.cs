@@ -79,7 +79,7 @@ public sealed class TextGeneratorTests(TinyModelFixture fixture) : IClassFixture
         var generator = new TextGenerator(fixture.Model);
         string[] prompts = ["alpha", "beta gamma", "delta epsilon zeta", "eta"];
         var serial = new List<List<int>>();
-        foreach (var p in prompts) serial.Add((await Collect(generator.GenerateAsync(p, Greedy))).Ids);
+        foreach (string p in prompts) serial.Add((await Collect(generator.GenerateAsync(p, Greedy))).Ids);
         var parallel = await Task.WhenAll(prompts.Select(p => Task.Run(async () => (await Collect(generator.GenerateAsync(p, Greedy))).Ids)));
         Assert.Equal(serial, parallel);
     }

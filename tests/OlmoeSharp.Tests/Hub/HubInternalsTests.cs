@@ -1,7 +1,6 @@
 using System.Net;
 using OlmoeSharp.Hub;
 using OlmoeSharp.Tests.Platform;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Hub;
 

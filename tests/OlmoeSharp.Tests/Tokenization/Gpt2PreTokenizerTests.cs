@@ -1,6 +1,5 @@
 using OlmoeSharp.Tokenization;
 using OlmoeSharp.Tokenization.Unicode;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Tokenization;
 
@@ -30,7 +29,7 @@ public sealed class Gpt2PreTokenizerTests
         var rest = text.AsSpan();
         while (!rest.IsEmpty)
         {
-            var length = Gpt2PreTokenizer.NextWordLength(rest);
+            int length = Gpt2PreTokenizer.NextWordLength(rest);
             words.Add(rest[..length].ToString());
             rest = rest[length..];
         }

@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Text;
 using OlmoeSharp.Tokenization.Unicode;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Tokenization.Unicode;
 
@@ -38,7 +37,7 @@ public sealed class NfcTests
     [Fact]
     public void Returns_normalized_text_unchanged_and_uncopied()
     {
-        var text = "Crème brûlée, 한국어, 中文, 😀 and ASCII";
+        string text = "Crème brûlée, 한국어, 中文, 😀 and ASCII";
         Assert.Same(text, Nfc.Normalize(text));
         Assert.Null(Nfc.NormalizeOrNull(text));
     }
@@ -48,9 +47,9 @@ public sealed class NfcTests
     {
         var failures = new List<string>();
         var inPart1 = new HashSet<int>();
-        var part = "";
-        var cases = 0;
-        foreach (var line in ReadConformanceLines())
+        string part = "";
+        int cases = 0;
+        foreach (string line in ReadConformanceLines())
         {
             if (line.StartsWith('@'))
             {
@@ -59,10 +58,7 @@ public sealed class NfcTests
             }
 
             var columns = line.Split(';').Select(Parse).ToArray();
-            if (part == "@Part1")
-            {
-                inPart1.Add(char.ConvertToUtf32(columns[0], 0));
-            }
+            if (part == "@Part1") inPart1.Add(char.ConvertToUtf32(columns[0], 0));
 
             // NFC: c2 == toNFC(c1) == toNFC(c2) == toNFC(c3); c4 == toNFC(c4) == toNFC(c5).
             Check(columns[0], columns[1]);
@@ -74,14 +70,11 @@ public sealed class NfcTests
         }
 
         // Every code point not listed in part 1 is unchanged by normalization.
-        for (var cp = 0; cp <= 0x10FFFF; cp++)
+        for (int cp = 0; cp <= 0x10FFFF; cp++)
         {
-            if (cp is >= 0xD800 and <= 0xDFFF || inPart1.Contains(cp))
-            {
-                continue;
-            }
+            if (cp is >= 0xD800 and <= 0xDFFF || inPart1.Contains(cp)) continue;
 
-            var text = char.ConvertFromUtf32(cp);
+            string text = char.ConvertFromUtf32(cp);
             Check(text, text);
         }
 
@@ -90,11 +83,8 @@ public sealed class NfcTests
 
         void Check(string input, string expected)
         {
-            var actual = Nfc.Normalize(input);
-            if (actual != expected)
-            {
-                failures.Add($"NFC({Hex(input)}) = {Hex(actual)}, expected {Hex(expected)}");
-            }
+            string actual = Nfc.Normalize(input);
+            if (actual != expected) failures.Add($"NFC({Hex(input)}) = {Hex(actual)}, expected {Hex(expected)}");
         }
     }
 
@@ -105,16 +95,13 @@ public sealed class NfcTests
         var random = new Random(7);
         int[] marks = [0x0301, 0x0316, 0x0323, 0x0327, 0x0345, 0x05B0, 0x0E38, 0x302A, 0x0300];
         var input = new StringBuilder("x");
-        for (var i = 0; i < 20_000; i++)
-        {
-            input.Append((char)marks[random.Next(marks.Length)]);
-        }
+        for (int i = 0; i < 20_000; i++) input.Append((char)marks[random.Next(marks.Length)]);
 
-        var text = input.ToString();
-        var expected = "x" + new string(text[1..].OrderBy(c => UnicodeProperties.GetCombiningClass(c)).ToArray());
+        string text = input.ToString();
+        string expected = "x" + new string(text[1..].OrderBy(c => UnicodeProperties.GetCombiningClass(c)).ToArray());
         var started = DateTime.UtcNow;
 
-        var actual = Nfc.Normalize(text);
+        string actual = Nfc.Normalize(text);
 
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(2));
         Assert.Equal(expected, actual);
@@ -127,10 +114,7 @@ public sealed class NfcTests
         using var reader = new StreamReader(new GZipStream(stream, CompressionMode.Decompress));
         while (reader.ReadLine() is { } line)
         {
-            if (line.Length > 0)
-            {
-                yield return line;
-            }
+            if (line.Length > 0) yield return line;
         }
     }
 
@@ -141,10 +125,8 @@ public sealed class NfcTests
     private static string Hex(string text)
     {
         var codePoints = new List<string>();
-        for (var i = 0; i < text.Length; i += char.IsSurrogatePair(text, i) ? 2 : 1)
-        {
+        for (int i = 0; i < text.Length; i += char.IsSurrogatePair(text, i) ? 2 : 1)
             codePoints.Add(char.ConvertToUtf32(text, i).ToString("X4"));
-        }
 
         return string.Join(' ', codePoints);
     }
