@@ -112,7 +112,7 @@ internal static class TokenizeCommand
         using var document = Parse(line, where);
         if (document.RootElement.ValueKind != JsonValueKind.Object
             || !document.RootElement.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
-                throw new InputException($"{where}: expected an object with a string \"text\"");
+            throw new InputException($"{where}: expected an object with a string \"text\"");
         try
         {
             return text.GetString()!;
@@ -130,7 +130,7 @@ internal static class TokenizeCommand
         using var document = Parse(line, where);
         if (document.RootElement.ValueKind != JsonValueKind.Object
             || !document.RootElement.TryGetProperty("ids", out var ids) || ids.ValueKind != JsonValueKind.Array)
-                throw new InputException($"{where}: expected an object with an array \"ids\"");
+            throw new InputException($"{where}: expected an object with an array \"ids\"");
         var result = new int[ids.GetArrayLength()];
         int i = 0;
         foreach (var id in ids.EnumerateArray())

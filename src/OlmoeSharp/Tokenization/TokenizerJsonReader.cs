@@ -129,7 +129,7 @@ internal static class TokenizerJsonReader
             }
             if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind != JsonValueKind.Null
                 && !(dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() == 0))
-                    throw Fault("must be null: BPE dropout makes encoding random", "model.dropout");
+                throw Fault("must be null: BPE dropout makes encoding random", "model.dropout");
         }
 
         private string[] ReadVocabulary(JsonElement vocab)
@@ -266,9 +266,9 @@ internal static class TokenizerJsonReader
         /// <summary>A token as a short JSON string literal, so a message stays one readable line.</summary>
         private static string Quote(string token)
         {
-            const int MaxShown = 40;
-            if (token.Length > MaxShown)
-                token = token[..(char.IsHighSurrogate(token[MaxShown - 1]) ? MaxShown - 1 : MaxShown)] + "…";
+            const int maxShown = 40;
+            if (token.Length > maxShown)
+                token = token[..(char.IsHighSurrogate(token[maxShown - 1]) ? maxShown - 1 : maxShown)] + "…";
             return JsonSerializer.Serialize(token);
         }
 
