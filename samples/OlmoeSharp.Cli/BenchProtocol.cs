@@ -63,7 +63,7 @@ internal static class BenchProtocol
         const string status = "/proc/self/status";
         if (File.Exists(status))
         {
-            foreach (var line in File.ReadLines(status))
+            foreach (string line in File.ReadLines(status))
                 if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
                     return long.Parse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) / 1024.0;
         }

@@ -13,9 +13,7 @@ internal static class DownloadProgressView
     public static async Task<T> ShowAsync<T>(Func<IProgress<DownloadProgress>, Task<T>> work)
     {
         if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
-        {
             return await work(new PlainDownloadProgress(Console.Error));
-        }
         return await AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(

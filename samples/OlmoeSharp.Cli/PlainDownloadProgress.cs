@@ -11,8 +11,8 @@ internal sealed class PlainDownloadProgress(TextWriter output) : IProgress<Downl
     /// <inheritdoc/>
     public void Report(DownloadProgress value)
     {
-        var tenth = value.TotalBytes == 0 ? 10 : value.BytesDone * 10 / value.TotalBytes;
-        if (_lastTenth.TryGetValue(value.FileName, out var last) && tenth <= last) return;
+        long tenth = value.TotalBytes == 0 ? 10 : value.BytesDone * 10 / value.TotalBytes;
+        if (_lastTenth.TryGetValue(value.FileName, out long last) && tenth <= last) return;
         _lastTenth[value.FileName] = tenth;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{value.FileName}: {tenth * 10}% ({FormatBytes(value.BytesDone)} of {FormatBytes(value.TotalBytes)})"));

@@ -8,7 +8,5 @@ using var olmoe = await OlmoeModel.LoadAsync(model);
 var chat = new ChatSession(new TextGenerator(olmoe));
 
 await foreach (var update in chat.SendAsync("Write a haiku about the sea.", new GenerationOptions { MaxNewTokens = 64 }))
-{
     Console.Write(update.Text);
-}
 Console.WriteLine();

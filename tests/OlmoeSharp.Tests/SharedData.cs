@@ -9,11 +9,11 @@ internal static class SharedData
 
     private static string FindRoot()
     {
-        var env = Environment.GetEnvironmentVariable("OLMOE_SHARED_DIR");
+        string? env = Environment.GetEnvironmentVariable("OLMOE_SHARED_DIR");
         if (!string.IsNullOrEmpty(env)) return env;
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var candidate = System.IO.Path.Combine(dir.FullName, "shared");
+            string candidate = System.IO.Path.Combine(dir.FullName, "shared");
             if (Directory.Exists(System.IO.Path.Combine(candidate, "golden"))) return candidate;
         }
         throw new DirectoryNotFoundException("shared/ (golden data) not found above " + AppContext.BaseDirectory + "; set OLMOE_SHARED_DIR.");

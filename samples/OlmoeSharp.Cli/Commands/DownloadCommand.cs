@@ -21,7 +21,7 @@ internal static class DownloadCommand
         {
             try
             {
-                var folder = await ModelLocator.DownloadAsync(parseResult.GetRequiredValue(repoId), parseResult.GetValue(revision), cancellationToken);
+                string folder = await ModelLocator.DownloadAsync(parseResult.GetRequiredValue(repoId), parseResult.GetValue(revision), cancellationToken);
                 Console.Out.WriteLine(folder);
                 return 0;
             }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using OlmoeSharp.Generation;
-using OlmoeSharp.Tokenization;
 
 namespace OlmoeSharp.Cli.Commands;
 
@@ -32,7 +31,7 @@ internal static class GenerateCommand
             var generator = new TextGenerator(loaded);
             var updates = ids is not null
                 ? generator.GenerateAsync(CliRunner.ParseTokenList(ids), options, cancel)
-                : generator.GenerateAsync(parse.GetValue(chat) ? new TuluChatTemplate().Render([new ChatTurn(ChatRole.User, text!)], true) : text!, options, cancel);
+                : generator.GenerateAsync(parse.GetValue(chat) ? new TuluChatTemplate().Render([new ChatTurn(TurnRole.User, text!)], true) : text!, options, cancel);
 
             var generated = new List<int>();
             GenerationUsage? usage = null;

@@ -13,16 +13,15 @@ internal static class JsonStringLiteral
     public static string Unescape(string literal)
     {
         var text = new StringBuilder(literal.Length);
-        for (var i = 1; i < literal.Length - 1; i++)
+        for (int i = 1; i < literal.Length - 1; i++)
         {
-            var c = literal[i];
+            char c = literal[i];
             if (c != '\\')
             {
                 text.Append(c);
                 continue;
             }
-
-            var escape = literal[++i];
+            char escape = literal[++i];
             text.Append(escape switch
             {
                 'b' => '\b',
@@ -33,12 +32,8 @@ internal static class JsonStringLiteral
                 'u' => (char)int.Parse(literal.AsSpan(i + 1, 4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture),
                 _ => escape, // '"', '\\' and '/'
             });
-            if (escape == 'u')
-            {
-                i += 4;
-            }
+            if (escape == 'u') i += 4;
         }
-
         return text.ToString();
     }
 }

@@ -56,7 +56,7 @@ internal static class TokenizeCommand
 
     private static int Run(string tokenizerPath, string inputPath, string outputPath, bool decode)
     {
-        var temporaryPath = outputPath + ".partial";
+        string temporaryPath = outputPath + ".partial";
         try
         {
             var tokenizer = OlmoeTokenizer.Load(tokenizerPath);
@@ -64,40 +64,25 @@ internal static class TokenizeCommand
             using (var output = File.Create(temporaryPath))
             using (var writer = new Utf8JsonWriter(output, WriterOptions))
             {
-                var lineNumber = 0;
+                int lineNumber = 0;
                 while (input.ReadLine() is { } line)
                 {
                     lineNumber++;
-                    if (string.IsNullOrWhiteSpace(line))
-                    {
-                        continue;
-                    }
-
-                    var where = $"{inputPath}:{lineNumber}";
-                    if (decode)
-                    {
-                        WriteDecoded(tokenizer, ReadIds(line, where), writer);
-                    }
-                    else
-                    {
-                        WriteEncoded(tokenizer, ReadText(line, where), writer);
-                    }
-
+                    if (string.IsNullOrWhiteSpace(line)) continue;
+                    string where = $"{inputPath}:{lineNumber}";
+                    if (decode) WriteDecoded(tokenizer, ReadIds(line, where), writer);
+                    else WriteEncoded(tokenizer, ReadText(line, where), writer);
                     writer.Flush();
                     writer.Reset();
                     output.WriteByte((byte)'\n');
                 }
             }
-
             File.Move(temporaryPath, outputPath, overwrite: true);
             return 0;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InputException)
         {
-            if (File.Exists(temporaryPath))
-            {
-                File.Delete(temporaryPath);
-            }
+            if (File.Exists(temporaryPath)) File.Delete(temporaryPath);
 
             // Messages of the library's and the runtime's IO errors name the file; keep them to one line.
             Console.Error.WriteLine("tokenize: " + e.Message.ReplaceLineEndings(" "));
@@ -109,11 +94,7 @@ internal static class TokenizeCommand
     {
         writer.WriteStartObject();
         writer.WriteStartArray("ids");
-        foreach (var id in tokenizer.Encode(text))
-        {
-            writer.WriteNumberValue(id);
-        }
-
+        foreach (int id in tokenizer.Encode(text)) writer.WriteNumberValue(id);
         writer.WriteEndArray();
         writer.WriteEndObject();
     }
@@ -131,10 +112,7 @@ internal static class TokenizeCommand
         using var document = Parse(line, where);
         if (document.RootElement.ValueKind != JsonValueKind.Object
             || !document.RootElement.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
-        {
             throw new InputException($"{where}: expected an object with a string \"text\"");
-        }
-
         try
         {
             return text.GetString()!;
@@ -152,22 +130,15 @@ internal static class TokenizeCommand
         using var document = Parse(line, where);
         if (document.RootElement.ValueKind != JsonValueKind.Object
             || !document.RootElement.TryGetProperty("ids", out var ids) || ids.ValueKind != JsonValueKind.Array)
-        {
             throw new InputException($"{where}: expected an object with an array \"ids\"");
-        }
-
         var result = new int[ids.GetArrayLength()];
-        var i = 0;
+        int i = 0;
         foreach (var id in ids.EnumerateArray())
         {
             if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out result[i]) || result[i] < 0)
-            {
                 throw new InputException($"{where}: ids[{i}] is {id.GetRawText()}, not a token id (a non-negative 32-bit integer)");
-            }
-
             i++;
         }
-
         return result;
     }
 

@@ -1,9 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 using OlmoeSharp.Generation;
-using OlmoeSharp.Tokenization;
-using AIChatRole = Microsoft.Extensions.AI.ChatRole;
-using TurnRole = OlmoeSharp.Tokenization.ChatRole;
 
 namespace OlmoeSharp.AI;
 
@@ -83,7 +80,7 @@ public sealed class OlmoeChatClient : IChatClient
     }
 
     private static ChatResponseUpdate NewUpdate(string text, string responseId, string modelId) =>
-        new(AIChatRole.Assistant, text) { ResponseId = responseId, MessageId = responseId, ModelId = modelId, CreatedAt = DateTimeOffset.UtcNow };
+        new(ChatRole.Assistant, text) { ResponseId = responseId, MessageId = responseId, ModelId = modelId, CreatedAt = DateTimeOffset.UtcNow };
 
     private static List<ChatTurn> ToTurns(IEnumerable<ChatMessage> messages, string? instructions)
     {
@@ -92,9 +89,9 @@ public sealed class OlmoeChatClient : IChatClient
         foreach (var message in messages)
         {
             ArgumentNullException.ThrowIfNull(message, nameof(messages));
-            TurnRole role = message.Role == AIChatRole.System ? TurnRole.System
-                : message.Role == AIChatRole.User ? TurnRole.User
-                : message.Role == AIChatRole.Assistant ? TurnRole.Assistant
+            TurnRole role = message.Role == ChatRole.System ? TurnRole.System
+                : message.Role == ChatRole.User ? TurnRole.User
+                : message.Role == ChatRole.Assistant ? TurnRole.Assistant
                 : throw new NotSupportedException($"messages with role '{message.Role}' are not supported; OLMoE's chat format has system, user and assistant turns.");
             turns.Add(new ChatTurn(role, message.Text));
         }

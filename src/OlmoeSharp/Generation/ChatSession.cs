@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using OlmoeSharp.Tokenization;
 
 namespace OlmoeSharp.Generation;
 
@@ -27,7 +26,7 @@ public sealed class ChatSession
         generator.RequireTokenizer();
         _template = template ?? new TuluChatTemplate();
         _session = generator.Model.CreateSession();
-        if (!string.IsNullOrEmpty(systemPrompt)) _history.Add(new ChatTurn(ChatRole.System, systemPrompt));
+        if (!string.IsNullOrEmpty(systemPrompt)) _history.Add(new ChatTurn(TurnRole.System, systemPrompt));
     }
 
     /// <summary>The conversation so far, the assistant's answers included.</summary>
@@ -42,7 +41,7 @@ public sealed class ChatSession
         ArgumentNullException.ThrowIfNull(message);
         options ??= new GenerationOptions();
         options.Validate();
-        var turns = new List<ChatTurn>(_history) { new(ChatRole.User, message) };
+        var turns = new List<ChatTurn>(_history) { new(TurnRole.User, message) };
         IReadOnlyList<int> prompt = _generator.RequireTokenizer().Encode(_template.Render(turns, addGenerationPrompt: true));
         int reused = CommonPrefix(prompt);
         TextGenerator.CheckContext(prompt.Count, _session.ContextLength, options);
@@ -61,7 +60,7 @@ public sealed class ChatSession
             answer.Append(update.Text);
             yield return update;
         }
-        _history.Add(new ChatTurn(ChatRole.Assistant, answer.ToString()));
+        _history.Add(new ChatTurn(TurnRole.Assistant, answer.ToString()));
         _cached.Clear();
         _cached.AddRange(tokens.Take(_session.Position));
     }

@@ -40,7 +40,7 @@ public sealed record GenerationOptions
         if (!(MinP >= 0 && MinP <= 1)) throw new ArgumentOutOfRangeException(nameof(MinP), MinP, "must be in [0, 1].");
         if (!float.IsFinite(RepetitionPenalty) || RepetitionPenalty <= 0) throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), RepetitionPenalty, "must be a finite number > 0.");
         if (StopSequences is null) throw new ArgumentNullException(nameof(StopSequences));
-        foreach (var stop in StopSequences)
+        foreach (string stop in StopSequences)
             if (string.IsNullOrEmpty(stop)) throw new ArgumentException("stop sequences must be non-empty strings.", nameof(StopSequences));
     }
 }

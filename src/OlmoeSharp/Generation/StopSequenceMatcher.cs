@@ -28,7 +28,7 @@ public sealed class StopSequenceMatcher
         string pending = _pending.ToString();
 
         int stopAt = -1;
-        foreach (var stop in _stops)
+        foreach (string stop in _stops)
         {
             int index = pending.IndexOf(stop, StringComparison.Ordinal);
             if (index >= 0 && (stopAt < 0 || index < stopAt)) stopAt = index;
@@ -39,9 +39,8 @@ public sealed class StopSequenceMatcher
             _pending.Clear();
             return pending[..stopAt];
         }
-
         int keep = 0;
-        foreach (var stop in _stops)
+        foreach (string stop in _stops)
             for (int length = Math.Min(stop.Length - 1, pending.Length); length > keep; length--)
                 if (pending.AsSpan(pending.Length - length).SequenceEqual(stop.AsSpan(0, length)))
                 {

@@ -16,9 +16,9 @@ internal sealed class BlobDownloader(HubHttp http, HubOptions options)
     /// <exception cref="HubException">The download failed; a partial file is kept unless its content was wrong.</exception>
     public async Task EnsureAsync(RepoCache cache, RepoId repo, string fileName, FileMetadata metadata, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
-        var pointer = cache.SnapshotFile(metadata.Commit, fileName);
+        string pointer = cache.SnapshotFile(metadata.Commit, fileName);
         if (RepoCache.IsPresent(pointer)) return;
-        var blob = cache.BlobPath(metadata.Etag);
+        string blob = cache.BlobPath(metadata.Etag);
         try
         {
             using var cacheLock = await CacheLock.AcquireAsync(cache.LockPath(metadata.Etag), cancellationToken).ConfigureAwait(false);
@@ -35,16 +35,16 @@ internal sealed class BlobDownloader(HubHttp http, HubOptions options)
     private async Task DownloadBlobAsync(RepoId repo, string fileName, FileMetadata metadata, string blob, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
-        var partialPath = blob + ".incomplete";
+        string partialPath = blob + ".incomplete";
         string? fault;
         await using (var partial = await PartialBlob.OpenAsync(partialPath, cancellationToken).ConfigureAwait(false))
         {
             // Longer than the blob: not a prefix of it, whatever wrote it.
             if (partial.Length > metadata.Size) partial.Restart();
-            for (var retry = 0; partial.Length < metadata.Size; retry++)
+            for (int retry = 0; partial.Length < metadata.Size; retry++)
             {
                 StorageErrors.EnsureFreeSpace(Path.GetDirectoryName(blob)!, metadata.Size - partial.Length, repo, fileName);
-                var before = partial.Length;
+                long before = partial.Length;
                 try
                 {
                     await TransferAsync(repo, fileName, metadata, partial, progress, cancellationToken).ConfigureAwait(false);
@@ -56,7 +56,6 @@ internal sealed class BlobDownloader(HubHttp http, HubOptions options)
             }
             fault = Verify(partial, metadata);
         }
-
         if (fault is not null)
         {
             File.Delete(partialPath);
@@ -68,7 +67,7 @@ internal sealed class BlobDownloader(HubHttp http, HubOptions options)
 
     private async Task TransferAsync(RepoId repo, string fileName, FileMetadata metadata, PartialBlob partial, IProgress<DownloadProgress>? progress, CancellationToken cancellationToken)
     {
-        var offset = partial.Length;
+        long offset = partial.Length;
         using var response = await http.GetContentAsync(repo, metadata.Commit, fileName, metadata.Location, offset, cancellationToken).ConfigureAwait(false);
         // A server may ignore the Range header and send everything from the start.
         if (response.StatusCode != HttpStatusCode.PartialContent || response.Content.Headers.ContentRange?.From != offset) partial.Restart();
@@ -78,12 +77,12 @@ internal sealed class BlobDownloader(HubHttp http, HubOptions options)
         {
             using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var buffer = new byte[BufferSize];
-            var nextReport = 0L;
+            long nextReport = 0L;
             while (true)
             {
                 // A connection that stays open but sends nothing would otherwise hang the download forever.
                 stall.CancelAfter(options.Timeout);
-                var read = await ReadAsync(body, buffer, stall.Token, repo, fileName, partial, cancellationToken).ConfigureAwait(false);
+                int read = await ReadAsync(body, buffer, stall.Token, repo, fileName, partial, cancellationToken).ConfigureAwait(false);
                 if (read == 0) break;
                 await partial.AppendAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 if (Environment.TickCount64 >= nextReport)
@@ -125,7 +124,7 @@ internal sealed class BlobDownloader(HubHttp http, HubOptions options)
         if (partial.Length != metadata.Size) return $"size mismatch: the hub announced {metadata.Size} bytes, the download has {partial.Length}.";
         if (!metadata.EtagIsSha256) return null;
         // Only LFS files are named by their sha256; a small file's etag is a git blob id, not a hash of its bytes alone.
-        var actual = partial.Sha256Hex();
+        string actual = partial.Sha256Hex();
         return string.Equals(actual, metadata.Etag, StringComparison.OrdinalIgnoreCase) ? null
             : $"sha256 mismatch: expected {metadata.Etag}, got {actual}.";
     }

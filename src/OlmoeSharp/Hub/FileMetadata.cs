@@ -21,18 +21,15 @@ internal sealed partial record FileMetadata(string Commit, string Etag, long Siz
     {
         HubException Invalid(string detail) => new(HubErrorKind.InvalidResponse, repo.ToString(), fileName, detail) { StatusCode = (int)response.StatusCode };
 
-        var commit = response.FirstHeader("X-Repo-Commit");
+        string? commit = response.FirstHeader("X-Repo-Commit");
         if (commit is null || !Revision.IsCommitHash(commit))
-        {
             throw Invalid($"{url} sent no valid X-Repo-Commit header (got '{commit}'); is {url.GetLeftPart(UriPartial.Authority)} a Hugging Face hub?");
-        }
-
-        var etag = NormalizeEtag(response.FirstHeader("X-Linked-Etag") ?? response.FirstHeader("ETag"));
+        string? etag = NormalizeEtag(response.FirstHeader("X-Linked-Etag") ?? response.FirstHeader("ETag"));
         // The etag becomes a file name in the cache: anything but a plain token could escape the blobs folder.
         if (etag is null || !SafeEtag().IsMatch(etag)) throw Invalid($"{url} sent no usable ETag (got '{etag}').");
 
-        var sizeText = response.FirstHeader("X-Linked-Size");
-        long? size = sizeText is null ? response.Content.Headers.ContentLength : long.TryParse(sizeText, out var linked) ? linked : null;
+        string? sizeText = response.FirstHeader("X-Linked-Size");
+        long? size = sizeText is null ? response.Content.Headers.ContentLength : long.TryParse(sizeText, out long linked) ? linked : null;
         if (size is not >= 0) throw Invalid($"{url} sent no file size (X-Linked-Size or Content-Length).");
 
         var location = IsRedirect(response) && response.Headers.Location is { } target ? new Uri(url, target) : url;
@@ -46,7 +43,7 @@ internal sealed partial record FileMetadata(string Commit, string Etag, long Siz
     private static string? NormalizeEtag(string? etag)
     {
         if (etag is null) return null;
-        var bare = etag.Trim();
+        string bare = etag.Trim();
         if (bare.StartsWith("W/", StringComparison.Ordinal)) bare = bare[2..];
         return bare.Trim('"');
     }

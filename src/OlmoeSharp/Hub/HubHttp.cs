@@ -19,10 +19,10 @@ internal sealed class HubHttp(HttpClient client, HubOptions options)
     public async Task<FileMetadata> GetMetadataAsync(RepoId repo, string revision, string fileName, CancellationToken cancellationToken)
     {
         var url = ResolveUrl(repo, revision, fileName);
-        for (var hop = 0; hop <= MaxRedirects; hop++)
+        for (int hop = 0; hop <= MaxRedirects; hop++)
         {
             using var response = await SendAsync(HttpMethod.Head, url, 0, repo, fileName, cancellationToken).ConfigureAwait(false);
-            var redirect = FileMetadata.IsRedirect(response);
+            bool redirect = FileMetadata.IsRedirect(response);
             // Like huggingface_hub, follow only redirects within the hub (a renamed repo). A redirect to another host, or
             // one carrying X-Linked-Etag wherever it points, leads to a large file's content: its answer lacks the hub's headers.
             if (redirect && response.Headers.Location is { IsAbsoluteUri: false } relative && IsSameOrigin(new Uri(url, relative), url)
@@ -58,16 +58,14 @@ internal sealed class HubHttp(HttpClient client, HubOptions options)
     public async Task<HttpResponseMessage> GetContentAsync(RepoId repo, string revision, string fileName, Uri location, long offset, CancellationToken cancellationToken)
     {
         var url = location;
-        for (var hop = 0; hop <= MaxRedirects; hop++)
+        for (int hop = 0; hop <= MaxRedirects; hop++)
         {
             var response = await SendAsync(HttpMethod.Get, url, offset, repo, fileName, cancellationToken).ConfigureAwait(false);
             if (response.IsSuccessStatusCode) return response;
             using (response)
             {
                 if (!FileMetadata.IsRedirect(response) || response.Headers.Location is not { } next)
-                {
                     throw HubResponseErrors.Create(response, repo, revision, fileName);
-                }
                 url = new Uri(url, next);
             }
         }
@@ -105,7 +103,6 @@ internal sealed class HubHttp(HttpClient client, HubOptions options)
             throw new HubException(HubErrorKind.Network, repo.ToString(), fileName,
                 $"cannot reach {url.GetLeftPart(UriPartial.Authority)}: {e.Message.TrimEnd('.')}. Check the network, or set HF_HUB_OFFLINE=1 to use the cache only.", e);
         }
-
         if (response.RequestMessage?.RequestUri != url)
         {
             response.Dispose();

@@ -47,10 +47,10 @@ public sealed record HubOptions
     public static HubOptions FromEnvironment(Func<string, string?> variable)
     {
         ArgumentNullException.ThrowIfNull(variable);
-        var home = DefaultHome(variable);
-        var cache = ExpandHome(NonEmpty(variable("HF_HUB_CACHE")) ?? NonEmpty(variable("HUGGINGFACE_HUB_CACHE")))
+        string home = DefaultHome(variable);
+        string cache = ExpandHome(NonEmpty(variable("HF_HUB_CACHE")) ?? NonEmpty(variable("HUGGINGFACE_HUB_CACHE")))
             ?? Path.Combine(home, "hub");
-        var tokenPath = ExpandHome(NonEmpty(variable("HF_TOKEN_PATH"))) ?? Path.Combine(home, "token");
+        string tokenPath = ExpandHome(NonEmpty(variable("HF_TOKEN_PATH"))) ?? Path.Combine(home, "token");
         return new HubOptions
         {
             Endpoint = ParseEndpoint(NonEmpty(variable("HF_ENDPOINT"))),
@@ -88,19 +88,15 @@ public sealed record HubOptions
     {
         if (value is null) return DefaultEndpoint;
         if (Uri.TryCreate(value.Trim().TrimEnd('/'), UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
-        {
             return uri;
-        }
         throw new ArgumentException($"HF_ENDPOINT '{value}' is not an absolute http(s) URL.");
     }
 
     private static TimeSpan ParseTimeout(string? value)
     {
         if (value is null) return DefaultTimeout;
-        if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds > 0)
-        {
+        if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double seconds) && seconds > 0)
             return TimeSpan.FromSeconds(seconds);
-        }
         throw new ArgumentException($"HF_HUB_DOWNLOAD_TIMEOUT '{value}' is not a positive number of seconds.");
     }
 }

@@ -10,11 +10,11 @@ internal static class HubResponseErrors
     /// <summary>The exception for the failed <paramref name="response"/> to a request for <paramref name="fileName"/> at <paramref name="revision"/>.</summary>
     public static HubException Create(HttpResponseMessage response, RepoId repo, string revision, string fileName)
     {
-        var status = (int)response.StatusCode;
-        var code = response.FirstHeader("X-Error-Code");
-        var hubMessage = response.FirstHeader("X-Error-Message") is { } text ? $" The hub says: {text}" : "";
+        int status = (int)response.StatusCode;
+        string? code = response.FirstHeader("X-Error-Code");
+        string hubMessage = response.FirstHeader("X-Error-Message") is { } text ? $" The hub says: {text}" : "";
         var url = response.RequestMessage?.RequestUri;
-        var tokenSent = response.RequestMessage?.Headers.Authorization is not null;
+        bool tokenSent = response.RequestMessage?.Headers.Authorization is not null;
 
         var (kind, detail) = (status, code) switch
         {

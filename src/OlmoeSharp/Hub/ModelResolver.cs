@@ -97,19 +97,14 @@ public sealed class ModelResolver : IDisposable
         // The first answer pins the commit, and every other file is asked for at that commit, so a push to the branch
         // in the middle of a download cannot mix files of two versions in one snapshot.
         var config = await _http.GetMetadataAsync(repo, revision, ModelFiles.Config, cancellationToken).ConfigureAwait(false);
-        var commit = config.Commit;
+        string commit = config.Commit;
         await _downloader.EnsureAsync(cache, repo, ModelFiles.Config, config, progress, cancellationToken).ConfigureAwait(false);
-        foreach (var optional in ModelFiles.Optional)
-        {
-            await FetchAsync(optional, required: false).ConfigureAwait(false);
-        }
+        foreach (string optional in ModelFiles.Optional) await FetchAsync(optional, required: false).ConfigureAwait(false);
         await FetchAsync(ModelFiles.Tokenizer, required: true).ConfigureAwait(false);
         if (await FetchAsync(ModelFiles.WeightsIndex, required: false).ConfigureAwait(false))
         {
-            foreach (var shard in ShardIndex.ReadShardNames(cache.SnapshotFile(commit, ModelFiles.WeightsIndex)))
-            {
+            foreach (string shard in ShardIndex.ReadShardNames(cache.SnapshotFile(commit, ModelFiles.WeightsIndex)))
                 await FetchAsync(shard, required: true).ConfigureAwait(false);
-            }
         }
         else
         {
@@ -156,11 +151,9 @@ public sealed class ModelResolver : IDisposable
                 ? "no such folder, and not a Hugging Face repo id of the form 'org/name' either."
                 : "not a Hugging Face repo id of the form 'org/name'.");
         }
-        var rev = revision ?? Revision.Default;
+        string rev = revision ?? Revision.Default;
         if (!Revision.IsValid(rev))
-        {
             throw new HubException(HubErrorKind.InvalidReference, text, null, $"'{rev}' is not a valid branch, tag or commit name.");
-        }
         return (repo, rev);
     }
 }

@@ -29,9 +29,7 @@ internal sealed class PartialBlob : IAsyncDisposable
             var buffer = new byte[ChunkSize];
             int read;
             while ((read = await blob._file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
-            {
                 blob._sha256.AppendData(buffer, 0, read);
-            }
             return blob;
         }
         catch

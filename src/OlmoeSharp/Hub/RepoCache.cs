@@ -1,3 +1,6 @@
+using System.Text;
+using OlmoeSharp.IO;
+
 namespace OlmoeSharp.Hub;
 
 /// <summary>
@@ -8,6 +11,9 @@ namespace OlmoeSharp.Hub;
 /// </summary>
 internal sealed class RepoCache(string cacheDirectory, RepoId repo)
 {
+    /// <summary>A ref file holds one commit id (40 hex digits) and perhaps a newline.</summary>
+    private const int MaxRefBytes = 1024;
+
     /// <summary>The repo's folder, <c>&lt;cache&gt;/models--org--name</c>.</summary>
     public string Root { get; } = Path.Combine(cacheDirectory, repo.FolderName);
 
@@ -29,10 +35,20 @@ internal sealed class RepoCache(string cacheDirectory, RepoId repo)
     public string? FindCommit(string revision)
     {
         if (Revision.IsCommitHash(revision)) return revision;
-        var path = RefPath(revision);
+        string path = RefPath(revision);
         if (!File.Exists(path)) return null;
-        // The file is ours or Python's, but a hand-edited one must not steer us out of the snapshots folder.
-        var commit = File.ReadAllText(path).Trim();
+        // The file is ours or Python's, but a hand-edited one must not steer us out of the snapshots folder, nor
+        // (a FIFO, a huge file) hang or exhaust the reader: anything but a commit id counts as no ref.
+        byte[] content;
+        try
+        {
+            content = UntrustedFile.ReadAll(path, MaxRefBytes, "ref");
+        }
+        catch (ModelFormatException)
+        {
+            return null;
+        }
+        string commit = Encoding.UTF8.GetString(content).Trim();
         return Revision.IsCommitHash(commit) ? commit : null;
     }
 
@@ -40,10 +56,10 @@ internal sealed class RepoCache(string cacheDirectory, RepoId repo)
     public void WriteRef(string revision, string commit)
     {
         if (FindCommit(revision) == commit) return;
-        var path = RefPath(revision);
+        string path = RefPath(revision);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // Write then rename, so a reader never sees a half-written commit id.
-        var temporary = path + ".tmp";
+        string temporary = path + ".tmp";
         File.WriteAllText(temporary, commit);
         File.Move(temporary, path, overwrite: true);
     }
@@ -55,7 +71,7 @@ internal sealed class RepoCache(string cacheDirectory, RepoId repo)
     /// </summary>
     public static void Link(string blob, string pointer)
     {
-        var folder = Path.GetDirectoryName(pointer)!;
+        string folder = Path.GetDirectoryName(pointer)!;
         Directory.CreateDirectory(folder);
         File.Delete(pointer); // a link left dangling by a deleted blob
         try
@@ -69,12 +85,7 @@ internal sealed class RepoCache(string cacheDirectory, RepoId repo)
     }
 
     /// <summary>True when <paramref name="path"/> is a file, or a link that leads to one (File.Exists is also true for dangling links).</summary>
-    public static bool IsPresent(string path)
-    {
-        var file = new FileInfo(path);
-        var target = file.LinkTarget is null ? file : file.ResolveLinkTarget(returnFinalTarget: true);
-        return target is { Exists: true };
-    }
+    public static bool IsPresent(string path) => UntrustedFile.Inspect(path).Exists;
 
     private string RefPath(string revision) => Path.Combine(Root, "refs", revision);
 }

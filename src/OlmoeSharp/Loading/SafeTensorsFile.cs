@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using OlmoeSharp.IO;
 using OlmoeSharp.Tensors;
 
 namespace OlmoeSharp.Loading;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OlmoeSharp.IO;
 using OlmoeSharp.Loading;
 
 namespace OlmoeSharp.Model;

@@ -20,22 +20,19 @@ internal sealed class AddedTokenMatcher
         foreach (var (content, id) in tokens)
         {
             contents.Add(content);
-            var node = 0;
-            foreach (var c in content)
+            int node = 0;
+            foreach (char c in content)
             {
-                if (!_edges.TryGetValue((node, c), out var child))
+                if (!_edges.TryGetValue((node, c), out int child))
                 {
                     child = _tokenAtNode.Count;
                     _tokenAtNode.Add(-1);
                     _edges.Add((node, c), child);
                 }
-
                 node = child;
             }
-
             _tokenAtNode[node] = id;
         }
-
         _tokens = contents.Count == 0 ? null : SearchValues.Create(contents.ToArray(), StringComparison.Ordinal);
     }
 
@@ -49,7 +46,6 @@ internal sealed class AddedTokenMatcher
             tokenId = -1;
             return false;
         }
-
         length = LongestMatchAt(text[index..], out tokenId);
         return true;
     }
@@ -57,9 +53,9 @@ internal sealed class AddedTokenMatcher
     private int LongestMatchAt(ReadOnlySpan<char> text, out int tokenId)
     {
         tokenId = -1;
-        var best = 0;
-        var node = 0;
-        for (var i = 0; i < text.Length && _edges.TryGetValue((node, text[i]), out node); i++)
+        int best = 0;
+        int node = 0;
+        for (int i = 0; i < text.Length && _edges.TryGetValue((node, text[i]), out node); i++)
         {
             if (_tokenAtNode[node] >= 0)
             {
@@ -67,7 +63,6 @@ internal sealed class AddedTokenMatcher
                 best = i + 1;
             }
         }
-
         return best;
     }
 }

@@ -21,7 +21,6 @@ internal static class ByteLevelAlphabet
             value = (byte)CharToByte[c];
             return true;
         }
-
         value = 0;
         return false;
     }
@@ -29,13 +28,12 @@ internal static class ByteLevelAlphabet
     private static char[] BuildByteToChar()
     {
         var map = new char[256];
-        var next = 256;
-        for (var b = 0; b < 256; b++)
+        int next = 256;
+        for (int b = 0; b < 256; b++)
         {
-            var printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
+            bool printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
             map[b] = printable ? (char)b : (char)next++;
         }
-
         return map;
     }
 
@@ -43,11 +41,7 @@ internal static class ByteLevelAlphabet
     {
         var map = new short[256 + 68];
         map.AsSpan().Fill(-1);
-        for (var b = 0; b < 256; b++)
-        {
-            map[ByteToChar[b]] = (short)b;
-        }
-
+        for (int b = 0; b < 256; b++) map[ByteToChar[b]] = (short)b;
         return map;
     }
 }

@@ -29,7 +29,7 @@ internal sealed class BytePairEncoder
     {
         _byteSymbols = byteSymbols;
         _merges = new IntPairMap(merges.Count);
-        for (var rank = 0; rank < merges.Count; rank++)
+        for (int rank = 0; rank < merges.Count; rank++)
         {
             // A repeated pair takes its last rank, as in the reference's map built from the list.
             var (left, right, merged) = merges[rank];
@@ -45,93 +45,61 @@ internal sealed class BytePairEncoder
             output.AddRange(cached.AsSpan());
             return;
         }
-
         var scratch = t_scratch ??= new Scratch();
-        var start = output.Count;
+        int start = output.Count;
         MergeWord(word, scratch, output);
         if (word.Length < MaxCachedWordLength)
-        {
             _cache.TryAdd(word, CollectionsMarshal.AsSpan(output)[start..].ToArray());
-        }
     }
 
     private void MergeWord(ReadOnlySpan<char> word, Scratch scratch, List<int> output)
     {
-        var byteCount = Encoding.UTF8.GetByteCount(word);
+        int byteCount = Encoding.UTF8.GetByteCount(word);
         var bytes = scratch.Bytes(byteCount);
         Encoding.UTF8.GetBytes(word, bytes);
 
         // A byte whose alphabet character is not in the vocabulary is dropped, as the reference does when the
         // model has no unknown token (with this vocabulary that only happens for bytes UTF-8 never produces).
         var symbols = scratch.Symbols(byteCount);
-        var count = 0;
-        foreach (var b in bytes)
+        int count = 0;
+        foreach (byte b in bytes)
         {
-            var id = _byteSymbols[b];
+            int id = _byteSymbols[b];
             if (id >= 0)
             {
                 symbols[count] = new Symbol(id, count - 1, count + 1);
                 count++;
             }
         }
-
-        if (count == 0)
-        {
-            return;
-        }
-
+        if (count == 0) return;
         symbols[count - 1].Next = -1;
         var queue = scratch.Queue;
         queue.Clear();
-        for (var i = 0; i + 1 < count; i++)
+        for (int i = 0; i + 1 < count; i++)
         {
-            if (_merges.TryGetValue(symbols[i].Id, symbols[i + 1].Id, out var merge))
-            {
-                queue.Push(new Merge(i, merge));
-            }
+            if (_merges.TryGetValue(symbols[i].Id, symbols[i + 1].Id, out long merge)) queue.Push(new Merge(i, merge));
         }
-
         while (queue.TryPop(out var top))
         {
             ref var current = ref symbols[top.Position];
-            if (current.Removed || current.Next < 0)
-            {
-                continue;
-            }
+            if (current.Removed || current.Next < 0) continue;
 
             // The entry is stale unless the pair now at this position still merges into the same token.
-            var nextPosition = current.Next;
+            int nextPosition = current.Next;
             var right = symbols[nextPosition];
-            if (!_merges.TryGetValue(current.Id, right.Id, out var live) || (int)live != top.MergedId)
-            {
-                continue;
-            }
-
+            if (!_merges.TryGetValue(current.Id, right.Id, out long live) || (int)live != top.MergedId) continue;
             current.Id = top.MergedId;
             current.Next = right.Next;
             symbols[nextPosition].Removed = true;
-            if (right.Next >= 0)
-            {
-                symbols[right.Next].Previous = top.Position;
-            }
-
-            if (current.Previous >= 0 && _merges.TryGetValue(symbols[current.Previous].Id, current.Id, out var before))
-            {
+            if (right.Next >= 0) symbols[right.Next].Previous = top.Position;
+            if (current.Previous >= 0 && _merges.TryGetValue(symbols[current.Previous].Id, current.Id, out long before))
                 queue.Push(new Merge(current.Previous, before));
-            }
-
-            if (current.Next >= 0 && _merges.TryGetValue(current.Id, symbols[current.Next].Id, out var after))
-            {
+            if (current.Next >= 0 && _merges.TryGetValue(current.Id, symbols[current.Next].Id, out long after))
                 queue.Push(new Merge(top.Position, after));
-            }
         }
-
-        for (var i = 0; i < count; i++)
+        for (int i = 0; i < count; i++)
         {
-            if (!symbols[i].Removed)
-            {
-                output.Add(symbols[i].Id);
-            }
+            if (!symbols[i].Removed) output.Add(symbols[i].Id);
         }
     }
 
@@ -163,24 +131,15 @@ internal sealed class BytePairEncoder
 
         public void Push(Merge item)
         {
-            if (_count == _items.Length)
-            {
-                Array.Resize(ref _items, _count * 2);
-            }
-
-            var i = _count++;
+            if (_count == _items.Length) Array.Resize(ref _items, _count * 2);
+            int i = _count++;
             while (i > 0)
             {
-                var parent = (i - 1) >> 1;
-                if (!item.Precedes(_items[parent]))
-                {
-                    break;
-                }
-
+                int parent = (i - 1) >> 1;
+                if (!item.Precedes(_items[parent])) break;
                 _items[i] = _items[parent];
                 i = parent;
             }
-
             _items[i] = item;
         }
 
@@ -191,32 +150,18 @@ internal sealed class BytePairEncoder
                 top = default;
                 return false;
             }
-
             top = _items[0];
             var last = _items[--_count];
-            var i = 0;
+            int i = 0;
             while (true)
             {
-                var child = (2 * i) + 1;
-                if (child >= _count)
-                {
-                    break;
-                }
-
-                if (child + 1 < _count && _items[child + 1].Precedes(_items[child]))
-                {
-                    child++;
-                }
-
-                if (!_items[child].Precedes(last))
-                {
-                    break;
-                }
-
+                int child = (2 * i) + 1;
+                if (child >= _count) break;
+                if (child + 1 < _count && _items[child + 1].Precedes(_items[child])) child++;
+                if (!_items[child].Precedes(last)) break;
                 _items[i] = _items[child];
                 i = child;
             }
-
             _items[i] = last;
             return true;
         }
@@ -235,11 +180,7 @@ internal sealed class BytePairEncoder
 
         public Span<byte> Bytes(int count)
         {
-            if (_bytes.Length < count || _bytes.Length > RetainedCapacity)
-            {
-                _bytes = new byte[Math.Max(count, 256)];
-            }
-
+            if (_bytes.Length < count || _bytes.Length > RetainedCapacity) _bytes = new byte[Math.Max(count, 256)];
             return _bytes.AsSpan(0, count);
         }
 
@@ -250,7 +191,6 @@ internal sealed class BytePairEncoder
                 _symbols = new Symbol[Math.Max(count, 256)];
                 Queue = new MergeQueue();
             }
-
             return _symbols.AsSpan(0, count);
         }
     }

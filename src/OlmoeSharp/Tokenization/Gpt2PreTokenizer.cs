@@ -1,3 +1,5 @@
+using OlmoeSharp.Tokenization.Unicode;
+
 namespace OlmoeSharp.Tokenization;
 
 /// <summary>
@@ -18,35 +20,24 @@ internal static class Gpt2PreTokenizer
     /// <summary>The length in UTF-16 units of the word that starts <paramref name="text"/> (non-empty).</summary>
     public static int NextWordLength(ReadOnlySpan<char> text)
     {
-        var first = text[0];
+        char first = text[0];
         if (first == '\'' && text.Length >= 2)
         {
-            var contraction = ContractionLength(text);
-            if (contraction > 0)
-            {
-                return contraction;
-            }
+            int contraction = ContractionLength(text);
+            if (contraction > 0) return contraction;
         }
-
-        var firstClass = Classify(text, 0, out var firstLength);
+        var firstClass = Classify(text, 0, out int firstLength);
         if (first == ' ' && text.Length > 1)
         {
             // " ?X+": a single space joins the letter, number or other run that follows it.
             var nextClass = Classify(text, 1, out _);
-            if (nextClass != CharClass.Space)
-            {
-                return 1 + RunLength(text[1..], nextClass);
-            }
+            if (nextClass != CharClass.Space) return 1 + RunLength(text[1..], nextClass);
         }
-
-        if (firstClass != CharClass.Space)
-        {
-            return firstLength + RunLength(text[firstLength..], firstClass);
-        }
+        if (firstClass != CharClass.Space) return firstLength + RunLength(text[firstLength..], firstClass);
 
         // "\s+(?!\S)|\s+": a white-space run, leaving its last character to the word that follows it, unless the
         // run is a single character or ends the text. White_Space characters are all in the BMP.
-        var run = RunLength(text, CharClass.Space);
+        int run = RunLength(text, CharClass.Space);
         return run == text.Length || run == 1 ? run : run - 1;
     }
 
@@ -67,30 +58,21 @@ internal static class Gpt2PreTokenizer
     /// <summary>The length of the run of <paramref name="charClass"/> characters at the start of <paramref name="text"/>.</summary>
     private static int RunLength(ReadOnlySpan<char> text, CharClass charClass)
     {
-        var i = 0;
-        while (i < text.Length && Classify(text, i, out var length) == charClass)
-        {
-            i += length;
-        }
-
+        int i = 0;
+        while (i < text.Length && Classify(text, i, out int length) == charClass) i += length;
         return i;
     }
 
     private static CharClass Classify(ReadOnlySpan<char> text, int index, out int length)
     {
-        var c = text[index];
+        char c = text[index];
         length = 1;
-        if (c < 0x80)
-        {
-            return AsciiClasses[c];
-        }
-
+        if (c < 0x80) return AsciiClasses[c];
         if (char.IsHighSurrogate(c) && index + 1 < text.Length && char.IsLowSurrogate(text[index + 1]))
         {
             length = 2;
             return UnicodeProperties.GetClass(char.ConvertToUtf32(c, text[index + 1]));
         }
-
         return UnicodeProperties.GetClass(c);
     }
 }

@@ -18,7 +18,7 @@ internal sealed class IntPairMap
     /// <summary>Creates a map sized for up to <paramref name="capacity"/> pairs at a load factor of at most one half.</summary>
     public IntPairMap(int capacity)
     {
-        var size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity * 2, 16));
+        int size = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(capacity * 2, 16));
         _keys = new long[size];
         _keys.AsSpan().Fill(Empty);
         _values = new long[size];
@@ -29,8 +29,8 @@ internal sealed class IntPairMap
     /// <summary>Adds the pair, or replaces its value when it is already present.</summary>
     public void Set(int first, int second, long value)
     {
-        var key = Key(first, second);
-        for (var slot = Slot(key); ; slot = (slot + 1) & _mask)
+        long key = Key(first, second);
+        for (int slot = Slot(key); ; slot = (slot + 1) & _mask)
         {
             if (_keys[slot] == Empty || _keys[slot] == key)
             {
@@ -43,16 +43,15 @@ internal sealed class IntPairMap
 
     public bool TryGetValue(int first, int second, out long value)
     {
-        var key = Key(first, second);
-        for (var slot = Slot(key); ; slot = (slot + 1) & _mask)
+        long key = Key(first, second);
+        for (int slot = Slot(key); ; slot = (slot + 1) & _mask)
         {
-            var stored = _keys[slot];
+            long stored = _keys[slot];
             if (stored == key)
             {
                 value = _values[slot];
                 return true;
             }
-
             if (stored == Empty)
             {
                 value = 0;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using OlmoeSharp.Tokenization.Unicode;
 
 namespace OlmoeSharp.Tokenization;
 
@@ -36,24 +37,14 @@ public sealed class OlmoeTokenizer
         _tokenBytes = new TokenByteTable(tokens);
 
         var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
-        for (var id = 0; id < tokens.Length; id++)
-        {
-            ids[tokens[id]] = id;
-        }
-
+        for (int id = 0; id < tokens.Length; id++) ids[tokens[id]] = id;
         var byteSymbols = new int[256];
-        for (var b = 0; b < 256; b++)
-        {
+        for (int b = 0; b < 256; b++)
             byteSymbols[b] = ids.GetValueOrDefault(ByteLevelAlphabet.ToChar((byte)b).ToString(), -1);
-        }
-
         _encoder = new BytePairEncoder(byteSymbols, definition.Merges);
 
         _special = new bool[tokens.Length];
-        foreach (var token in definition.AddedTokens)
-        {
-            _special[token.Id] = token.Special;
-        }
+        foreach (var token in definition.AddedTokens) _special[token.Id] = token.Special;
 
         // Tokens marked "normalized" are looked for in the normalized text, so their own text is normalized too.
         _rawTextTokens = new AddedTokenMatcher(
@@ -61,10 +52,10 @@ public sealed class OlmoeTokenizer
         _normalizedTextTokens = new AddedTokenMatcher(
             definition.AddedTokens.Where(t => t.Normalized).Select(t => (_normalizeNfc ? Nfc.Normalize(t.Content) : t.Content, t.Id)));
 
-        EndOfTextId = ids.TryGetValue(EndOfTextContent, out var eos)
+        EndOfTextId = ids.TryGetValue(EndOfTextContent, out int eos)
             ? eos
             : throw new ModelFormatException(path, $"the vocabulary has no {EndOfTextContent} token", "model.vocab");
-        PaddingId = ids.TryGetValue(PaddingContent, out var padding)
+        PaddingId = ids.TryGetValue(PaddingContent, out int padding)
             ? padding
             : throw new ModelFormatException(path, $"the vocabulary has no {PaddingContent} token", "model.vocab");
     }
@@ -125,20 +116,15 @@ public sealed class OlmoeTokenizer
     public void Encode(ReadOnlySpan<char> text, List<int> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        var sanitized = LoneSurrogates.ReplaceOrNull(text);
-        if (sanitized is not null)
-        {
-            text = sanitized;
-        }
-
+        string? sanitized = LoneSurrogates.ReplaceOrNull(text);
+        if (sanitized is not null) text = sanitized;
         while (!text.IsEmpty)
         {
-            if (!_rawTextTokens.TryFindNext(text, out var index, out var length, out var id))
+            if (!_rawTextTokens.TryFindNext(text, out int index, out int length, out int id))
             {
                 EncodeNormalizing(text, destination);
                 return;
             }
-
             EncodeNormalizing(text[..index], destination);
             destination.Add(id);
             text = text[(index + length)..];
@@ -151,20 +137,16 @@ public sealed class OlmoeTokenizer
     /// <returns>The text; byte sequences that are not valid UTF-8 become U+FFFD as in Rust's <c>String::from_utf8_lossy</c>.</returns>
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
     {
-        var byteCount = 0;
-        foreach (var id in ids)
+        int byteCount = 0;
+        foreach (int id in ids)
         {
-            if (!(skipSpecialTokens && IsSpecial(id)))
-            {
-                byteCount += _tokenBytes[id].Length;
-            }
+            if (!(skipSpecialTokens && IsSpecial(id))) byteCount += _tokenBytes[id].Length;
         }
-
         var buffer = ArrayPool<byte>.Shared.Rent(byteCount);
         try
         {
-            var written = 0;
-            foreach (var id in ids)
+            int written = 0;
+            foreach (int id in ids)
             {
                 if (!(skipSpecialTokens && IsSpecial(id)))
                 {
@@ -173,7 +155,6 @@ public sealed class OlmoeTokenizer
                     written += bytes.Length;
                 }
             }
-
             return Encoding.UTF8.GetString(buffer, 0, written);
         }
         finally
@@ -189,25 +170,16 @@ public sealed class OlmoeTokenizer
 
     private void EncodeNormalizing(ReadOnlySpan<char> text, List<int> destination)
     {
-        if (text.IsEmpty)
-        {
-            return;
-        }
-
-        var normalized = _normalizeNfc ? Nfc.NormalizeOrNull(text) : null;
-        if (normalized is not null)
-        {
-            text = normalized;
-        }
-
+        if (text.IsEmpty) return;
+        string? normalized = _normalizeNfc ? Nfc.NormalizeOrNull(text) : null;
+        if (normalized is not null) text = normalized;
         while (!text.IsEmpty)
         {
-            if (!_normalizedTextTokens.TryFindNext(text, out var index, out var length, out var id))
+            if (!_normalizedTextTokens.TryFindNext(text, out int index, out int length, out int id))
             {
                 EncodeWords(text, destination);
                 return;
             }
-
             EncodeWords(text[..index], destination);
             destination.Add(id);
             text = text[(index + length)..];
@@ -218,7 +190,7 @@ public sealed class OlmoeTokenizer
     {
         while (!text.IsEmpty)
         {
-            var length = Gpt2PreTokenizer.NextWordLength(text);
+            int length = Gpt2PreTokenizer.NextWordLength(text);
             _encoder.Encode(text[..length], destination);
             text = text[length..];
         }

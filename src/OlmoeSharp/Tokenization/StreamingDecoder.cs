@@ -28,26 +28,14 @@ public sealed class StreamingDecoder
     /// <summary>Adds one id and returns the text it completes (possibly empty).</summary>
     public string Append(int id)
     {
-        if (_skipSpecialTokens && _tokenizer.IsSpecial(id))
-        {
-            return string.Empty;
-        }
-
+        if (_skipSpecialTokens && _tokenizer.IsSpecial(id)) return string.Empty;
         var bytes = _tokenBytes[id];
-        if (bytes.IsEmpty)
-        {
-            return string.Empty;
-        }
-
-        var total = _pending + bytes.Length;
-        if (_buffer.Length < total)
-        {
-            Array.Resize(ref _buffer, Math.Max(total, _buffer.Length * 2));
-        }
-
+        if (bytes.IsEmpty) return string.Empty;
+        int total = _pending + bytes.Length;
+        if (_buffer.Length < total) Array.Resize(ref _buffer, Math.Max(total, _buffer.Length * 2));
         bytes.CopyTo(_buffer.AsSpan(_pending));
-        var held = IncompleteTailLength(_buffer.AsSpan(0, total));
-        var text = Encoding.UTF8.GetString(_buffer, 0, total - held);
+        int held = IncompleteTailLength(_buffer.AsSpan(0, total));
+        string text = Encoding.UTF8.GetString(_buffer, 0, total - held);
         _buffer.AsSpan(total - held, held).CopyTo(_buffer);
         _pending = held;
         return text;
@@ -59,7 +47,7 @@ public sealed class StreamingDecoder
     /// </summary>
     public string Flush()
     {
-        var text = Encoding.UTF8.GetString(_buffer, 0, _pending);
+        string text = Encoding.UTF8.GetString(_buffer, 0, _pending);
         _pending = 0;
         return text;
     }
@@ -71,15 +59,11 @@ public sealed class StreamingDecoder
     /// </summary>
     private static int IncompleteTailLength(ReadOnlySpan<byte> bytes)
     {
-        for (var k = 1; k <= 3 && k <= bytes.Length; k++)
+        for (int k = 1; k <= 3 && k <= bytes.Length; k++)
         {
-            var lead = bytes[^k];
-            if ((lead & 0xC0) == 0x80)
-            {
-                continue;
-            }
-
-            var needed = lead switch
+            byte lead = bytes[^k];
+            if ((lead & 0xC0) == 0x80) continue;
+            int needed = lead switch
             {
                 >= 0xC2 and <= 0xDF => 2,
                 >= 0xE0 and <= 0xEF => 3,
@@ -89,14 +73,9 @@ public sealed class StreamingDecoder
 
             // Already complete, or unable to start a character (ASCII, or a byte UTF-8 never uses as a lead), or
             // followed by a byte it cannot take: then its fate is sealed and it decodes now.
-            if (needed <= k || (k >= 2 && !IsValidSecondByte(lead, bytes[^(k - 1)])))
-            {
-                return 0;
-            }
-
+            if (needed <= k || (k >= 2 && !IsValidSecondByte(lead, bytes[^(k - 1)]))) return 0;
             return k;
         }
-
         return 0;
     }
 

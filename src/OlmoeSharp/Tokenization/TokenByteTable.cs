@@ -16,25 +16,22 @@ internal sealed class TokenByteTable
     {
         _offsets = new int[tokens.Length + 1];
         var all = new List<byte>(tokens.Length * 6);
-        for (var id = 0; id < tokens.Length; id++)
+        for (int id = 0; id < tokens.Length; id++)
         {
-            var token = tokens[id];
-            var start = all.Count;
-            foreach (var c in token)
+            string token = tokens[id];
+            int start = all.Count;
+            foreach (char c in token)
             {
-                if (!ByteLevelAlphabet.TryGetByte(c, out var b))
+                if (!ByteLevelAlphabet.TryGetByte(c, out byte b))
                 {
                     all.RemoveRange(start, all.Count - start);
                     all.AddRange(Encoding.UTF8.GetBytes(token));
                     break;
                 }
-
                 all.Add(b);
             }
-
             _offsets[id + 1] = all.Count;
         }
-
         _bytes = [.. all];
     }
 

@@ -15,9 +15,9 @@ internal sealed class WordCache(int capacity)
     public bool TryGetValue(ReadOnlySpan<char> word, out int[] ids)
     {
         var table = _table;
-        var hash = string.GetHashCode(word);
-        var mask = table.Slots.Length - 1;
-        for (var slot = hash & mask; ; slot = (slot + 1) & mask)
+        int hash = string.GetHashCode(word);
+        int mask = table.Slots.Length - 1;
+        for (int slot = hash & mask; ; slot = (slot + 1) & mask)
         {
             var entry = Volatile.Read(ref table.Slots[slot]);
             if (entry is null)
@@ -25,7 +25,6 @@ internal sealed class WordCache(int capacity)
                 ids = [];
                 return false;
             }
-
             if (entry.Hash == hash && word.SequenceEqual(entry.Word))
             {
                 ids = entry.Ids;
@@ -40,17 +39,12 @@ internal sealed class WordCache(int capacity)
         lock (_writeLock)
         {
             var table = _table;
-            if (table.Count >= capacity)
-            {
-                return;
-            }
-
+            if (table.Count >= capacity) return;
             if (table.Count * 2 >= table.Slots.Length)
             {
                 table = table.Grow();
                 _table = table;
             }
-
             table.Insert(new Entry(word.ToString(), string.GetHashCode(word), ids));
         }
     }
@@ -66,8 +60,8 @@ internal sealed class WordCache(int capacity)
         /// <summary>Inserts an entry whose word may already be present (then nothing changes).</summary>
         public void Insert(Entry entry)
         {
-            var mask = Slots.Length - 1;
-            for (var slot = entry.Hash & mask; ; slot = (slot + 1) & mask)
+            int mask = Slots.Length - 1;
+            for (int slot = entry.Hash & mask; ; slot = (slot + 1) & mask)
             {
                 var existing = Slots[slot];
                 if (existing is null)
@@ -76,11 +70,7 @@ internal sealed class WordCache(int capacity)
                     Count++;
                     return;
                 }
-
-                if (existing.Hash == entry.Hash && existing.Word == entry.Word)
-                {
-                    return;
-                }
+                if (existing.Hash == entry.Hash && existing.Word == entry.Word) return;
             }
         }
 
@@ -89,12 +79,8 @@ internal sealed class WordCache(int capacity)
             var grown = new Table(Slots.Length * 2);
             foreach (var entry in Slots)
             {
-                if (entry is not null)
-                {
-                    grown.Insert(entry);
-                }
+                if (entry is not null) grown.Insert(entry);
             }
-
             return grown;
         }
     }

@@ -34,7 +34,7 @@ public sealed class OlmoeChatClientTests(TinyModelFixture fixture) : IClassFixtu
         Assert.Contains(last!.Contents, c => c is UsageContent);
         Assert.NotNull(last.FinishReason);
 
-        string prompt = new OlmoeSharp.Tokenization.TuluChatTemplate().Render([new(OlmoeSharp.Tokenization.ChatRole.System, "Be brief."), new(OlmoeSharp.Tokenization.ChatRole.User, "Hi!")], true);
+        string prompt = new TuluChatTemplate().Render([new(TurnRole.System, "Be brief."), new(TurnRole.User, "Hi!")], true);
         var expected = new System.Text.StringBuilder();
         await foreach (var update in new TextGenerator(fixture.Model).GenerateAsync(prompt, new GenerationOptions { Temperature = 0, MaxNewTokens = 10 }))
             expected.Append(update.Text);

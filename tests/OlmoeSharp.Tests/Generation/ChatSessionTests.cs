@@ -1,6 +1,5 @@
 using System.Text;
 using OlmoeSharp.Generation;
-using OlmoeSharp.Tokenization;
 
 namespace OlmoeSharp.Tests.Generation;
 

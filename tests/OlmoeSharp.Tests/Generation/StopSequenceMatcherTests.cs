@@ -7,7 +7,7 @@ public sealed class StopSequenceMatcherTests
     private static (string Text, bool Stopped) Feed(string[] stops, params string[] chunks)
     {
         var matcher = new StopSequenceMatcher(stops);
-        var text = string.Concat(chunks.Select(matcher.Append));
+        string text = string.Concat(chunks.Select(matcher.Append));
         return (text + matcher.Flush(), matcher.Stopped);
     }
 

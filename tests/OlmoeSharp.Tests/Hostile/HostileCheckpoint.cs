@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
+using OlmoeSharp.Tokenization;
 
 namespace OlmoeSharp.Tests.Hostile;
 
@@ -16,6 +17,9 @@ internal sealed class HostileCheckpoint : IDisposable
 
     /// <summary>The config file.</summary>
     public const string ConfigFile = "config.json";
+
+    /// <summary>The tokenizer file, loaded with the model when present (the checkpoints written here have none).</summary>
+    public const string TokenizerFile = OlmoeTokenizer.FileName;
 
     /// <summary>The shard index of a sharded checkpoint.</summary>
     public const string Index = SafeTensorsIndex.FileName;

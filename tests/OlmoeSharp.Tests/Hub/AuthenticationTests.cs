@@ -1,5 +1,4 @@
 using OlmoeSharp.Hub;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Hub;
 
@@ -15,7 +14,7 @@ public sealed class AuthenticationTests
         bed.Server.AddRepo(HubTestBed.RepoId, Token).Commit("main", files);
         using var resolver = bed.Resolver(bed.Options with { Token = Token });
 
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId);
 
         Assert.Equal(files["model.safetensors"], File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
         Assert.All(bed.Server.Hub.Requests, r => Assert.Equal($"Bearer {Token}", r.Header("Authorization")));

@@ -1,5 +1,4 @@
 using OlmoeSharp.Hub;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Hub;
 
@@ -10,17 +9,17 @@ public sealed class DownloadTests
     {
         await using var bed = new HubTestBed();
         var files = HubTestBed.SingleFileModel();
-        var commit = bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", files);
+        string commit = bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", files);
         using var resolver = bed.Resolver();
 
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId);
 
         Assert.Equal(Path.Combine(bed.RepoFolder, "snapshots", commit), folder);
         Assert.Equal(commit, File.ReadAllText(Path.Combine(bed.RepoFolder, "refs", "main")));
-        foreach (var name in new[] { "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors" })
+        foreach (string name in new[] { "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors" })
         {
             // LFS files are named by the content's sha256, small files by their git blob sha1, like huggingface_hub.
-            var etag = FakeHub.IsLfs(name) ? FakeHub.Sha256(files[name]) : FakeHub.GitBlobSha1(files[name]);
+            string etag = FakeHub.IsLfs(name) ? FakeHub.Sha256(files[name]) : FakeHub.GitBlobSha1(files[name]);
             var entry = new FileInfo(Path.Combine(folder, name));
             Assert.Equal($"../../blobs/{etag}", entry.LinkTarget);
             Assert.Equal(files[name], File.ReadAllBytes(Path.Combine(bed.RepoFolder, "blobs", etag)));
@@ -40,7 +39,7 @@ public sealed class DownloadTests
         bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", files);
         using var resolver = bed.Resolver();
 
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId);
 
         Assert.Equal($"../../blobs/{FakeHub.Sha256(files["model.safetensors"])}", new FileInfo(Path.Combine(folder, "model.safetensors")).LinkTarget);
         Assert.Equal(files["model.safetensors"], File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
@@ -51,7 +50,7 @@ public sealed class DownloadTests
     public async Task Files_after_the_first_are_asked_for_at_the_pinned_commit()
     {
         await using var bed = new HubTestBed();
-        var commit = bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", HubTestBed.SingleFileModel());
+        string commit = bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", HubTestBed.SingleFileModel());
         using var resolver = bed.Resolver();
 
         await resolver.ResolveAsync(HubTestBed.RepoId);
@@ -67,10 +66,10 @@ public sealed class DownloadTests
         await using var bed = new HubTestBed();
         bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", HubTestBed.SingleFileModel());
         using var resolver = bed.Resolver();
-        var first = await resolver.ResolveAsync(HubTestBed.RepoId);
-        var requests = bed.Server.AllRequests.Count();
+        string first = await resolver.ResolveAsync(HubTestBed.RepoId);
+        int requests = bed.Server.AllRequests.Count();
 
-        var second = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string second = await resolver.ResolveAsync(HubTestBed.RepoId);
 
         Assert.Equal(first, second);
         Assert.Equal(requests, bed.Server.AllRequests.Count());
@@ -84,9 +83,9 @@ public sealed class DownloadTests
         bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", files);
         using var resolver = bed.Resolver();
 
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId);
 
-        foreach (var name in new[] { "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors" })
+        foreach (string name in new[] { "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors" })
         {
             Assert.Equal(files[name], File.ReadAllBytes(Path.Combine(folder, name)));
             Assert.Single(bed.Server.ContentRequests(name));
@@ -101,10 +100,10 @@ public sealed class DownloadTests
         var repo = bed.Server.AddRepo(HubTestBed.RepoId);
         repo.Commit("main", HubTestBed.SingleFileModel(seed: 1));
         var v2Files = HubTestBed.SingleFileModel(seed: 2);
-        var v2 = repo.Commit("v2", v2Files);
+        string v2 = repo.Commit("v2", v2Files);
         using var resolver = bed.Resolver();
 
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId, "v2");
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId, "v2");
 
         Assert.Equal(Path.Combine(bed.RepoFolder, "snapshots", v2), folder);
         Assert.Equal(v2, File.ReadAllText(Path.Combine(bed.RepoFolder, "refs", "v2")));
@@ -125,7 +124,7 @@ public sealed class DownloadTests
         await resolver.ResolveAsync(HubTestBed.RepoId);
         repo.Commit("v2", files);
 
-        var folder = await resolver.DownloadAsync(HubTestBed.RepoId, "v2");
+        string folder = await resolver.DownloadAsync(HubTestBed.RepoId, "v2");
 
         Assert.Equal(files["model.safetensors"], File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
         Assert.Single(bed.Server.ContentRequests("model.safetensors"));
@@ -137,7 +136,7 @@ public sealed class DownloadTests
         await using var bed = new HubTestBed();
         using var resolver = bed.Resolver();
 
-        var folder = await resolver.ResolveAsync(bed.Root);
+        string folder = await resolver.ResolveAsync(bed.Root);
 
         Assert.Equal(Path.GetFullPath(bed.Root), folder);
         Assert.Empty(bed.Server.AllRequests);

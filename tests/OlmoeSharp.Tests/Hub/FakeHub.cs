@@ -79,14 +79,14 @@ internal sealed class FakeHub : IAsyncDisposable
         if (!_repos.TryGetValue($"{segments[0]}/{segments[1]}", out var repo)) return Error(404, "RepoNotFound", "Repository not found");
         if (repo.Token is not null)
         {
-            var authorization = request.Header("Authorization");
+            string? authorization = request.Header("Authorization");
             if (authorization is null) return Error(401, "RepoNotFound", "Repository not found");
             if (authorization != $"Bearer {repo.Token}") return Error(401, null, "Invalid credentials in Authorization header");
         }
         if (repo.ResolveCommit(segments[3]) is not { } commit) return Error(404, "RevisionNotFound", "Invalid rev id");
         if (!repo.Files(commit).TryGetValue(segments[4], out var content)) return Error(404, "EntryNotFound", "Entry not found");
 
-        var fileName = segments[4];
+        string fileName = segments[4];
         var headers = new Dictionary<string, string> { ["X-Repo-Commit"] = commit };
         if (!IsLfs(fileName))
         {
@@ -94,7 +94,7 @@ internal sealed class FakeHub : IAsyncDisposable
             return Serve(request, fileName, content, headers);
         }
 
-        var sha = Sha256(content);
+        string sha = Sha256(content);
         _lfs[sha] = content;
         headers["X-Linked-Etag"] = $"\"{sha}\"";
         headers["X-Linked-Size"] = content.Length.ToString(CultureInfo.InvariantCulture);
@@ -105,9 +105,9 @@ internal sealed class FakeHub : IAsyncDisposable
 
     private Reply HandleFiles(RecordedRequest request)
     {
-        var sha = request.Path[FilesPath.Length..];
+        string sha = request.Path[FilesPath.Length..];
         if (!_lfs.TryGetValue(sha, out var content)) return new Reply(404, new Dictionary<string, string>(), []);
-        var fileName = _repos.Values.SelectMany(r => r.AllFiles).First(f => Sha256(f.Value) == sha).Key;
+        string fileName = _repos.Values.SelectMany(r => r.AllFiles).First(f => Sha256(f.Value) == sha).Key;
         return Serve(request, fileName, content, new Dictionary<string, string> { ["ETag"] = "\"s3-style-etag\"" });
     }
 
@@ -116,12 +116,12 @@ internal sealed class FakeHub : IAsyncDisposable
     {
         if (request.Method == "HEAD") return new Reply(200, headers, []) { ContentLength = content.Length };
         var fault = _faults.TryGetValue(fileName, out var queue) && queue.TryDequeue(out var next) ? next : null;
-        var start = request.Header("Range") is { } range && fault?.Kind != FaultKind.IgnoreRange
+        int start = request.Header("Range") is { } range && fault?.Kind != FaultKind.IgnoreRange
             ? int.Parse(range["bytes=".Length..].TrimEnd('-'), CultureInfo.InvariantCulture)
             : 0;
         var body = content[start..];
         if (fault?.Kind == FaultKind.Corrupt) body[body.Length / 2] ^= 0xFF;
-        var status = 200;
+        int status = 200;
         if (start > 0)
         {
             status = 206;
@@ -157,14 +157,14 @@ internal sealed class FakeRepo(string id, string? token)
     /// <summary>Adds a commit holding <paramref name="files"/> and points <paramref name="revision"/> at it.</summary>
     public string Commit(string revision, IReadOnlyDictionary<string, byte[]> files)
     {
-        var commit = Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes($"{Id}@{revision}#{_commits.Count}")));
+        string commit = Convert.ToHexStringLower(SHA1.HashData(Encoding.UTF8.GetBytes($"{Id}@{revision}#{_commits.Count}")));
         _commits[commit] = files;
         _refs[revision] = commit;
         return commit;
     }
 
     public string? ResolveCommit(string revision) =>
-        _commits.ContainsKey(revision) ? revision : _refs.TryGetValue(revision, out var commit) ? commit : null;
+        _commits.ContainsKey(revision) ? revision : _refs.TryGetValue(revision, out string? commit) ? commit : null;
 
     public IReadOnlyDictionary<string, byte[]> Files(string commit) => _commits[commit];
 }

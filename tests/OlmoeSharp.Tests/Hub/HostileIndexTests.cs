@@ -1,6 +1,5 @@
 using System.Text.Json;
 using OlmoeSharp.Hub;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Hub;
 
@@ -18,7 +17,7 @@ public sealed class HostileIndexTests
     public async Task A_shard_name_that_is_not_a_plain_file_is_refused_before_any_request_for_it(string shard)
     {
         await using var bed = new HubTestBed();
-        var index = JsonSerializer.Serialize(new { weight_map = new Dictionary<string, string> { ["a"] = "model-00001-of-00002.safetensors", ["b"] = shard } });
+        string index = JsonSerializer.Serialize(new { weight_map = new Dictionary<string, string> { ["a"] = "model-00001-of-00002.safetensors", ["b"] = shard } });
         bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", HubTestBed.ShardedModel(index));
         using var resolver = bed.Resolver();
 

@@ -1,5 +1,4 @@
 using OlmoeSharp.Hub;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Hub;
 

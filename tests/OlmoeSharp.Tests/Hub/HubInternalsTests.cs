@@ -1,6 +1,6 @@
 using System.Net;
 using OlmoeSharp.Hub;
-using Xunit;
+using OlmoeSharp.Tests.Platform;
 
 namespace OlmoeSharp.Tests.Hub;
 
@@ -78,10 +78,9 @@ public sealed class HubInternalsTests
         Assert.Equal(HubErrorKind.InvalidResponse, error.Kind);
     }
 
-    [Fact]
+    [LinuxFact(Requires = "/dev/full")] // The Windows codes are constants.
     public void A_real_disk_full_error_is_recognized()
     {
-        if (!File.Exists("/dev/full")) return; // Linux only; the Windows codes are constants.
         try
         {
             using var full = new FileStream("/dev/full", FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1);

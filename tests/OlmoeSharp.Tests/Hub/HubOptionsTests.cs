@@ -1,5 +1,4 @@
 using OlmoeSharp.Hub;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Hub;
 
@@ -9,7 +8,7 @@ public sealed class HubOptionsTests
     public void Without_variables_the_defaults_are_huggingface_hubs()
     {
         var options = HubOptions.FromEnvironment(Variables());
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
         Assert.Equal(new Uri("https://huggingface.co"), options.Endpoint);
         Assert.Equal(Path.Combine(home, ".cache", "huggingface", "hub"), options.CacheDirectory);
@@ -21,7 +20,7 @@ public sealed class HubOptionsTests
     [Fact]
     public void HF_HOME_places_the_cache_and_the_token_file()
     {
-        var home = Directory.CreateTempSubdirectory("olmoe-hub-home-").FullName;
+        string home = Directory.CreateTempSubdirectory("olmoe-hub-home-").FullName;
         try
         {
             File.WriteAllText(Path.Combine(home, "token"), "hf_from_file\n");

@@ -9,7 +9,7 @@ namespace OlmoeSharp.Tests.Hub;
 /// <summary>A request as the server received it.</summary>
 internal sealed record RecordedRequest(string Method, string Path, IReadOnlyDictionary<string, string> Headers)
 {
-    public string? Header(string name) => Headers.TryGetValue(name, out var value) ? value : null;
+    public string? Header(string name) => Headers.TryGetValue(name, out string? value) ? value : null;
 }
 
 /// <summary>
@@ -101,21 +101,21 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
     private async Task<RecordedRequest?> ReadRequestAsync(NetworkStream stream)
     {
         var buffer = new byte[MaxHeaderBytes];
-        var length = 0;
+        int length = 0;
         while (length < buffer.Length)
         {
-            var read = await stream.ReadAsync(buffer.AsMemory(length), _stop.Token);
+            int read = await stream.ReadAsync(buffer.AsMemory(length), _stop.Token);
             if (read == 0) return null;
             length += read;
-            var text = Encoding.ASCII.GetString(buffer, 0, length);
-            var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+            string text = Encoding.ASCII.GetString(buffer, 0, length);
+            int end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
             if (end < 0) continue;
             var lines = text[..end].Split("\r\n");
             var parts = lines[0].Split(' ');
             var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
-            foreach (var line in lines.Skip(1))
+            foreach (string line in lines.Skip(1))
             {
-                var colon = line.IndexOf(':', StringComparison.Ordinal);
+                int colon = line.IndexOf(':', StringComparison.Ordinal);
                 headers[line[..colon].Trim()] = line[(colon + 1)..].Trim();
             }
             return new RecordedRequest(parts[0], parts[1], headers);
@@ -132,7 +132,7 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), _stop.Token);
         if (request.Method == "HEAD") return;
 
-        var sent = Math.Min(reply.CutAfter ?? reply.Body.Length, reply.Body.Length);
+        int sent = Math.Min(reply.CutAfter ?? reply.Body.Length, reply.Body.Length);
         await stream.WriteAsync(reply.Body.AsMemory(0, sent), _stop.Token);
         await stream.FlushAsync(_stop.Token);
         if (reply.StallAfterCut) await Task.Delay(MaxStall, _stop.Token);

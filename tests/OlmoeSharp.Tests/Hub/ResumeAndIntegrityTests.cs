@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using OlmoeSharp.Hub;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Hub;
 
@@ -19,7 +18,7 @@ public sealed class ResumeAndIntegrityTests
         bed.Server.Inject(Weights, FaultKind.Cut, CutAt);
         using var resolver = bed.Resolver();
 
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId);
 
         Assert.Equal(files[Weights], File.ReadAllBytes(Path.Combine(folder, Weights)));
         var gets = bed.Server.ContentRequests(Weights);
@@ -42,11 +41,11 @@ public sealed class ResumeAndIntegrityTests
         Assert.Equal(HubErrorKind.Network, error.Kind);
         Assert.Equal(Weights, error.FileName);
         Assert.Contains("resume", error.Message, StringComparison.Ordinal);
-        var partial = Path.Combine(bed.RepoFolder, "blobs", FakeHub.Sha256(files[Weights]) + ".incomplete");
+        string partial = Path.Combine(bed.RepoFolder, "blobs", FakeHub.Sha256(files[Weights]) + ".incomplete");
         Assert.Equal(CutAt, new FileInfo(partial).Length);
         Assert.False(File.Exists(Path.Combine(bed.RepoFolder, "refs", "main")));
 
-        var folder = await noRetry.ResolveAsync(HubTestBed.RepoId);
+        string folder = await noRetry.ResolveAsync(HubTestBed.RepoId);
 
         Assert.Equal(files[Weights], File.ReadAllBytes(Path.Combine(folder, Weights)));
         Assert.Equal($"bytes={CutAt}-", bed.Server.ContentRequests(Weights)[^1].Header("Range"));
@@ -71,7 +70,7 @@ public sealed class ResumeAndIntegrityTests
 
         var partial = new FileInfo(Path.Combine(bed.RepoFolder, "blobs", FakeHub.Sha256(files[Weights]) + ".incomplete"));
         Assert.InRange(partial.Length, 1, CutAt);
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId);
         Assert.Equal(files[Weights], File.ReadAllBytes(Path.Combine(folder, Weights)));
         Assert.Equal($"bytes={partial.Length}-", bed.Server.ContentRequests(Weights)[^1].Header("Range"));
     }
@@ -81,7 +80,7 @@ public sealed class ResumeAndIntegrityTests
     {
         await using var bed = new HubTestBed();
         var files = HubTestBed.SingleFileModel();
-        var commit = bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", files);
+        string commit = bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", files);
         bed.Server.Inject(Weights, FaultKind.Corrupt);
         using var resolver = bed.Resolver();
 
@@ -91,13 +90,13 @@ public sealed class ResumeAndIntegrityTests
         Assert.Contains(HubTestBed.RepoId, error.Message, StringComparison.Ordinal);
         Assert.Contains(Weights, error.Message, StringComparison.Ordinal);
         Assert.Contains("sha256", error.Message, StringComparison.Ordinal);
-        var snapshot = Path.Combine(bed.RepoFolder, "snapshots", commit);
+        string snapshot = Path.Combine(bed.RepoFolder, "snapshots", commit);
         Assert.False(File.Exists(Path.Combine(snapshot, Weights)));
         Assert.Empty(Directory.GetFiles(Path.Combine(bed.RepoFolder, "blobs"), FakeHub.Sha256(files[Weights]) + "*"));
         Assert.False(File.Exists(Path.Combine(bed.RepoFolder, "refs", "main")));
 
         // The fault was one-off: a new attempt succeeds.
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId);
         Assert.Equal(files[Weights], File.ReadAllBytes(Path.Combine(folder, Weights)));
     }
 
@@ -111,7 +110,7 @@ public sealed class ResumeAndIntegrityTests
         bed.Server.Inject(Weights, FaultKind.IgnoreRange);
         using var resolver = bed.Resolver();
 
-        var folder = await resolver.ResolveAsync(HubTestBed.RepoId);
+        string folder = await resolver.ResolveAsync(HubTestBed.RepoId);
 
         Assert.Equal(files[Weights], File.ReadAllBytes(Path.Combine(folder, Weights)));
         Assert.NotNull(bed.Server.ContentRequests(Weights)[^1].Header("Range"));
@@ -147,7 +146,7 @@ public sealed class ResumeAndIntegrityTests
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
     }

@@ -18,7 +18,7 @@ internal sealed class ReferenceOlmoe
     public ReferenceOlmoe(string directory)
     {
         _c = OlmoeConfig.Load(Path.Combine(directory, "config.json"));
-        foreach (var file in Directory.GetFiles(directory, "*.safetensors"))
+        foreach (string file in Directory.GetFiles(directory, "*.safetensors"))
         {
             using var st = SafeTensorsFile.Open(file);
             foreach (var info in st.Tensors.Values) _tensors[info.Name] = Decode(st.GetBytes(info), info.DType);

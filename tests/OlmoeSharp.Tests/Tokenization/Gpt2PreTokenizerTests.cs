@@ -1,5 +1,5 @@
 using OlmoeSharp.Tokenization;
-using Xunit;
+using OlmoeSharp.Tokenization.Unicode;
 
 namespace OlmoeSharp.Tests.Tokenization;
 
@@ -29,7 +29,7 @@ public sealed class Gpt2PreTokenizerTests
         var rest = text.AsSpan();
         while (!rest.IsEmpty)
         {
-            var length = Gpt2PreTokenizer.NextWordLength(rest);
+            int length = Gpt2PreTokenizer.NextWordLength(rest);
             words.Add(rest[..length].ToString());
             rest = rest[length..];
         }

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
+using OlmoeSharp.Tests.Platform;
 using OlmoeSharp.Tokenization;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Tokenization;
 
@@ -66,7 +66,7 @@ public sealed class HostileTokenizerJsonTests : IDisposable
     [MemberData(nameof(Mutations))]
     public void A_broken_field_is_named(string mutation, string field)
     {
-        var path = WriteText(Mutate(Valid(), mutation).ToJsonString());
+        string path = WriteText(Mutate(Valid(), mutation).ToJsonString());
 
         var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
 
@@ -79,7 +79,7 @@ public sealed class HostileTokenizerJsonTests : IDisposable
     [Fact]
     public void A_duplicate_vocabulary_key_is_refused()
     {
-        var text = Valid().ToJsonString().Replace("\"a\":0,", "\"a\":0,\"a\":1,", StringComparison.Ordinal);
+        string text = Valid().ToJsonString().Replace("\"a\":0,", "\"a\":0,\"a\":1,", StringComparison.Ordinal);
 
         var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(WriteText(text)));
 
@@ -87,14 +87,13 @@ public sealed class HostileTokenizerJsonTests : IDisposable
     }
 
     [Theory]
-    [InlineData("")]
     [InlineData("{")]
     [InlineData("{\"model\": {\"vocab\": {\"a\": 0}")]
     [InlineData("{\"model\": nul}")]
     [InlineData("\uFEFF\u0000")]
     public void Malformed_json_is_refused(string text)
     {
-        var path = WriteText(text);
+        string path = WriteText(text);
 
         var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
 
@@ -105,7 +104,7 @@ public sealed class HostileTokenizerJsonTests : IDisposable
     [Fact]
     public void Deep_nesting_is_refused()
     {
-        var path = WriteText("{\"model\":" + new string('[', 100_000) + new string(']', 100_000) + "}");
+        string path = WriteText("{\"model\":" + new string('[', 100_000) + new string(']', 100_000) + "}");
 
         var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
 
@@ -113,26 +112,93 @@ public sealed class HostileTokenizerJsonTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_file_is_refused()
+    {
+        string path = WriteText("");
+
+        var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
+
+        Assert.Equal(path, error.FilePath);
+        Assert.Null(error.Item);
+        Assert.Contains("empty", error.Message);
+    }
+
+    [Fact]
     public void A_huge_file_is_refused_before_it_is_read()
     {
-        var path = Path.Combine(_folder.FullName, "huge.json");
+        string path = Path.Combine(_folder.FullName, "huge.json");
         using (var stream = File.Create(path))
         {
             stream.SetLength(TokenizerJsonReader.MaxFileBytes + 1); // sparse: costs no disk
         }
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
 
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.Elapsed.TotalSeconds:0.###} s");
+        Assert.Equal(path, error.FilePath);
+        Assert.Null(error.Item);
+        Assert.StartsWith(path + ":", error.Message);
         Assert.Contains("bytes", error.Message);
+    }
+
+    [LinuxFact] // mkfifo is POSIX; the size check it exercises is the same everywhere.
+    public void A_fifo_is_refused_within_a_second_without_being_opened()
+    {
+        string path = Path.Combine(_folder.FullName, OlmoeTokenizer.FileName);
+        Fifo.Create(path);
+
+        var error = Fifo.Throws<ModelFormatException>(path, TimeSpan.FromSeconds(1), () => OlmoeTokenizer.FromFile(path));
+
+        Assert.Equal(path, error.FilePath);
+        Assert.Null(error.Item);
+        Assert.StartsWith(path + ":", error.Message);
+    }
+
+    [Fact]
+    public void A_symbolic_link_is_read_through_to_its_target()
+    {
+        // The Hugging Face cache links every snapshot file to a blob; the link's own size is not the file's.
+        string blob = Write(Valid());
+        string link = Path.Combine(_folder.FullName, OlmoeTokenizer.FileName);
+        File.CreateSymbolicLink(link, Path.GetFileName(blob));
+
+        Assert.Equal([7, 3, 2], OlmoeTokenizer.FromFile(link).Encode("abc c"));
+    }
+
+    [Fact]
+    public void A_token_that_is_not_valid_utf8_is_refused()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(Valid().ToJsonString());
+        int at = bytes.AsSpan().IndexOf("\"abc\""u8) + 1;
+        bytes[at] = 0xC0;
+        string path = Path.Combine(_folder.FullName, "bad-utf8.json");
+        File.WriteAllBytes(path, bytes);
+
+        var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(path));
+
+        Assert.Equal(path, error.FilePath);
+        Assert.Contains("UTF-8", error.Message);
+    }
+
+    [Fact]
+    public void A_token_with_a_lone_surrogate_escape_is_refused()
+    {
+        string text = Valid().ToJsonString().Replace("\"abc\"", "\"abc\\ud800\"", StringComparison.Ordinal);
+
+        var error = Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.FromFile(WriteText(text)));
+
+        Assert.Equal("model", error.Item);
+        Assert.Contains("surrogate", error.Message);
     }
 
     [Fact]
     public void A_missing_file_or_folder_entry_is_named()
     {
-        var missing = Path.Combine(_folder.FullName, "nope.json");
+        string missing = Path.Combine(_folder.FullName, "nope.json");
         Assert.Equal(missing, Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.Load(missing)).FilePath);
 
-        var inFolder = Path.Combine(_folder.FullName, OlmoeTokenizer.FileName);
+        string inFolder = Path.Combine(_folder.FullName, OlmoeTokenizer.FileName);
         Assert.Equal(inFolder, Assert.Throws<ModelFormatException>(() => OlmoeTokenizer.Load(_folder.FullName)).FilePath);
     }
 
@@ -237,7 +303,7 @@ public sealed class HostileTokenizerJsonTests : IDisposable
 
     private string WriteText(string text)
     {
-        var path = Path.Combine(_folder.FullName, Guid.NewGuid().ToString("N") + ".json");
+        string path = Path.Combine(_folder.FullName, Guid.NewGuid().ToString("N") + ".json");
         File.WriteAllText(path, text);
         return path;
     }

@@ -1,5 +1,4 @@
 using OlmoeSharp.Tokenization;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Tokenization;
 
@@ -75,7 +74,7 @@ public sealed class OlmoeTokenizerTests
     public void Long_input_without_spaces_encodes_in_reasonable_time()
     {
         // One 200,000-character word: the heap-based merge keeps this near-linear.
-        var text = string.Concat(Enumerable.Repeat("abcdefghij", 20_000));
+        string text = string.Concat(Enumerable.Repeat("abcdefghij", 20_000));
         var started = DateTime.UtcNow;
 
         var ids = Tokenizer.Encode(text);

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Tokenization;
 
@@ -43,12 +42,9 @@ public sealed class PublicCasesTests
     {
         var data = new TheoryData<int>();
         var lines = File.ReadAllLines(SharedData.Path("tokenizers", file));
-        for (var i = 0; i < lines.Length; i++)
+        for (int i = 0; i < lines.Length; i++)
         {
-            if (!string.IsNullOrWhiteSpace(lines[i]))
-            {
-                data.Add(i + 1);
-            }
+            if (!string.IsNullOrWhiteSpace(lines[i])) data.Add(i + 1);
         }
 
         return data;

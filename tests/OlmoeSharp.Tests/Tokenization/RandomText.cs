@@ -17,8 +17,8 @@ internal static class RandomText
     public static string Next(Random random, int maxParts)
     {
         var text = new StringBuilder();
-        var parts = random.Next(1, maxParts + 1);
-        for (var i = 0; i < parts; i++)
+        int parts = random.Next(1, maxParts + 1);
+        for (int i = 0; i < parts; i++)
         {
             switch (random.Next(8))
             {
@@ -53,12 +53,9 @@ internal static class RandomText
     {
         while (true)
         {
-            var plane = random.Next(4) == 0 ? random.Next(17) : random.Next(2);
-            var codePoint = (plane << 16) | random.Next(0x10000);
-            if (codePoint is < 0xD800 or > 0xDFFF)
-            {
-                return codePoint;
-            }
+            int plane = random.Next(4) == 0 ? random.Next(17) : random.Next(2);
+            int codePoint = (plane << 16) | random.Next(0x10000);
+            if (codePoint is < 0xD800 or > 0xDFFF) return codePoint;
         }
     }
 }

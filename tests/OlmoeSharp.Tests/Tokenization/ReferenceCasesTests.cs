@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using System.Text.Json;
-using Xunit;
 
 namespace OlmoeSharp.Tests.Tokenization;
 
@@ -16,8 +15,8 @@ public sealed class ReferenceCasesTests
     {
         var tokenizer = TokenizerFixture.Tokenizer;
         var failures = new List<string>();
-        var count = 0;
-        foreach (var line in ReadLines())
+        int count = 0;
+        foreach (string line in ReadLines())
         {
             using var document = JsonDocument.Parse(line);
             var root = document.RootElement;
@@ -27,9 +26,7 @@ public sealed class ReferenceCasesTests
             {
                 int[] actual = [.. tokenizer.Encode(text.GetString()!)];
                 if (!actual.SequenceEqual(ids))
-                {
                     failures.Add($"encode {JsonSerializer.Serialize(text.GetString())}: [{string.Join(",", actual)}], expected [{string.Join(",", ids)}]");
-                }
             }
             else
             {
@@ -40,9 +37,7 @@ public sealed class ReferenceCasesTests
             void Check(string what, string actual, string expected)
             {
                 if (actual != expected)
-                {
                     failures.Add($"{what} [{string.Join(",", ids)}]: {JsonSerializer.Serialize(actual)}, expected {JsonSerializer.Serialize(expected)}");
-                }
             }
         }
 
@@ -57,10 +52,7 @@ public sealed class ReferenceCasesTests
         using var reader = new StreamReader(new GZipStream(stream, CompressionMode.Decompress));
         while (reader.ReadLine() is { } line)
         {
-            if (line.Length > 0)
-            {
-                yield return line;
-            }
+            if (line.Length > 0) yield return line;
         }
     }
 }

@@ -1,5 +1,5 @@
 using OlmoeSharp.Tokenization;
-using Xunit;
+using OlmoeSharp.Tokenization.Unicode;
 
 namespace OlmoeSharp.Tests.Tokenization;
 
@@ -11,9 +11,9 @@ public sealed class TokenizerPropertyTests
     public void Decode_of_encode_is_the_NFC_form_of_the_text()
     {
         var random = new Random(20240903);
-        for (var i = 0; i < 3_000; i++)
+        for (int i = 0; i < 3_000; i++)
         {
-            var text = RandomText.Next(random, 24);
+            string text = RandomText.Next(random, 24);
             var ids = Tokenizer.Encode(text);
             Assert.All(ids, id => Assert.InRange(id, 0, Tokenizer.VocabularySize - 1));
             Assert.Equal(Nfc.Normalize(text), Tokenizer.Decode([.. ids]));
@@ -36,7 +36,7 @@ public sealed class TokenizerPropertyTests
     public void Streaming_decode_equals_one_shot_decode_for_every_prefix_of_encoded_text()
     {
         var random = new Random(11);
-        for (var i = 0; i < 300; i++)
+        for (int i = 0; i < 300; i++)
         {
             int[] ids = [.. Tokenizer.Encode(RandomText.Next(random, 12))];
             CheckEveryPrefix(ids, skipSpecialTokens: false);
@@ -49,10 +49,10 @@ public sealed class TokenizerPropertyTests
         // Random ids from the byte tokens, multi-byte fragments, specials, space runs and unused rows make every kind
         // of broken and completed UTF-8 sequence.
         var random = new Random(12);
-        for (var i = 0; i < 2_000; i++)
+        for (int i = 0; i < 2_000; i++)
         {
             var ids = new int[random.Next(1, 16)];
-            for (var j = 0; j < ids.Length; j++)
+            for (int j = 0; j < ids.Length; j++)
             {
                 ids[j] = random.Next(6) switch
                 {
@@ -107,12 +107,12 @@ public sealed class TokenizerPropertyTests
     /// </summary>
     private static void CheckEveryPrefix(int[] ids, bool skipSpecialTokens)
     {
-        for (var length = 0; length <= ids.Length; length++)
+        for (int length = 0; length <= ids.Length; length++)
         {
             var decoder = Tokenizer.CreateStreamingDecoder(skipSpecialTokens);
-            var streamed = string.Concat(ids.Take(length).Select(decoder.Append));
-            var flushed = decoder.Flush();
-            var expected = Tokenizer.Decode(ids.AsSpan(0, length), skipSpecialTokens);
+            string streamed = string.Concat(ids.Take(length).Select(decoder.Append));
+            string flushed = decoder.Flush();
+            string expected = Tokenizer.Decode(ids.AsSpan(0, length), skipSpecialTokens);
 
             Assert.Equal(expected, streamed + flushed);
             Assert.True(flushed is "" or "\uFFFD", $"flush returned {flushed.Length} characters");

@@ -1,6 +1,0 @@
-namespace OlmoeSharp.Tokenization;
-
-/// <summary>One message of a conversation, as rendered by an <see cref="IChatTemplate"/>.</summary>
-/// <param name="Role">Who speaks.</param>
-/// <param name="Text">What is said, verbatim (templates do not trim it).</param>
-public sealed record ChatTurn(ChatRole Role, string Text);
