@@ -26,15 +26,15 @@ internal static class ResidencyResolver
                 return (WeightResidency.Mapped, "mapped: as requested");
             case WeightResidency.Preloaded:
                 return (WeightResidency.Preloaded, "preloaded: as requested");
-            case WeightResidency.Packed when !hasVectorDecoder:
-                return (WeightResidency.Mapped, "mapped instead of packed: packed weights have no vector decoder on this CPU, so packing would make decoding slower");
             case WeightResidency.Packed when packedBytes == 0:
                 return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (not bf16, or rows not a multiple of 128)");
+            case WeightResidency.Packed when !hasVectorDecoder:
+                return (WeightResidency.Mapped, "mapped instead of packed: packed weights have no vector decoder on this CPU, so packing would make decoding slower");
             case WeightResidency.Packed:
                 return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder)");
         }
-        if (!hasVectorDecoder) return (WeightResidency.Mapped, "auto → mapped: packed weights have no vector decoder on this CPU");
         if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (not bf16, or rows not a multiple of 128)");
+        if (!hasVectorDecoder) return (WeightResidency.Mapped, "auto → mapped: packed weights have no vector decoder on this CPU");
         if (availableBytes is long available && packedBytes + Headroom > available)
             return (WeightResidency.Mapped, $"auto → mapped: the {packedSize} packed copy would not fit in the {available / 1e9:F1} GB available with {Headroom / 1e9:F1} GB to spare");
         string room = availableBytes is long a ? $" fits in {a / 1e9:F1} GB available" : "";

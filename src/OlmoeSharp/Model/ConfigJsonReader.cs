@@ -1,6 +1,5 @@
 using System.Text.Json;
 using OlmoeSharp.IO;
-using OlmoeSharp.Loading;
 
 namespace OlmoeSharp.Model;
 
