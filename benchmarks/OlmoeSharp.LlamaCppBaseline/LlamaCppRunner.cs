@@ -1,6 +1,7 @@
 using LLama;
 using LLama.Common;
 using LLama.Native;
+using OlmoeSharp.Cli;
 
 namespace OlmoeSharp.LlamaCppBaseline;
 
@@ -13,10 +14,13 @@ internal sealed class LlamaCppRunner : IDisposable
 
     public LlamaCppRunner(string ggufPath, int threads, int contextSize, bool float32Cache = false)
     {
-        NativeLibraryConfig.All.WithLogCallback((level, message) =>
-        {
-            if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning) Console.Error.Write(message);
-        });
+        // The build matches the SIMD class .NET runs with, so `DOTNET_EnableAVX512=0` puts both engines on AVX2.
+        NativeLibraryConfig.All.WithAvx(Build == "avx512" ? AvxLevel.Avx512 : Build == "avx2" ? AvxLevel.Avx2 : AvxLevel.None)
+            .WithAutoFallback(false)
+            .WithLogCallback((level, message) =>
+            {
+                if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning) Console.Error.Write(message);
+            });
         var parameters = new ModelParams(ggufPath)
         {
             ContextSize = (uint)contextSize,
@@ -35,6 +39,9 @@ internal sealed class LlamaCppRunner : IDisposable
     }
 
     public int VocabSize { get; }
+
+    /// <summary>Which of LLamaSharp's CPU builds is loaded: the one for this process's SIMD class (avx512, avx2, or noavx).</summary>
+    public static string Build { get; } = BenchProtocol.SimdClass() is "avx512" or "avx2" ? BenchProtocol.SimdClass() : "noavx";
 
     /// <summary>Forgets every cached position.</summary>
     public void Reset() => _context.NativeHandle.MemoryClear(true);

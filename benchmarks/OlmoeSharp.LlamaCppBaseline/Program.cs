@@ -45,12 +45,14 @@ bench.SetAction(parse =>
         prefill: () => logits = runner.Evaluate(promptIds, 0),
         decodeOne: i => logits = runner.Evaluate([TensorPrimitives.IndexOfMax(logits)], prompt + i));
     double peakRssMb = BenchProtocol.PeakResidentMegabytes();
-    Console.WriteLine($"llama.cpp median: prefill {prefillMedian:F2} tok/s, decode {decodeMedian:F2} tok/s, peak RSS {peakRssMb:F0} MB, load {loadSeconds:F2} s");
+    Console.WriteLine($"llama.cpp ({LlamaCppRunner.Build} build) median: prefill {prefillMedian:F2} tok/s, decode {decodeMedian:F2} tok/s, peak RSS {peakRssMb:F0} MB, load {loadSeconds:F2} s");
     if (parse.GetValue(json))
     {
         Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["engine"] = "llama.cpp (LLamaSharp 0.30.0)",
+            ["build"] = LlamaCppRunner.Build,
+            ["simd"] = BenchProtocol.SimdClass(),
             ["load_s"] = Math.Round(loadSeconds, 3),
             ["prefill_tok_s"] = Math.Round(prefillMedian, 3),
             ["decode_tok_s"] = Math.Round(decodeMedian, 3),

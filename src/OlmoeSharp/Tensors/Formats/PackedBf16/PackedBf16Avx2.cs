@@ -18,54 +18,78 @@ internal static unsafe class PackedBf16Avx2
     private const int Group = PackedBf16.GroupSize;
 
     /// <summary>
-    /// Four rows' dot products with x, one row after another. Packed rows lie back to back, so this is one
-    /// sequential stream, which the prefetchers follow (software prefetch covers the 4 KiB page ends they stop at);
-    /// x stays in L1. Decoding four rows at once, as the AVX-512 kernel does, needs more than AVX2's 16 registers
-    /// and measured several times slower here for the spills.
+    /// Four rows' dot products with x, two rows at a time. Each x vector is loaded once for both rows: with one row
+    /// at a time the loads of x, the bytes and the constants came to ~18 per 64 values and the load ports, not the
+    /// decode, set the speed. Two rows, not four as on AVX-512, because two rows in flight already use all 16
+    /// registers (4 accumulators, 3 constants, 2 × 4 for the bytes and words being decoded, 1 for x).
     /// </summary>
     public static void Dot4(byte* w, long stride, uint* bases, int groups, float* x, float* result)
     {
-        for (int r = 0; r < 4; r++, w += stride, bases += groups)
+        Dot2(w, w + stride, bases, bases + groups, groups, x, result);
+        Dot2(w + 2 * stride, w + 3 * stride, bases + 2 * groups, bases + 3 * groups, groups, x, result + 2);
+    }
+
+    private static void Dot2(byte* w0, byte* w1, uint* b0, uint* b1, int groups, float* x, float* result)
+    {
+        var highWords = Vector256.Create(0xFFFF0000u);
+        // Two accumulators per row, one per group of the pair, so consecutive FMAs into one do not wait on each other.
+        Vector256<float> a0 = default, c0 = default, a1 = default, c1 = default;
+        for (int g = 0; g < groups; g += 2)
         {
-            // Two accumulators, one per group of a pair, so consecutive FMAs do not wait on each other.
-            Vector256<float> first = default, second = default;
-            for (int g = 0; g < groups; g += 2)
+            long block = (long)(g >> 1) * PackedBf16.PairBytes;
+            byte* r0 = w0 + block, r1 = w1 + block;
+            PackedBf16Kernels.PrefetchBlock(r0 + Prefetch);
+            PackedBf16Kernels.PrefetchBlock(r1 + Prefetch);
+            float* xs = x + g * Group;
+            for (int half = 0; half < 2; half++)
             {
-                byte* block = w + (long)(g >> 1) * PackedBf16.PairBytes;
-                PackedBf16Kernels.PrefetchBlock(block + Prefetch);
-                var codes0 = Vector256.Load(block + 2 * Group);
-                var codes1 = Vector256.Load(block + 2 * Group + 32);
-                first = AccumulateGroup(block, Codes(codes0, 0), Codes(codes1, 0), bases[g], x + g * Group, first);
-                second = AccumulateGroup(block + Group, Codes(codes0, 1), Codes(codes1, 1), bases[g + 1], x + (g + 1) * Group, second);
+                // Storage positions 0–31 of the first group (x slices at 0, 16, 32, 48), then 32–63 (at 8, 24, 40, 56).
+                int offset = half * 32;
+                var l0 = Vector256.Load(r0 + offset);
+                var h0 = High(Codes(Vector256.Load(r0 + 2 * Group + offset), 0), b0[g]);
+                var l1 = Vector256.Load(r1 + offset);
+                var h1 = High(Codes(Vector256.Load(r1 + 2 * Group + offset), 0), b1[g]);
+                AccumulateHalf2(l0, h0, l1, h1, highWords, xs + half * 8, ref a0, ref a1);
+                // The pair's second group: same code bytes, high nibbles.
+                l0 = Vector256.Load(r0 + Group + offset);
+                h0 = High(Codes(Vector256.Load(r0 + 2 * Group + offset), 1), b0[g + 1]);
+                l1 = Vector256.Load(r1 + Group + offset);
+                h1 = High(Codes(Vector256.Load(r1 + 2 * Group + offset), 1), b1[g + 1]);
+                AccumulateHalf2(l0, h0, l1, h1, highWords, xs + Group + half * 8, ref c0, ref c1);
             }
-            result[r] = Vector256.Sum(first + second);
         }
+        result[0] = Vector256.Sum(a0 + c0);
+        result[1] = Vector256.Sum(a1 + c1);
     }
 
     /// <summary>How far ahead of the block being decoded to prefetch: a few blocks, so lines arrive in time.</summary>
     private const int Prefetch = 8 * PackedBf16.PairBytes;
 
     /// <summary>
-    /// acc + one group's 64 values · x. Storage positions 0–31 (lanes 0–1) give values 0–7, 16–23, 32–39, 48–55;
-    /// positions 32–63 the same slices shifted by 8 — eight float32 vectors, each a plain 8-value slice of x.
+    /// Half a group of two rows · x: the 32 storage positions of one 32-byte vector per row, lanes 0–1 (values 0–7,
+    /// 16–23, 32–39, 48–55 of the group) or lanes 2–3 (the same slices shifted by 8, with <paramref name="x"/> + 8).
+    /// Each x vector is loaded once for both rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> AccumulateGroup(byte* low, Vector256<byte> codes0, Vector256<byte> codes1, uint baseWord, float* x, Vector256<float> acc)
+    private static void AccumulateHalf2(Vector256<byte> low0, Vector256<byte> high0, Vector256<byte> low1, Vector256<byte> high1,
+        Vector256<uint> highWords, float* x, ref Vector256<float> acc0, ref Vector256<float> acc1)
     {
-        acc = AccumulateHalf(Vector256.Load(low), High(codes0, baseWord), x, acc);
-        return AccumulateHalf(Vector256.Load(low + 32), High(codes1, baseWord), x + 8, acc);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> AccumulateHalf(Vector256<byte> low, Vector256<byte> high, float* x, Vector256<float> acc)
-    {
-        var highWords = Vector256.Create(0xFFFF0000u);
-        var p = Avx2.UnpackLow(low, high).AsUInt32();
-        acc = Vector256.FusedMultiplyAdd((p << 16).AsSingle(), Vector256.Load(x), acc);
-        acc = Vector256.FusedMultiplyAdd((p & highWords).AsSingle(), Vector256.Load(x + 16), acc);
-        p = Avx2.UnpackHigh(low, high).AsUInt32();
-        acc = Vector256.FusedMultiplyAdd((p << 16).AsSingle(), Vector256.Load(x + 32), acc);
-        return Vector256.FusedMultiplyAdd((p & highWords).AsSingle(), Vector256.Load(x + 48), acc);
+        var p0 = Avx2.UnpackLow(low0, high0).AsUInt32();
+        var p1 = Avx2.UnpackLow(low1, high1).AsUInt32();
+        var xv = Vector256.Load(x);
+        acc0 = Vector256.FusedMultiplyAdd((p0 << 16).AsSingle(), xv, acc0);
+        acc1 = Vector256.FusedMultiplyAdd((p1 << 16).AsSingle(), xv, acc1);
+        xv = Vector256.Load(x + 16);
+        acc0 = Vector256.FusedMultiplyAdd((p0 & highWords).AsSingle(), xv, acc0);
+        acc1 = Vector256.FusedMultiplyAdd((p1 & highWords).AsSingle(), xv, acc1);
+        p0 = Avx2.UnpackHigh(low0, high0).AsUInt32();
+        p1 = Avx2.UnpackHigh(low1, high1).AsUInt32();
+        xv = Vector256.Load(x + 32);
+        acc0 = Vector256.FusedMultiplyAdd((p0 << 16).AsSingle(), xv, acc0);
+        acc1 = Vector256.FusedMultiplyAdd((p1 << 16).AsSingle(), xv, acc1);
+        xv = Vector256.Load(x + 48);
+        acc0 = Vector256.FusedMultiplyAdd((p0 & highWords).AsSingle(), xv, acc0);
+        acc1 = Vector256.FusedMultiplyAdd((p1 & highWords).AsSingle(), xv, acc1);
     }
 
     /// <summary>A group's 4-bit codes from the pair's code bytes: the low nibbles for the first group (<paramref name="half"/> 0), the high ones for the second.</summary>
@@ -94,7 +118,7 @@ internal static unsafe class PackedBf16Avx2
         }
     }
 
-    /// <summary>The four vectors <see cref="AccumulateHalf"/> multiplies, stored where their values belong (as float32 bit patterns).</summary>
+    /// <summary>The four vectors <see cref="AccumulateHalf2"/> multiplies per row, stored where their values belong (as float32 bit patterns).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreHalf(Vector256<byte> low, Vector256<byte> high, uint* values)
     {
