@@ -111,7 +111,8 @@ public sealed class OlmoeModel : IDisposable
             var matrices = weights.ProjectionMatrices();
             long packedBytes = matrices.Where(m => encoder.CanEncode(m)).Sum(m => encoder.EncodedBytes(m, EncodedWeights.Alignment));
             var (residency, choice) = ResidencyResolver.Resolve(options.Residency, encoder.HasVectorDecoder, encoder.DecoderName, packedBytes,
-                options.Residency == WeightResidency.Auto ? ResidencyResolver.AvailableMemory() : null);
+                options.Residency == WeightResidency.Auto ? ResidencyResolver.AvailableMemory() : null,
+                MeasureSpeedup(options.Residency, encoder, matrices));
             if (residency == WeightResidency.Packed)
             {
                 encoded = EncodedWeights.Encode(matrices, encoder, threads,
@@ -127,6 +128,22 @@ public sealed class OlmoeModel : IDisposable
             files.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The packed mat-vec's speed over bf16's on this CPU, measured on the first packable matrix when the
+    /// choice depends on it (auto, or packed to report it); null otherwise.
+    /// </summary>
+    private static double? MeasureSpeedup(WeightResidency requested, WeightEncoder encoder, List<WeightMatrix> matrices)
+    {
+        if (requested is not (WeightResidency.Auto or WeightResidency.Packed) || !encoder.HasVectorDecoder) return null;
+        foreach (var m in matrices)
+        {
+            if (!encoder.CanEncode(m)) continue;
+            var (stored, encoded) = EncodingProbe.Measure(m, encoder);
+            return encoded / stored;
+        }
+        return null;
     }
 
     /// <summary>A new session with an empty KV cache. Sessions are independent and may run concurrently.</summary>

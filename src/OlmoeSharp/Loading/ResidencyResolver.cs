@@ -3,23 +3,31 @@ namespace OlmoeSharp.Loading;
 /// <summary>
 /// Where a model's weights end up and why: the requested <see cref="WeightResidency"/> resolved against what this
 /// CPU decodes fast and what this machine's memory holds. <see cref="WeightResidency.Auto"/> packs only when packed
-/// weights decode in vector registers here and the packed copy plus <see cref="Headroom"/> fits in the memory
-/// available; an explicit <see cref="WeightResidency.Packed"/> is served mapped where packing would be slower.
+/// weights decode in vector registers here, the packed kernel was measured to compute at least as fast as the bf16
+/// one (<see cref="Tensors.Formats.EncodingProbe"/>: then decoding is bound by memory for both and fewer bytes win),
+/// and the packed copy plus <see cref="Headroom"/> fits in the memory available. An explicit
+/// <see cref="WeightResidency.Packed"/> is served mapped only where packing is impossible or has no vector decoder.
 /// </summary>
 internal static class ResidencyResolver
 {
     /// <summary>Memory left over after the packed copy: activations, the KV cache of a long context, the rest of the process, the OS.</summary>
     public const long Headroom = 1_500_000_000;
 
+    /// <summary>The packed mat-vec's measured speed, relative to bf16's, from which auto packs.</summary>
+    public const double MinimumSpeedup = 1.0;
+
     /// <param name="requested">What the caller asked for.</param>
     /// <param name="hasVectorDecoder">Whether packed weights decode in vector registers on this CPU.</param>
     /// <param name="decoderName">That decoder's name, for the reason.</param>
     /// <param name="packedBytes">Bytes of the packed copy (0 when no matrix can be packed).</param>
     /// <param name="availableBytes">Memory available to the process, or null when unknown.</param>
+    /// <param name="speedup">The packed mat-vec's measured speed over bf16's, or null when not measured.</param>
     /// <returns>The residency to load with (never Auto) and a one-line reason.</returns>
-    public static (WeightResidency Residency, string Reason) Resolve(WeightResidency requested, bool hasVectorDecoder, string decoderName, long packedBytes, long? availableBytes)
+    public static (WeightResidency Residency, string Reason) Resolve(WeightResidency requested, bool hasVectorDecoder, string decoderName,
+        long packedBytes, long? availableBytes, double? speedup)
     {
         string packedSize = $"{packedBytes / 1e9:F1} GB";
+        string measured = speedup is double r ? $", its mat-vec measured {r:F2}× bf16's speed here" : "";
         switch (requested)
         {
             case WeightResidency.Mapped:
@@ -31,14 +39,17 @@ internal static class ResidencyResolver
             case WeightResidency.Packed when !hasVectorDecoder:
                 return (WeightResidency.Mapped, "mapped instead of packed: packed weights have no vector decoder on this CPU, so packing would make decoding slower");
             case WeightResidency.Packed:
-                return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder)");
+                string caution = speedup < MinimumSpeedup ? "; decoding may be slower than mapped on this CPU" : "";
+                return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder{measured}{caution})");
         }
         if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (not bf16, or rows not a multiple of 128)");
         if (!hasVectorDecoder) return (WeightResidency.Mapped, "auto → mapped: packed weights have no vector decoder on this CPU");
+        if (speedup < MinimumSpeedup)
+            return (WeightResidency.Mapped, $"auto → mapped: the {decoderName} packed mat-vec measured only {speedup:F2}× bf16's speed on this CPU, so packed weights would decode slower");
         if (availableBytes is long available && packedBytes + Headroom > available)
             return (WeightResidency.Mapped, $"auto → mapped: the {packedSize} packed copy would not fit in the {available / 1e9:F1} GB available with {Headroom / 1e9:F1} GB to spare");
-        string room = availableBytes is long a ? $" fits in {a / 1e9:F1} GB available" : "";
-        return (WeightResidency.Packed, $"auto → packed: 12.5 bits per weight, {decoderName} decoder, {packedSize}{room}");
+        string room = availableBytes is long a ? $", fits in {a / 1e9:F1} GB available" : "";
+        return (WeightResidency.Packed, $"auto → packed: 12.5 bits per weight, {decoderName} decoder{measured}, {packedSize}{room}");
     }
 
     /// <summary>Memory the process can still take: MemAvailable on Linux (it counts reclaimable page cache), the GC's view elsewhere.</summary>

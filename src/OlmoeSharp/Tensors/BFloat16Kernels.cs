@@ -93,6 +93,7 @@ internal static unsafe class BFloat16Kernels
     }
 
     /// <summary>Σ w[i]·x[i] over i &lt; n, w in bf16, x and the sum in float32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it
     public static float Dot(ushort* w, float* x, int n)
     {
         float sum = 0;
@@ -141,6 +142,7 @@ internal static unsafe class BFloat16Kernels
     /// (one bf16 row of d = 2048), and restarting four streams per page costs a fifth of the bandwidth. Prefetching
     /// past the end of a mapping is harmless: prefetches never fault.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it
     public static void Dot4(ushort* w, long stride, float* x, int n, float* result)
     {
         ushort* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;

@@ -29,6 +29,7 @@ internal static unsafe class PackedBf16Avx2
         Dot2(w + 2 * stride, w + 3 * stride, bases + 2 * groups, bases + 3 * groups, groups, x, result + 2);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it
     private static void Dot2(byte* w0, byte* w1, uint* b0, uint* b1, int groups, float* x, float* result)
     {
         var highWords = Vector256.Create(0xFFFF0000u);

@@ -26,6 +26,7 @@ internal static unsafe class PackedBf16Avx512
     /// Four rows' dot products with x, reading each packed row once. Like the bf16 kernel, it prefetches the next
     /// four rows at the same offsets while it works, since the hardware prefetcher stops at every 4 KiB page.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it
     public static void Dot4(byte* w, long stride, uint* bases, int groups, float* x, float* result)
     {
         byte* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;

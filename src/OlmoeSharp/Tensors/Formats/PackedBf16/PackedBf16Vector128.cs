@@ -17,6 +17,7 @@ internal static unsafe class PackedBf16Vector128
     private const int Lane = 16;
 
     /// <summary>Four rows' dot products with x, reading each packed row once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it
     public static void Dot4(byte* w, long stride, uint* bases, int groups, float* x, float* result)
     {
         byte* w0 = w, w1 = w + stride, w2 = w + 2 * stride, w3 = w + 3 * stride;
