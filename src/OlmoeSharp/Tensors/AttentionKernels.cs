@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace OlmoeSharp.Tensors;
 
@@ -8,7 +9,8 @@ namespace OlmoeSharp.Tensors;
 /// The two inner loops of attention over a head's cached keys and values (rows of <c>headDim</c> floats, one per
 /// position). Four positions per step: the query chunk or output chunk is loaded once for four rows, where a
 /// TensorPrimitives call per position paid a call and a horizontal sum per 128 values — most of the attention time
-/// on long prompts.
+/// on long prompts. 512- and 256-bit paths (the AVX2 one made decode at 1024 context on AVX2-only CPUs fall behind
+/// llama.cpp's when it was missing); other widths and head sizes take TensorPrimitives per position.
 /// </summary>
 internal static class AttentionKernels
 {
@@ -39,6 +41,25 @@ internal static class AttentionKernels
                 ((halves.GetLower() + halves.GetUpper()) * scale).CopyTo(scores.Slice(t, 4));
             }
         }
+        else if (SimdWidth.Use256 && Avx.IsSupported && hd % 8 == 0)
+        {
+            ref float qRef = ref MemoryMarshal.GetReference(q);
+            ref float kRef = ref MemoryMarshal.GetReference(keys);
+            for (; t + 4 <= count; t += 4)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                nint row = (nint)t * hd;
+                for (nint c = 0; c < hd; c += 8)
+                {
+                    var qv = Vector256.LoadUnsafe(ref qRef, (nuint)c);
+                    a0 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(row + c)), a0);
+                    a1 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(row + hd + c)), a1);
+                    a2 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(row + 2 * hd + c)), a2);
+                    a3 = Vector256.FusedMultiplyAdd(qv, Vector256.LoadUnsafe(ref kRef, (nuint)(row + 3 * hd + c)), a3);
+                }
+                (MatMul.SumLanesOfFour(a0, a1, a2, a3) * scale).CopyTo(scores.Slice(t, 4));
+            }
+        }
         for (; t < count; t++) scores[t] = TensorPrimitives.Dot(q, keys.Slice(t * hd, hd)) * scale;
     }
 
@@ -67,6 +88,28 @@ internal static class AttentionKernels
                     sum = Vector512.FusedMultiplyAdd(w1, Vector512.LoadUnsafe(ref vRef, (nuint)(row + hd + c)), sum);
                     sum = Vector512.FusedMultiplyAdd(w2, Vector512.LoadUnsafe(ref vRef, (nuint)(row + 2 * hd + c)), sum);
                     sum = Vector512.FusedMultiplyAdd(w3, Vector512.LoadUnsafe(ref vRef, (nuint)(row + 3 * hd + c)), sum);
+                    sum.StoreUnsafe(ref oRef, (nuint)c);
+                }
+            }
+        }
+        else if (SimdWidth.Use256 && hd % 8 == 0)
+        {
+            ref float vRef = ref MemoryMarshal.GetReference(values);
+            ref float oRef = ref MemoryMarshal.GetReference(output);
+            for (; t + 4 <= count; t += 4)
+            {
+                var w0 = Vector256.Create(weights[t]);
+                var w1 = Vector256.Create(weights[t + 1]);
+                var w2 = Vector256.Create(weights[t + 2]);
+                var w3 = Vector256.Create(weights[t + 3]);
+                nint row = (nint)t * hd;
+                for (nint c = 0; c < hd; c += 8)
+                {
+                    var sum = Vector256.LoadUnsafe(ref oRef, (nuint)c);
+                    sum = Vector256.FusedMultiplyAdd(w0, Vector256.LoadUnsafe(ref vRef, (nuint)(row + c)), sum);
+                    sum = Vector256.FusedMultiplyAdd(w1, Vector256.LoadUnsafe(ref vRef, (nuint)(row + hd + c)), sum);
+                    sum = Vector256.FusedMultiplyAdd(w2, Vector256.LoadUnsafe(ref vRef, (nuint)(row + 2 * hd + c)), sum);
+                    sum = Vector256.FusedMultiplyAdd(w3, Vector256.LoadUnsafe(ref vRef, (nuint)(row + 3 * hd + c)), sum);
                     sum.StoreUnsafe(ref oRef, (nuint)c);
                 }
             }

@@ -359,7 +359,7 @@ internal static unsafe class MatMul
 
     /// <summary>(Σa, Σb, Σc, Σd) over each accumulator's eight lanes: the 256-bit form of the AVX-512 reduction.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> SumLanesOfFour(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
+    internal static Vector128<float> SumLanesOfFour(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d)
     {
         var ab = Avx.UnpackLow(a, b) + Avx.UnpackHigh(a, b); // per lane: a0+a2, b0+b2, a1+a3, b1+b3
         var cd = Avx.UnpackLow(c, d) + Avx.UnpackHigh(c, d);
