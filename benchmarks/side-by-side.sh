@@ -2,8 +2,10 @@
 # OlmoeSharp and llama.cpp (LLamaSharp's build) on the same full-size random weights, same machine, same protocol.
 # Each engine runs with its own file in the page cache, read back from disk just before (so both are cached the same
 # way: 2 MiB folios) and the other engine's file evicted — the two files do not fit in RAM together. OlmoeSharp runs
-# twice: weights mapped (bf16 as stored) and packed (--weights packed: 12.5-bit lossless re-encoding at load).
-#   usage: benchmarks/side-by-side.sh [rounds]   (makes models/olmoe-random-bf16 and its GGUF export if missing)
+# twice: weights mapped (bf16 as stored) and packed (--weights packed: 12.5-bit lossless re-encoding at load), and
+# says what --weights auto (the default) picks on this machine. The CPU class is the one .NET runs with, and the
+# llama.cpp build follows it: on an AVX-512 machine, DOTNET_EnableAVX512=0 runs both engines' AVX2 paths.
+#   usage: [DOTNET_EnableAVX512=0] benchmarks/side-by-side.sh [rounds]   (makes the checkpoint and its GGUF export if missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
@@ -19,9 +21,10 @@ llama="benchmarks/OlmoeSharp.LlamaCppBaseline/bin/Release/net10.0/OlmoeSharp.Lla
 evict() { for f in "$@"; do dd if="$f" iflag=nocache count=0 status=none; done; }
 reload() { evict "$@"; cat "$@" > /dev/null; }
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; DOTNET_EnableAVX512=${DOTNET_EnableAVX512:-1}"
 for round in $(seq 1 "$rounds"); do
   evict "$gguf"; reload "$model"/*.safetensors
+  echo "round $round olmoesharp auto chooses: $($olmoe generate --model "$model" --tokens 1 --max-new-tokens 1 --greedy 2>&1 >/dev/null | grep '^weights')"
   for weights in mapped packed; do
     echo "round $round olmoesharp $weights 128+64:  $($olmoe bench --model "$model" --weights $weights --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json | tail -1)"
     echo "round $round olmoesharp $weights 1024+16: $($olmoe bench --model "$model" --weights $weights --threads 2 --prompt-tokens 1024 --gen-tokens 16 --runs 2 --json | tail -1)"
