@@ -24,4 +24,17 @@ internal static class CommonOptions
             + "packed: re-encode bf16 losslessly at 12.5 bits per weight (slowest load, fastest decode, least memory).",
         DefaultValueFactory = _ => WeightResidency.Auto,
     };
+
+    public static Option<string> KvCache()
+    {
+        var option = new Option<string>("--kv-cache")
+        {
+            Description = "f32 (default): keys and values as computed; bf16: half the memory and the bytes attention reads (faster at long contexts; logits move by the rounding).",
+            DefaultValueFactory = _ => "f32",
+        };
+        option.AcceptOnlyFromAmong("f32", "bf16");
+        return option;
+    }
+
+    public static KvCachePrecision ParseKvCache(string value) => value == "bf16" ? KvCachePrecision.BFloat16 : KvCachePrecision.Float32;
 }

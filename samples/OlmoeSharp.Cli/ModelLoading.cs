@@ -35,12 +35,13 @@ internal static class ModelLoading
         return SmallRandomFolder;
     }
 
-    public static async Task<OlmoeModel> LoadAsync(string model, int threads, WeightResidency residency, CancellationToken cancellationToken)
+    public static async Task<OlmoeModel> LoadAsync(string model, int threads, WeightResidency residency, KvCachePrecision kvCache, CancellationToken cancellationToken)
     {
         var options = new ModelLoadOptions
         {
             Threads = threads,
             Residency = residency,
+            KvCache = kvCache,
         };
         var loaded = Console.IsErrorRedirected
             ? await OlmoeModel.LoadAsync(model, options, null, cancellationToken)

@@ -17,7 +17,7 @@ public sealed class InferenceSession
     internal InferenceSession(OlmoeModel model)
     {
         _model = model;
-        _state = new RunState(model.Config);
+        _state = new RunState(model.Config, model.KvCachePrecision);
         _forward = new ForwardPass(model.Config, model.Weights, model.Pool);
     }
 

@@ -12,6 +12,9 @@ public sealed record ModelLoadOptions
     /// </summary>
     public WeightResidency Residency { get; init; } = WeightResidency.Auto;
 
+    /// <summary>How sessions' KV caches store keys and values: float32 (default, exact) or bfloat16 (half the memory and attention reads).</summary>
+    public KvCachePrecision KvCache { get; init; } = KvCachePrecision.Float32;
+
     /// <summary>Hub and cache settings for repo ids (default: from the environment, as huggingface_hub reads them).</summary>
     public Hub.HubOptions? Hub { get; init; }
 
@@ -22,5 +25,6 @@ public sealed record ModelLoadOptions
     {
         if (Threads < 0 || Threads > 1024) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "must be between 0 (one per core) and 1024.");
         if (!Enum.IsDefined(Residency)) throw new ArgumentOutOfRangeException(nameof(Residency), Residency, "unknown residency.");
+        if (!Enum.IsDefined(KvCache)) throw new ArgumentOutOfRangeException(nameof(KvCache), KvCache, "unknown KV cache precision.");
     }
 }

@@ -18,8 +18,9 @@ public sealed class OlmoeModel : IDisposable
     private int _disposed;
 
     private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer,
-        WeightResidency residency, string residencyChoice)
+        WeightResidency residency, string residencyChoice, KvCachePrecision kvCachePrecision)
     {
+        KvCachePrecision = kvCachePrecision;
         Residency = residency;
         ResidencyChoice = residencyChoice;
         Directory = directory;
@@ -48,6 +49,9 @@ public sealed class OlmoeModel : IDisposable
 
     /// <summary>One line saying which residency was chosen and why ("auto → packed: 12.5 bits per weight, avx2 decoder, 10.8 GB fits in 21.9 GB available").</summary>
     public string ResidencyChoice { get; }
+
+    /// <summary>How its sessions' KV caches store keys and values (<see cref="ModelLoadOptions.KvCache"/>).</summary>
+    public KvCachePrecision KvCachePrecision { get; }
 
     /// <summary>Bytes of tensor data in the checkpoint files.</summary>
     public long WeightBytes => _files.DataBytes;
@@ -120,7 +124,7 @@ public sealed class OlmoeModel : IDisposable
                 weights = weights.WithMatrices(encoded.Matrices);
             }
             progress?.Report(new ModelLoadProgress("ready", null, files.Files.Count, files.Files.Count));
-            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, residency, choice);
+            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, residency, choice, options.KvCache);
         }
         catch
         {

@@ -21,9 +21,10 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "End stdout with one JSON object of the results." };
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();
+        var kvCache = CommonOptions.KvCache();
         var command = new Command("bench", "Measure load time, prompt and decode speed, and peak memory.")
         {
-            model, promptTokens, genTokens, threads, weights, runs, warmup, json,
+            model, promptTokens, genTokens, threads, weights, kvCache, runs, warmup, json,
         };
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
@@ -31,7 +32,7 @@ internal static class BenchCommand
             if (prompt < 1 || gen < 1 || runCount < 1) throw new ArgumentException("--prompt-tokens, --gen-tokens and --runs must be at least 1.");
             if (warmupCount < 0) throw new ArgumentException("--warmup must not be negative.");
             var loadClock = Stopwatch.StartNew();
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), cancel);
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
             var c = loaded.Config;
             if (prompt + gen > c.MaxPositionEmbeddings) throw new ArgumentException($"prompt + generated tokens exceed the context of {c.MaxPositionEmbeddings}.");
@@ -71,6 +72,7 @@ internal static class BenchCommand
                     ["weight_bytes"] = loaded.WeightBytes,
                     ["weights"] = loaded.Residency.ToString().ToLowerInvariant(),
                     ["weights_choice"] = loaded.ResidencyChoice,
+                    ["kv_cache"] = loaded.KvCachePrecision == KvCachePrecision.BFloat16 ? "bf16" : "f32",
                     ["bytes_per_token"] = loaded.BytesPerDecodedToken,
                 }));
             }

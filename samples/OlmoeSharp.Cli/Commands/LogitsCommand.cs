@@ -13,11 +13,12 @@ internal static class LogitsCommand
         var output = new Option<string>("--out") { Description = "Output file: float32 little-endian, row-major [T, vocab_size], no header.", Required = true };
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();
-        var command = new Command("logits", "Write the logits of every position of a token sequence.") { model, tokens, output, threads, weights };
+        var kvCache = CommonOptions.KvCache();
+        var command = new Command("logits", "Write the logits of every position of a token sequence.") { model, tokens, output, threads, weights, kvCache };
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
             var ids = CliRunner.ParseTokenList(parse.GetValue(tokens)!);
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), cancel);
             var logits = new float[(long)ids.Length * loaded.Config.VocabSize];
             loaded.CreateSession().Evaluate(ids, logits, cancel);
             await using var file = File.Create(parse.GetValue(output)!);

@@ -17,8 +17,8 @@ internal sealed class AttentionJob : IRangeJob
 
     // The arguments of the current run (set by Run, read by the workers).
     private float[] _query = [];
-    private float[] _keys = [];
-    private float[] _values = [];
+    private KvCache? _cache;
+    private int _layer;
     private int _headStride;
     private int _first;
     private int _tokens;
@@ -43,7 +43,7 @@ internal sealed class AttentionJob : IRangeJob
     public void Run(WorkerPool pool, float[] query, KvCache cache, int layer, int first, int tokens, float[] scores, float[] output)
     {
         if (scores.Length < _heads * cache.Capacity) throw new ArgumentException("scores are shorter than heads × cache capacity.", nameof(scores));
-        (_query, _keys, _values, _headStride) = (query, cache.Keys(layer), cache.Values(layer), cache.HeadStride);
+        (_query, _cache, _layer, _headStride) = (query, cache, layer, cache.HeadStride);
         (_first, _tokens, _scores, _scoreStride, _output) = (first, tokens, scores, cache.Capacity, output);
         pool.Run(this, _heads, 1);
     }
@@ -59,9 +59,19 @@ internal sealed class AttentionJob : IRangeJob
                 int length = _first + i + 1;
                 var q = _query.AsSpan(i * _qSize + head * _headDim, _headDim);
                 var scores = scratch[..length];
-                AttentionKernels.Scores(q, _keys.AsSpan(kvOffset, length * _headDim), _scale, scores);
-                VectorMath.SoftmaxInPlace(scores);
-                AttentionKernels.WeightedSum(scores, _values.AsSpan(kvOffset, length * _headDim), _output.AsSpan(i * _qSize + head * _headDim, _headDim));
+                var output = _output.AsSpan(i * _qSize + head * _headDim, _headDim);
+                if (_cache!.Precision == KvCachePrecision.BFloat16)
+                {
+                    AttentionKernels.Scores(q, _cache.Keys16(_layer).AsSpan(kvOffset, length * _headDim), _scale, scores);
+                    VectorMath.SoftmaxInPlace(scores);
+                    AttentionKernels.WeightedSum(scores, _cache.Values16(_layer).AsSpan(kvOffset, length * _headDim), output);
+                }
+                else
+                {
+                    AttentionKernels.Scores(q, _cache.Keys(_layer).AsSpan(kvOffset, length * _headDim), _scale, scores);
+                    VectorMath.SoftmaxInPlace(scores);
+                    AttentionKernels.WeightedSum(scores, _cache.Values(_layer).AsSpan(kvOffset, length * _headDim), output);
+                }
             }
         }
     }

@@ -13,10 +13,10 @@ internal sealed class RunState
 
     private readonly OlmoeConfig _config;
 
-    public RunState(OlmoeConfig config)
+    public RunState(OlmoeConfig config, KvCachePrecision cachePrecision = KvCachePrecision.Float32)
     {
         _config = config;
-        Cache = new KvCache(config.NumHiddenLayers, config.NumKeyValueHeads, config.HeadDim, config.MaxPositionEmbeddings);
+        Cache = new KvCache(config.NumHiddenLayers, config.NumKeyValueHeads, config.HeadDim, config.MaxPositionEmbeddings, precision: cachePrecision);
         Experts = new ExpertBuffers(config);
         RopeCos = new float[config.HeadDim / 2];
         RopeSin = new float[config.HeadDim / 2];

@@ -116,4 +116,68 @@ internal static class AttentionKernels
         }
         for (; t < count; t++) TensorPrimitives.MultiplyAdd(values.Slice(t * hd, hd), weights[t], output, output);
     }
+
+    /// <summary>
+    /// scores[t] = scale · (q · keys[t]) over a bf16 cache (<see cref="KvCachePrecision.BFloat16"/>): each 8-value
+    /// chunk of a key row widened by a zero-extend and a shift. Portable 128-bit vectors: at these sizes attention
+    /// is a few percent of a token's work, and half the bytes is what the bf16 cache is for.
+    /// </summary>
+    public static void Scores(ReadOnlySpan<float> q, ReadOnlySpan<ushort> keys, float scale, Span<float> scores)
+    {
+        int hd = q.Length, count = scores.Length;
+        if (keys.Length < (long)count * hd) throw new ArgumentException("keys is shorter than positions × head_dim.", nameof(keys));
+        bool vector = SimdWidth.Use128 && hd % 8 == 0;
+        ref float qRef = ref MemoryMarshal.GetReference(q);
+        ref ushort kRef = ref MemoryMarshal.GetReference(keys);
+        for (int t = 0; t < count; t++)
+        {
+            nint row = (nint)t * hd;
+            float sum = 0;
+            if (vector)
+            {
+                Vector128<float> a0 = default, a1 = default;
+                for (nint c = 0; c < hd; c += 8)
+                {
+                    var raw = Vector128.LoadUnsafe(ref kRef, (nuint)(row + c));
+                    a0 = Vector128.FusedMultiplyAdd((Vector128.WidenLower(raw) << 16).AsSingle(), Vector128.LoadUnsafe(ref qRef, (nuint)c), a0);
+                    a1 = Vector128.FusedMultiplyAdd((Vector128.WidenUpper(raw) << 16).AsSingle(), Vector128.LoadUnsafe(ref qRef, (nuint)(c + 4)), a1);
+                }
+                sum = Vector128.Sum(a0 + a1);
+            }
+            else
+            {
+                for (int c = 0; c < hd; c++) sum += q[c] * BFloat16Kernels.ToSingle(keys[(int)row + c]);
+            }
+            scores[t] = sum * scale;
+        }
+    }
+
+    /// <summary>output = Σ_t weights[t] · values[t] over a bf16 cache (see the bf16 <see cref="Scores(ReadOnlySpan{float}, ReadOnlySpan{ushort}, float, Span{float})"/>).</summary>
+    public static void WeightedSum(ReadOnlySpan<float> weights, ReadOnlySpan<ushort> values, Span<float> output)
+    {
+        int hd = output.Length, count = weights.Length;
+        if (values.Length < (long)count * hd) throw new ArgumentException("values is shorter than positions × head_dim.", nameof(values));
+        output.Clear();
+        bool vector = SimdWidth.Use128 && hd % 8 == 0;
+        ref ushort vRef = ref MemoryMarshal.GetReference(values);
+        ref float oRef = ref MemoryMarshal.GetReference(output);
+        for (int t = 0; t < count; t++)
+        {
+            nint row = (nint)t * hd;
+            if (vector)
+            {
+                var w = Vector128.Create(weights[t]);
+                for (nint c = 0; c < hd; c += 8)
+                {
+                    var raw = Vector128.LoadUnsafe(ref vRef, (nuint)(row + c));
+                    Vector128.FusedMultiplyAdd(w, (Vector128.WidenLower(raw) << 16).AsSingle(), Vector128.LoadUnsafe(ref oRef, (nuint)c)).StoreUnsafe(ref oRef, (nuint)c);
+                    Vector128.FusedMultiplyAdd(w, (Vector128.WidenUpper(raw) << 16).AsSingle(), Vector128.LoadUnsafe(ref oRef, (nuint)(c + 4))).StoreUnsafe(ref oRef, (nuint)(c + 4));
+                }
+            }
+            else
+            {
+                for (int c = 0; c < hd; c++) output[c] += weights[t] * BFloat16Kernels.ToSingle(values[(int)row + c]);
+            }
+        }
+    }
 }

@@ -25,6 +25,13 @@ internal static unsafe class BFloat16Kernels
         return (ushort)((bits + roundingBias) >> 16);
     }
 
+    /// <summary>dst[i] = bf16(src[i]), rounded to nearest even (a KV cache row: a few hundred values, so scalar is enough).</summary>
+    public static void Narrow(ReadOnlySpan<float> src, Span<ushort> dst)
+    {
+        if (dst.Length < src.Length) throw new ArgumentException("destination too short", nameof(dst));
+        for (int i = 0; i < src.Length; i++) dst[i] = FromSingle(src[i]);
+    }
+
     /// <summary>dst[i] = (float)src[i] for i &lt; n.</summary>
     public static void Widen(ushort* src, float* dst, int n)
     {

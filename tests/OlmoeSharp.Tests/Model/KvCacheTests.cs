@@ -26,4 +26,20 @@ public sealed class KvCacheTests
             Assert.Equal(values.AsSpan(head * 4, 4), cache.Values(1).AsSpan(head * cache.HeadStride + 10 * 4, 4));
         }
     }
+
+    [Fact]
+    public void A_bf16_cache_stores_rounded_values_and_keeps_them_through_growth()
+    {
+        var cache = new KvCache(layers: 1, kvHeads: 2, headDim: 4, maxPositions: 512, initialPositions: 64, KvCachePrecision.BFloat16);
+        float[] keys = [1.001f, -2, 3, 1e-3f, 5, 6, 7, 8], values = [0.1f, -0.2f, 0.3f, -0.4f, 0.5f, -0.6f, 0.7f, -0.8f];
+        cache.Store(0, 63, keys, values);
+        cache.EnsureCapacity(65);
+        Assert.Equal(128, cache.Capacity);
+        for (int head = 0; head < 2; head++)
+            for (int i = 0; i < 4; i++)
+            {
+                Assert.Equal(OlmoeSharp.Tensors.BFloat16Kernels.FromSingle(keys[head * 4 + i]), cache.Keys16(0)[head * cache.HeadStride + 63 * 4 + i]);
+                Assert.Equal(OlmoeSharp.Tensors.BFloat16Kernels.FromSingle(values[head * 4 + i]), cache.Values16(0)[head * cache.HeadStride + 63 * 4 + i]);
+            }
+    }
 }

@@ -99,6 +99,41 @@ public sealed class ReferenceForwardTests
         }
     }
 
+    /// <summary>
+    /// A bf16 KV cache gives the float32 cache's logits up to the rounding of keys and values: within 2% of the
+    /// largest logit (bf16 keeps 8 significant bits), in prefill and in decode, same argmax on rows whose top two
+    /// logits are that far apart.
+    /// </summary>
+    [Fact]
+    public void A_bf16_kv_cache_stays_within_its_rounding_of_the_float32_one()
+    {
+        using var dir = new TempDirectory();
+        RandomCheckpoint.Write(dir.Path, Base, new RandomCheckpointOptions { Seed = 23 });
+        using var exact = OlmoeModel.Load(dir.Path);
+        using var rounded = OlmoeModel.Load(dir.Path, new ModelLoadOptions { KvCache = KvCachePrecision.BFloat16 });
+        Assert.Equal(KvCachePrecision.BFloat16, rounded.KvCachePrecision);
+        int vocab = Base.VocabSize;
+        int[] prompt = [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11, 12, 400, 401, 402, 999];
+        var a = new float[prompt.Length * vocab];
+        var b = new float[prompt.Length * vocab];
+        var sa = exact.CreateSession();
+        var sb = rounded.CreateSession();
+        sa.Evaluate(prompt, a);
+        sb.Evaluate(prompt, b);
+        for (int step = 0; step < 2; step++)
+        {
+            float max = a.Max(Math.Abs), worst = 0;
+            for (int i = 0; i < a.Length; i++) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
+            Assert.True(worst > 0, "the bf16 cache must actually round");
+            Assert.True(worst <= 0.02f * max, $"step {step}: max abs difference {worst} against largest logit {max}");
+            // Then one decoded token through each cache.
+            a = new float[vocab];
+            b = new float[vocab];
+            sa.Evaluate([77], a);
+            sb.Evaluate([77], b);
+        }
+    }
+
     /// <summary>Prefill followed by decode continues exactly as decoding the whole sequence does.</summary>
     [Fact]
     public void Prefill_then_decode_matches_decode_throughout()

@@ -238,4 +238,32 @@ public sealed unsafe class KernelTests
             AssertClose(expected, output[k], magnitude, $"weighted sum hd={headDim} k={k}");
         }
     }
+
+    [Theory]
+    [MemberData(nameof(AttentionShapes))]
+    public void Attention_over_a_bf16_cache_matches_the_reference(int headDim, int positions)
+    {
+        var q = RandomFloats(headDim, headDim + 7);
+        var keys = RandomBf16(positions * headDim + 5, positions + 11);
+        var values = RandomBf16(positions * headDim + 5, positions + 12);
+        const float scale = 0.125f;
+        var scores = new float[positions];
+        AttentionKernels.Scores(q, keys, scale, scores);
+        for (int t = 0; t < positions; t++)
+        {
+            double expected = 0, magnitude = 0;
+            for (int k = 0; k < headDim; k++) { expected += q[k] * Bf16(keys[t * headDim + k]); magnitude += Math.Abs(q[k] * Bf16(keys[t * headDim + k])); }
+            AssertClose(expected * scale, scores[t], magnitude * scale, $"bf16 score hd={headDim} t={t}");
+        }
+
+        var weights = RandomFloats(positions, positions + 13);
+        var output = Enumerable.Repeat(float.NaN, headDim).ToArray();
+        AttentionKernels.WeightedSum(weights, values, output);
+        for (int k = 0; k < headDim; k++)
+        {
+            double expected = 0, magnitude = 0;
+            for (int t = 0; t < positions; t++) { expected += weights[t] * Bf16(values[t * headDim + k]); magnitude += Math.Abs(weights[t] * Bf16(values[t * headDim + k])); }
+            AssertClose(expected, output[k], magnitude, $"bf16 weighted sum hd={headDim} k={k}");
+        }
+    }
 }
