@@ -16,7 +16,6 @@ internal sealed class LlamaCppRunner : IDisposable
     {
         // The build matches the SIMD class .NET runs with, so `DOTNET_EnableAVX512=0` puts both engines on AVX2.
         NativeLibraryConfig.All.WithAvx(Build == "avx512" ? AvxLevel.Avx512 : Build == "avx2" ? AvxLevel.Avx2 : AvxLevel.None)
-            .WithAutoFallback(false)
             .WithLogCallback((level, message) =>
             {
                 if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning) Console.Error.Write(message);
