@@ -8,8 +8,8 @@ namespace OlmoeSharp;
 
 /// <summary>
 /// A loaded OLMoE model: its config and its weights, memory-mapped from the checkpoint's safetensors files (never
-/// copied or widened). Thread-safe: one model serves any number of <see cref="InferenceSession"/>s, each with its own
-/// KV cache. Dispose it to unmap the files.
+/// widened; re-encoded losslessly into private memory where <see cref="Residency"/> says so). Thread-safe: one model
+/// serves any number of <see cref="InferenceSession"/>s, each with its own KV cache. Dispose it to unmap the files.
 /// </summary>
 public sealed class OlmoeModel : IDisposable
 {
