@@ -2,6 +2,7 @@ using OlmoeSharp.Hub;
 
 namespace OlmoeSharp.Tests.Hub;
 
+[Collection(HubCollection.Name)]
 public sealed class AuthenticationTests
 {
     private const string Token = "hf_test_token";

@@ -2,6 +2,7 @@ using OlmoeSharp.Hub;
 
 namespace OlmoeSharp.Tests.Hub;
 
+[Collection(HubCollection.Name)]
 public sealed class DownloadTests
 {
     [Fact]

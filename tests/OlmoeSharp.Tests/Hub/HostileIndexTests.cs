@@ -3,6 +3,7 @@ using OlmoeSharp.Hub;
 
 namespace OlmoeSharp.Tests.Hub;
 
+[Collection(HubCollection.Name)]
 public sealed class HostileIndexTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using OlmoeSharp.Tests.Platform;
 
 namespace OlmoeSharp.Tests.Hub;
 
+[Collection(HubCollection.Name)]
 public sealed class OfflineTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using OlmoeSharp.Hub;
 
 namespace OlmoeSharp.Tests.Hub;
 
+[Collection(HubCollection.Name)]
 public sealed class ResumeAndIntegrityTests
 {
     private const string Weights = "model.safetensors";
