@@ -21,6 +21,12 @@ public sealed record ModelLoadOptions
     /// <summary>Branch, tag or commit to load when a repo id is given (default "main").</summary>
     public string? Revision { get; init; }
 
+    /// <summary>
+    /// False skips the load-time speed probe, so <see cref="WeightResidency.Packed"/> packs wherever packing is possible
+    /// and a vector decoder exists: tests of the packed format must not depend on how fast this machine is today.
+    /// </summary>
+    internal bool ProbePackedSpeed { get; init; } = true;
+
     internal void Validate()
     {
         if (Threads < 0 || Threads > 1024) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "must be between 0 (one per core) and 1024.");

@@ -6,7 +6,8 @@ namespace OlmoeSharp.Loading;
 /// weights decode in vector registers here, the packed kernel was measured to compute at least as fast as the bf16
 /// one (<see cref="Tensors.Formats.EncodingProbe"/>: then decoding is bound by memory for both and fewer bytes win),
 /// and the packed copy plus <see cref="Headroom"/> fits in the memory available. An explicit
-/// <see cref="WeightResidency.Packed"/> is served mapped only where packing is impossible or has no vector decoder.
+/// <see cref="WeightResidency.Packed"/> is honoured whatever the memory, but served mapped where nothing can be
+/// packed or packed weights would decode slower (no vector decoder, or one measured slower than bf16's kernel).
 /// </summary>
 internal static class ResidencyResolver
 {
@@ -38,9 +39,10 @@ internal static class ResidencyResolver
                 return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (not bf16, or rows not a multiple of 128)");
             case WeightResidency.Packed when !hasVectorDecoder:
                 return (WeightResidency.Mapped, "mapped instead of packed: packed weights have no vector decoder on this CPU, so packing would make decoding slower");
+            case WeightResidency.Packed when speedup < MinimumSpeedup:
+                return (WeightResidency.Mapped, $"mapped instead of packed: the {decoderName} packed mat-vec measured only {speedup:F2}× bf16's speed on this CPU, so packed weights would decode slower");
             case WeightResidency.Packed:
-                string caution = speedup < MinimumSpeedup ? "; decoding may be slower than mapped on this CPU" : "";
-                return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder{measured}{caution})");
+                return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder{measured})");
         }
         if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (not bf16, or rows not a multiple of 128)");
         if (!hasVectorDecoder) return (WeightResidency.Mapped, "auto → mapped: packed weights have no vector decoder on this CPU");

@@ -28,8 +28,9 @@ public enum WeightResidency
     /// per weight instead of 16 (the file pages are released as each matrix is done): loading takes seconds,
     /// resident memory is ≈ 0.78 × the bf16 files, and decoding reads a fifth fewer bytes per token, so it runs
     /// faster wherever memory bandwidth is the limit. Results equal bf16's up to float32 summation order. The
-    /// decoders use AVX-512BW, AVX2 or 128-bit vectors (ARM64 too); on a CPU with none of them the weights are served
-    /// <see cref="Mapped"/> instead, as packing would make decoding slower (<see cref="OlmoeModel.ResidencyChoice"/> says so).
+    /// decoders use AVX-512BW, AVX2 or 128-bit vectors (ARM64 too); on a CPU with none of them, or where the packed
+    /// kernel measures slower than the bf16 one at load, the weights are served <see cref="Mapped"/> instead, as
+    /// packing would make decoding slower (<see cref="OlmoeModel.ResidencyChoice"/> says so).
     /// F16 and F32 checkpoints, and matrices whose rows are not a multiple of 128, are served as <see cref="Mapped"/>.
     /// </summary>
     Packed,
