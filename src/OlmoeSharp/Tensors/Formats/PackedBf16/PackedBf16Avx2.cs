@@ -47,15 +47,15 @@ internal static unsafe class PackedBf16Avx2
                 // Storage positions 0–31 of the first group (x slices at 0, 16, 32, 48), then 32–63 (at 8, 24, 40, 56).
                 int offset = half * 32;
                 var l0 = Vector256.Load(r0 + offset);
-                var h0 = High(Codes(Vector256.Load(r0 + 2 * Group + offset), 0), b0[g]);
+                var h0 = High(Codes(Vector256.Load(r0 + 2 * Group + offset), 0), b0 + g);
                 var l1 = Vector256.Load(r1 + offset);
-                var h1 = High(Codes(Vector256.Load(r1 + 2 * Group + offset), 0), b1[g]);
+                var h1 = High(Codes(Vector256.Load(r1 + 2 * Group + offset), 0), b1 + g);
                 AccumulateHalf2(l0, h0, l1, h1, highWords, xs + half * 8, ref a0, ref a1);
                 // The pair's second group: same code bytes, high nibbles.
                 l0 = Vector256.Load(r0 + Group + offset);
-                h0 = High(Codes(Vector256.Load(r0 + 2 * Group + offset), 1), b0[g + 1]);
+                h0 = High(Codes(Vector256.Load(r0 + 2 * Group + offset), 1), b0 + g + 1);
                 l1 = Vector256.Load(r1 + Group + offset);
-                h1 = High(Codes(Vector256.Load(r1 + 2 * Group + offset), 1), b1[g + 1]);
+                h1 = High(Codes(Vector256.Load(r1 + 2 * Group + offset), 1), b1 + g + 1);
                 AccumulateHalf2(l0, h0, l1, h1, highWords, xs + Group + half * 8, ref c0, ref c1);
             }
         }
@@ -100,8 +100,10 @@ internal static unsafe class PackedBf16Avx2
 
     /// <summary>High bytes from clean codes: the table lookup per 128-bit lane, then the base subtracted four bytes at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> High(Vector256<byte> codes, uint baseWord) =>
-        (Avx2.Shuffle(Vector256.Create(PackedBf16Kernels.CodeTable()), codes).AsUInt32() - Vector256.Create(baseWord)).AsByte();
+    private static Vector256<byte> High(Vector256<byte> codes, uint* baseWord) =>
+        // Broadcast straight from memory: one load µop, where a scalar read then a broadcast took two, one of them on
+        // the shuffle port this kernel is bound by.
+        (Avx2.Shuffle(Vector256.Create(PackedBf16Kernels.CodeTable()), codes).AsUInt32() - Avx2.BroadcastScalarToVector256(baseWord)).AsByte();
 
     /// <summary>One packed row to bf16 in natural order (corrections not applied): each group spread into float32 slots, then narrowed.</summary>
     public static void DecodeRow(byte* row, uint* bases, int cols, ushort* destination)
@@ -111,8 +113,8 @@ internal static unsafe class PackedBf16Avx2
         {
             byte* block = row + (g >> 1) * PackedBf16.PairBytes;
             byte* low = block + (g & 1) * Group;
-            StoreHalf(Vector256.Load(low), High(Codes(Vector256.Load(block + 2 * Group), g & 1), bases[g]), values);
-            StoreHalf(Vector256.Load(low + 32), High(Codes(Vector256.Load(block + 2 * Group + 32), g & 1), bases[g]), values + 8);
+            StoreHalf(Vector256.Load(low), High(Codes(Vector256.Load(block + 2 * Group), g & 1), bases + g), values);
+            StoreHalf(Vector256.Load(low + 32), High(Codes(Vector256.Load(block + 2 * Group + 32), g & 1), bases + g), values + 8);
             ushort* target = destination + g * Group;
             for (int i = 0; i < Group; i += 16)
                 Vector256.Narrow(Vector256.Load(values + i) >> 16, Vector256.Load(values + i + 8) >> 16).Store(target + i);
