@@ -11,6 +11,7 @@ internal static class CommandCatalog
         yield return GenerateCommand.Create();
         yield return ChatCommand.Create();
         yield return TokenizeCommand.Create();
+        yield return GgufInfoCommand.Create();
         yield return DownloadCommand.Create();
         yield return MakeCheckpointCommand.Create();
         yield return BenchCommand.Create();
