@@ -25,6 +25,11 @@ internal static class CommonOptions
         DefaultValueFactory = _ => WeightResidency.Auto,
     };
 
+    public static Option<bool> NoProbe() => new("--no-probe")
+    {
+        Description = "With --weights auto or packed: pack wherever possible, without first measuring whether packed weights decode faster on this CPU.",
+    };
+
     public static Option<string> KvCache()
     {
         var option = new Option<string>("--kv-cache")

@@ -35,13 +35,14 @@ internal static class ModelLoading
         return SmallRandomFolder;
     }
 
-    public static async Task<OlmoeModel> LoadAsync(string model, int threads, WeightResidency residency, KvCachePrecision kvCache, CancellationToken cancellationToken)
+    public static async Task<OlmoeModel> LoadAsync(string model, int threads, WeightResidency residency, KvCachePrecision kvCache, bool measurePackedSpeed, CancellationToken cancellationToken)
     {
         var options = new ModelLoadOptions
         {
             Threads = threads,
             Residency = residency,
             KvCache = kvCache,
+            MeasurePackedSpeed = measurePackedSpeed,
         };
         var loaded = Console.IsErrorRedirected
             ? await OlmoeModel.LoadAsync(model, options, null, cancellationToken)

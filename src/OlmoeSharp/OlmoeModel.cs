@@ -116,7 +116,7 @@ public sealed class OlmoeModel : IDisposable
             long packedBytes = matrices.Where(m => encoder.CanEncode(m)).Sum(m => encoder.EncodedBytes(m, EncodedWeights.Alignment));
             var (residency, choice) = ResidencyResolver.Resolve(options.Residency, encoder.HasVectorDecoder, encoder.DecoderName, packedBytes,
                 options.Residency == WeightResidency.Auto ? ResidencyResolver.AvailableMemory() : null,
-                options.ProbePackedSpeed ? MeasureSpeedup(options.Residency, encoder, matrices) : null);
+                options.MeasurePackedSpeed ? MeasureSpeedup(options.Residency, encoder, matrices) : null);
             if (residency == WeightResidency.Packed)
             {
                 encoded = EncodedWeights.Encode(matrices, encoder, threads,

@@ -22,9 +22,10 @@ internal static class BenchCommand
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();
         var kvCache = CommonOptions.KvCache();
+        var noProbe = CommonOptions.NoProbe();
         var command = new Command("bench", "Measure load time, prompt and decode speed, and peak memory.")
         {
-            model, promptTokens, genTokens, threads, weights, kvCache, runs, warmup, json,
+            model, promptTokens, genTokens, threads, weights, kvCache, noProbe, runs, warmup, json,
         };
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
@@ -32,7 +33,7 @@ internal static class BenchCommand
             if (prompt < 1 || gen < 1 || runCount < 1) throw new ArgumentException("--prompt-tokens, --gen-tokens and --runs must be at least 1.");
             if (warmupCount < 0) throw new ArgumentException("--warmup must not be negative.");
             var loadClock = Stopwatch.StartNew();
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel);
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
             var c = loaded.Config;
             if (prompt + gen > c.MaxPositionEmbeddings) throw new ArgumentException($"prompt + generated tokens exceed the context of {c.MaxPositionEmbeddings}.");

@@ -21,13 +21,14 @@ internal static class ChatCommand
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();
         var kvCache = CommonOptions.KvCache();
+        var noProbe = CommonOptions.NoProbe();
         var sampling = new SamplingOptions();
-        var command = new Command("chat", "Chat with an instruct model.") { model, system, threads, weights, kvCache };
+        var command = new Command("chat", "Chat with an instruct model.") { model, system, threads, weights, kvCache, noProbe };
         sampling.AddTo(command);
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
             var options = sampling.Read(parse);
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model) ?? ModelLoading.DefaultModel(), parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model) ?? ModelLoading.DefaultModel(), parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel);
             var session = new ChatSession(new TextGenerator(loaded), systemPrompt: parse.GetValue(system));
             bool interactive = !Console.IsInputRedirected;
             if (interactive) AnsiConsole.MarkupLine("[grey]Type a message; /exit or Ctrl-D ends the chat.[/]");

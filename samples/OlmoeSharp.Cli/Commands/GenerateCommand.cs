@@ -20,15 +20,16 @@ internal static class GenerateCommand
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();
         var kvCache = CommonOptions.KvCache();
+        var noProbe = CommonOptions.NoProbe();
         var sampling = new SamplingOptions();
-        var command = new Command("generate", "Generate a continuation of a prompt.") { model, prompt, tokens, chat, idsOut, threads, weights, kvCache };
+        var command = new Command("generate", "Generate a continuation of a prompt.") { model, prompt, tokens, chat, idsOut, threads, weights, kvCache, noProbe };
         sampling.AddTo(command);
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
             var options = sampling.Read(parse);
             string? text = parse.GetValue(prompt), ids = parse.GetValue(tokens);
             if ((text is null) == (ids is null)) throw new ArgumentException("give exactly one of --prompt and --tokens.");
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel);
             var generator = new TextGenerator(loaded);
             var updates = ids is not null
                 ? generator.GenerateAsync(CliRunner.ParseTokenList(ids), options, cancel)

@@ -14,11 +14,12 @@ internal static class LogitsCommand
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();
         var kvCache = CommonOptions.KvCache();
-        var command = new Command("logits", "Write the logits of every position of a token sequence.") { model, tokens, output, threads, weights, kvCache };
+        var noProbe = CommonOptions.NoProbe();
+        var command = new Command("logits", "Write the logits of every position of a token sequence.") { model, tokens, output, threads, weights, kvCache, noProbe };
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
             var ids = CliRunner.ParseTokenList(parse.GetValue(tokens)!);
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel);
             var logits = new float[(long)ids.Length * loaded.Config.VocabSize];
             loaded.CreateSession().Evaluate(ids, logits, cancel);
             await using var file = File.Create(parse.GetValue(output)!);

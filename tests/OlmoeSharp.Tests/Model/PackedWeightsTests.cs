@@ -26,7 +26,7 @@ public sealed class PackedWeightsTests
         {
             using var dir = new TempDirectory();
             RandomCheckpoint.Write(dir.Path, config, new RandomCheckpointOptions { FusedExperts = fused, Seed = 37 });
-            using var packed = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Packed, ProbePackedSpeed = false });
+            using var packed = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Packed, MeasurePackedSpeed = false });
             using var mapped = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Mapped });
             // Every matrix read per token is packed: 12.5 bits per weight, plus a few corrections.
             double ratio = (double)packed.BytesPerDecodedToken / mapped.BytesPerDecodedToken;
@@ -47,7 +47,7 @@ public sealed class PackedWeightsTests
     {
         using var dir = new TempDirectory();
         RandomCheckpoint.Write(dir.Path, Wide, new RandomCheckpointOptions { Seed = 35 });
-        using var model = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Packed, ProbePackedSpeed = false });
+        using var model = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Packed, MeasurePackedSpeed = false });
         var session = model.CreateSession();
         var logits = new float[model.Config.VocabSize];
         int[] token = [42];
@@ -59,7 +59,7 @@ public sealed class PackedWeightsTests
     {
         using var dir = new TempDirectory();
         RandomCheckpoint.Write(dir.Path, Wide, new RandomCheckpointOptions { DType = TensorDType.F32, Seed = 36 });
-        using var packed = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Packed, ProbePackedSpeed = false });
+        using var packed = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Packed, MeasurePackedSpeed = false });
         using var mapped = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = WeightResidency.Mapped });
         Assert.Equal(WeightResidency.Mapped, packed.Residency);
         Assert.Contains("no matrix can be packed", packed.ResidencyChoice);

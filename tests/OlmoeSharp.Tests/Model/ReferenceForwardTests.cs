@@ -51,7 +51,7 @@ public sealed class ReferenceForwardTests
         int[] tokens = [5, 900, 17, 1023, 0, 333, 42, 42, 7, 512, 1, 64];
 
         var expected = new ReferenceOlmoe(dir.Path).Forward(tokens);
-        using var model = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = residency, ProbePackedSpeed = false });
+        using var model = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = residency, MeasurePackedSpeed = false });
         var logits = new float[tokens.Length * config.VocabSize];
         model.CreateSession().Evaluate(tokens, logits);
 
@@ -79,7 +79,7 @@ public sealed class ReferenceForwardTests
         using var dir = new TempDirectory();
         var config = residency == WeightResidency.Packed ? Wide : Base;
         RandomCheckpoint.Write(dir.Path, config with { NumKeyValueHeads = 2 }, new RandomCheckpointOptions { Seed = 21 });
-        using var model = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = residency, ProbePackedSpeed = false });
+        using var model = OlmoeModel.Load(dir.Path, new ModelLoadOptions { Residency = residency, MeasurePackedSpeed = false });
         int vocab = model.Config.VocabSize;
         var random = new Random(5);
         int[] tokens = Enumerable.Range(0, length).Select(_ => random.Next(vocab)).ToArray();
