@@ -23,7 +23,7 @@ internal static class TokenizeCommand
     {
         var tokenizerOption = new Option<string>("--tokenizer")
         {
-            Description = "A tokenizer.json file, or a model folder that holds one.",
+            Description = "A tokenizer.json file, a model folder that holds one, or a GGUF file (its tokenizer.ggml.* keys).",
             Required = true,
         };
         var inputOption = new Option<string>("--input")

@@ -70,13 +70,14 @@ public sealed class OlmoeTokenizer
     public int PaddingId { get; }
 
     /// <summary>
-    /// Loads the tokenizer from a tokenizer.json file, or from a model folder holding one.
+    /// Loads the tokenizer from a tokenizer.json file, a model folder holding one, or a GGUF file (by its .gguf name).
     /// </summary>
     /// <exception cref="ModelFormatException">The file is missing, unreadable, malformed or describes an unsupported tokenizer.</exception>
     public static OlmoeTokenizer Load(string pathOrDirectory)
     {
         ArgumentException.ThrowIfNullOrEmpty(pathOrDirectory);
-        return Directory.Exists(pathOrDirectory) ? FromDirectory(pathOrDirectory) : FromFile(pathOrDirectory);
+        if (Directory.Exists(pathOrDirectory)) return FromDirectory(pathOrDirectory);
+        return pathOrDirectory.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) ? FromGguf(pathOrDirectory) : FromFile(pathOrDirectory);
     }
 
     /// <summary>Loads the tokenizer from a Hugging Face tokenizer.json file.</summary>
@@ -85,6 +86,15 @@ public sealed class OlmoeTokenizer
     {
         ArgumentException.ThrowIfNullOrEmpty(tokenizerJsonPath);
         return new OlmoeTokenizer(tokenizerJsonPath, TokenizerJsonReader.Read(tokenizerJsonPath));
+    }
+
+    /// <summary>Loads the tokenizer a GGUF file carries (<c>tokenizer.ggml.*</c>, as llama.cpp writes OLMoE's).</summary>
+    /// <exception cref="ModelFormatException">The file is not a valid GGUF file, or its tokenizer is missing, malformed or not OLMoE's kind.</exception>
+    public static OlmoeTokenizer FromGguf(string ggufPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(ggufPath);
+        using var file = Loading.Gguf.GgufFile.Open(ggufPath);
+        return new OlmoeTokenizer(ggufPath, GgufTokenizerReader.Read(file));
     }
 
     /// <summary>Loads the tokenizer from the tokenizer.json in a model folder.</summary>
