@@ -1,17 +1,10 @@
 using System.Text;
+using OlmoeSharp.Loading.Gguf;
 
 namespace OlmoeSharp.LlamaCppBaseline;
 
-/// <summary>ggml tensor types this exporter writes (values from ggml.h).</summary>
-internal enum GgmlType : uint
-{
-    F32 = 0,
-    F16 = 1,
-    BF16 = 30,
-}
-
 /// <summary>One tensor of a GGUF file: its name, its dims innermost first, its type and a writer of its bytes.</summary>
-internal sealed record GgufTensor(string Name, ulong[] Dims, GgmlType Type, long ByteLength, Action<Stream> WriteData);
+internal sealed record GgufTensorToWrite(string Name, ulong[] Dims, GgmlType Type, long ByteLength, Action<Stream> WriteData);
 
 /// <summary>
 /// Writes a GGUF v3 file (ggml's docs/gguf.md): header, metadata key/values, tensor infos, then the tensor data, each
@@ -21,44 +14,34 @@ internal sealed class GgufWriter
 {
     public const int Alignment = 32;
 
-    private enum ValueType : uint
-    {
-        UInt32 = 4,
-        Int32 = 5,
-        Float32 = 6,
-        Bool = 7,
-        String = 8,
-        Array = 9,
-    }
-
     private readonly List<Action<BinaryWriter>> _metadata = [];
-    private readonly List<GgufTensor> _tensors = [];
+    private readonly List<GgufTensorToWrite> _tensors = [];
 
-    public void Add(string key, uint value) => AddEntry(key, w => { w.Write((uint)ValueType.UInt32); w.Write(value); });
+    public void Add(string key, uint value) => AddEntry(key, w => { w.Write((uint)GgufValueType.UInt32); w.Write(value); });
 
-    public void Add(string key, float value) => AddEntry(key, w => { w.Write((uint)ValueType.Float32); w.Write(value); });
+    public void Add(string key, float value) => AddEntry(key, w => { w.Write((uint)GgufValueType.Float32); w.Write(value); });
 
-    public void Add(string key, bool value) => AddEntry(key, w => { w.Write((uint)ValueType.Bool); w.Write(value); });
+    public void Add(string key, bool value) => AddEntry(key, w => { w.Write((uint)GgufValueType.Bool); w.Write(value); });
 
-    public void Add(string key, string value) => AddEntry(key, w => { w.Write((uint)ValueType.String); WriteString(w, value); });
+    public void Add(string key, string value) => AddEntry(key, w => { w.Write((uint)GgufValueType.String); WriteString(w, value); });
 
     public void Add(string key, IReadOnlyList<string> values) => AddEntry(key, w =>
     {
-        w.Write((uint)ValueType.Array);
-        w.Write((uint)ValueType.String);
+        w.Write((uint)GgufValueType.Array);
+        w.Write((uint)GgufValueType.String);
         w.Write((ulong)values.Count);
         foreach (var value in values) WriteString(w, value);
     });
 
     public void Add(string key, IReadOnlyList<int> values) => AddEntry(key, w =>
     {
-        w.Write((uint)ValueType.Array);
-        w.Write((uint)ValueType.Int32);
+        w.Write((uint)GgufValueType.Array);
+        w.Write((uint)GgufValueType.Int32);
         w.Write((ulong)values.Count);
         foreach (var value in values) w.Write(value);
     });
 
-    public void Add(GgufTensor tensor) => _tensors.Add(tensor);
+    public void Add(GgufTensorToWrite tensor) => _tensors.Add(tensor);
 
     public void Write(string path)
     {

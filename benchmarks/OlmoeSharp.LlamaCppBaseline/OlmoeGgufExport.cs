@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using OlmoeSharp.Loading;
+using OlmoeSharp.Loading.Gguf;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
 
@@ -65,26 +66,26 @@ internal static class OlmoeGgufExport
         return new TensorSet(index.ShardFiles.Select(f => SafeTensorsFile.Open(Path.Combine(directory, f))).ToList());
     }
 
-    private static GgufTensor Matrix(TensorSet checkpoint, string name, string source)
+    private static GgufTensorToWrite Matrix(TensorSet checkpoint, string name, string source)
     {
         var (file, tensor) = checkpoint.Find(source);
         if (tensor.Shape.Count != 2) throw new InvalidDataException($"{source}: expected a matrix, found {tensor.ShapeText}.");
-        return new GgufTensor(name, [(ulong)tensor.Shape[1], (ulong)tensor.Shape[0]], TypeOf(tensor), tensor.DataEnd - tensor.DataStart,
+        return new GgufTensorToWrite(name, [(ulong)tensor.Shape[1], (ulong)tensor.Shape[0]], TypeOf(tensor), tensor.DataEnd - tensor.DataStart,
             stream => stream.Write(file.GetBytes(tensor)));
     }
 
-    private static GgufTensor Experts(TensorSet checkpoint, string name, int experts, Func<int, string> source)
+    private static GgufTensorToWrite Experts(TensorSet checkpoint, string name, int experts, Func<int, string> source)
     {
         var parts = Enumerable.Range(0, experts).Select(e => checkpoint.Find(source(e))).ToList();
         var first = parts[0].Tensor;
         if (parts.Any(p => p.Tensor.DType != first.DType || !p.Tensor.Shape.SequenceEqual(first.Shape)))
             throw new InvalidDataException($"{name}: experts differ in dtype or shape.");
         long bytes = parts.Sum(p => p.Tensor.DataEnd - p.Tensor.DataStart);
-        return new GgufTensor(name, [(ulong)first.Shape[1], (ulong)first.Shape[0], (ulong)experts], TypeOf(first), bytes,
+        return new GgufTensorToWrite(name, [(ulong)first.Shape[1], (ulong)first.Shape[0], (ulong)experts], TypeOf(first), bytes,
             stream => { foreach (var (file, tensor) in parts) stream.Write(file.GetBytes(tensor)); });
     }
 
-    private static GgufTensor Float32(TensorSet checkpoint, string name, string source)
+    private static GgufTensorToWrite Float32(TensorSet checkpoint, string name, string source)
     {
         var (file, tensor) = checkpoint.Find(source);
         var values = new float[tensor.ElementCount];
@@ -103,7 +104,7 @@ internal static class OlmoeGgufExport
             default: throw new InvalidDataException($"{source}: unsupported dtype {tensor.DType}.");
         }
         var dims = tensor.Shape.Reverse().Select(d => (ulong)d).ToArray();
-        return new GgufTensor(name, dims, GgmlType.F32, values.LongLength * 4, stream => stream.Write(MemoryMarshal.AsBytes(values.AsSpan())));
+        return new GgufTensorToWrite(name, dims, GgmlType.F32, values.LongLength * 4, stream => stream.Write(MemoryMarshal.AsBytes(values.AsSpan())));
     }
 
     private static GgmlType TypeOf(TensorInfo tensor) => tensor.DType switch
