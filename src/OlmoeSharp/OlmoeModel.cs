@@ -13,11 +13,11 @@ namespace OlmoeSharp;
 /// </summary>
 public sealed class OlmoeModel : IDisposable
 {
-    private readonly CheckpointFiles _files;
+    private readonly ICheckpointTensors _files;
     private readonly EncodedWeights? _encoded;
     private int _disposed;
 
-    private OlmoeModel(string directory, OlmoeConfig config, CheckpointFiles files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer,
+    private OlmoeModel(string directory, OlmoeConfig config, ICheckpointTensors files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer,
         WeightResidency residency, string residencyChoice, KvCachePrecision kvCachePrecision)
     {
         KvCachePrecision = kvCachePrecision;
@@ -32,13 +32,13 @@ public sealed class OlmoeModel : IDisposable
         Pool = new WorkerPool(threads);
     }
 
-    /// <summary>The checkpoint folder.</summary>
+    /// <summary>The checkpoint folder, or the path of the GGUF file.</summary>
     public string Directory { get; }
 
     /// <summary>The model's validated config.</summary>
     public OlmoeConfig Config { get; }
 
-    /// <summary>The tokenizer from the folder's tokenizer.json, or null when the folder has none.</summary>
+    /// <summary>The tokenizer from the folder's tokenizer.json or the GGUF file's metadata, or null when there is none.</summary>
     public OlmoeTokenizer? Tokenizer { get; }
 
     /// <summary>Threads each forward pass uses.</summary>
@@ -53,7 +53,7 @@ public sealed class OlmoeModel : IDisposable
     /// <summary>How its sessions' KV caches store keys and values (<see cref="ModelLoadOptions.KvCache"/>).</summary>
     public KvCachePrecision KvCachePrecision { get; }
 
-    /// <summary>Bytes of tensor data in the checkpoint files.</summary>
+    /// <summary>Bytes of tensor data in the checkpoint's files.</summary>
     public long WeightBytes => _files.DataBytes;
 
     /// <summary>Bytes of weights one decoded token reads (attention, router, the chosen experts, LM head).</summary>
@@ -64,10 +64,11 @@ public sealed class OlmoeModel : IDisposable
     internal WorkerPool Pool { get; }
 
     /// <summary>
-    /// Loads a checkpoint folder in Hugging Face layout: config.json, model.safetensors or sharded files with an
-    /// index, and tokenizer.json when present.
+    /// Loads a checkpoint folder in Hugging Face layout — config.json, model.safetensors or sharded files with an
+    /// index, and tokenizer.json when present — or a GGUF file (llama.cpp's format: config, tokenizer and weights in
+    /// one file, in any of its quantized types), memory-mapped either way.
     /// </summary>
-    /// <param name="directory">The checkpoint folder.</param>
+    /// <param name="directory">The checkpoint folder, or a .gguf file.</param>
     /// <param name="options">Threads and weight residency; defaults: one thread per core, memory-mapped weights.</param>
     /// <exception cref="ModelFormatException">A file is malformed, inconsistent with the config, or not an OLMoE model.</exception>
     /// <exception cref="FileNotFoundException">config.json or the weights are missing.</exception>
@@ -100,12 +101,9 @@ public sealed class OlmoeModel : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new ModelLoadOptions();
         options.Validate();
-        if (!System.IO.Directory.Exists(directory)) throw new DirectoryNotFoundException($"{directory}: model folder not found.");
-        var config = OlmoeConfig.Load(Path.Combine(directory, "config.json"));
-        string tokenizerPath = Path.Combine(directory, "tokenizer.json");
-        var tokenizer = File.Exists(tokenizerPath) ? OlmoeTokenizer.Load(tokenizerPath) : null;
-        var files = CheckpointFiles.Open(directory, options.Residency,
-            (file, done, total) => progress?.Report(new ModelLoadProgress("weights", file, done, total)), cancellationToken);
+        var (config, tokenizer, files) = IsGgufFile(directory)
+            ? OpenGguf(directory, progress)
+            : OpenFolder(directory, options.Residency, progress, cancellationToken);
         EncodedWeights? encoded = null;
         try
         {
@@ -123,13 +121,46 @@ public sealed class OlmoeModel : IDisposable
                     (done, total) => progress?.Report(new ModelLoadProgress("packing", null, done, total)), cancellationToken);
                 weights = weights.WithMatrices(encoded.Matrices);
             }
-            progress?.Report(new ModelLoadProgress("ready", null, files.Files.Count, files.Files.Count));
+            progress?.Report(new ModelLoadProgress("ready", null, files.FileCount, files.FileCount));
             return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, residency, choice, options.KvCache);
         }
         catch
         {
             encoded?.Dispose();
             files.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A path to an existing file named *.gguf (folders are checkpoints in Hugging Face layout).</summary>
+    private static bool IsGgufFile(string path) =>
+        path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && File.Exists(path);
+
+    private static (OlmoeConfig, OlmoeTokenizer?, ICheckpointTensors) OpenFolder(string directory, WeightResidency residency,
+        IProgress<ModelLoadProgress>? progress, CancellationToken cancellationToken)
+    {
+        if (!System.IO.Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"{directory}: model folder (or .gguf file) not found.");
+        var config = OlmoeConfig.Load(Path.Combine(directory, "config.json"));
+        string tokenizerPath = Path.Combine(directory, "tokenizer.json");
+        var tokenizer = File.Exists(tokenizerPath) ? OlmoeTokenizer.Load(tokenizerPath) : null;
+        var files = CheckpointFiles.Open(directory, residency,
+            (file, done, total) => progress?.Report(new ModelLoadProgress("weights", file, done, total)), cancellationToken);
+        return (config, tokenizer, files);
+    }
+
+    private static (OlmoeConfig, OlmoeTokenizer?, ICheckpointTensors) OpenGguf(string path, IProgress<ModelLoadProgress>? progress)
+    {
+        var gguf = Loading.Gguf.GgufCheckpoint.Open(path);
+        try
+        {
+            progress?.Report(new ModelLoadProgress("weights", path, 1, 1));
+            var tokenizer = gguf.File.TryGetValue("tokenizer.ggml.tokens", out _) ? OlmoeTokenizer.FromGguf(gguf.File) : null;
+            return (gguf.Config, tokenizer, gguf);
+        }
+        catch
+        {
+            gguf.Dispose();
             throw;
         }
     }

@@ -60,7 +60,7 @@ public sealed class ModelResolver : IDisposable
     public async Task<string> ResolveAsync(string modelDirOrRepoId, string? revision = null, IProgress<DownloadProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelDirOrRepoId);
-        if (Directory.Exists(modelDirOrRepoId)) return Path.GetFullPath(modelDirOrRepoId);
+        if (Directory.Exists(modelDirOrRepoId) || File.Exists(modelDirOrRepoId)) return Path.GetFullPath(modelDirOrRepoId);
         var (repo, rev) = Parse(modelDirOrRepoId, revision, isFolderAllowed: true);
         var cache = new RepoCache(Options.CacheDirectory, repo);
         return FindCompleteSnapshot(cache, rev)

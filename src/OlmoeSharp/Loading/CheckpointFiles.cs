@@ -7,7 +7,7 @@ namespace OlmoeSharp.Loading;
 /// The safetensors files of one checkpoint folder — a single <c>model.safetensors</c> or the shards named by
 /// <c>model.safetensors.index.json</c> — opened together, with tensors looked up by name across them.
 /// </summary>
-internal sealed class CheckpointFiles : IDisposable
+internal sealed class CheckpointFiles : ICheckpointTensors
 {
     public const string SingleFileName = "model.safetensors";
 
@@ -26,8 +26,9 @@ internal sealed class CheckpointFiles : IDisposable
 
     public IReadOnlyList<SafeTensorsFile> Files => _files;
 
-    /// <summary>Total bytes of tensor data across the files.</summary>
     public long DataBytes => _files.Sum(f => f.DataLength);
+
+    public int FileCount => _files.Count;
 
     public static CheckpointFiles Open(string directory, WeightResidency residency = WeightResidency.Mapped,
         Action<string, int, int>? onFileOpened = null, CancellationToken cancellationToken = default)
@@ -87,7 +88,6 @@ internal sealed class CheckpointFiles : IDisposable
 
     public bool Contains(string name) => _owner.ContainsKey(name);
 
-    /// <summary>A tensor as a [rows, cols] matrix view; its shape must be exactly <paramref name="expectedShape"/>.</summary>
     public unsafe WeightMatrix Matrix(string name, params ReadOnlySpan<long> expectedShape)
     {
         var (file, tensor) = Find(name);
@@ -100,14 +100,6 @@ internal sealed class CheckpointFiles : IDisposable
         if (rows > int.MaxValue || cols > int.MaxValue)
             throw new ModelFormatException(file.FilePath, $"shape {tensor.ShapeText} is too large.", name);
         return new WeightMatrix(format, file.DataPointer(tensor), (int)rows, (int)cols);
-    }
-
-    /// <summary>A 1-D tensor of length <paramref name="length"/> widened to float32 (norm weights: small, read every token).</summary>
-    public float[] Vector(string name, int length)
-    {
-        var values = new float[length];
-        MatVec.WidenRow(Matrix(name, length), 0, values);
-        return values;
     }
 
     private (SafeTensorsFile File, TensorInfo Tensor) Find(string name)

@@ -9,7 +9,7 @@ namespace OlmoeSharp.Model;
 /// </summary>
 internal static class WeightBinding
 {
-    public static OlmoeWeights Bind(CheckpointFiles files, OlmoeConfig c)
+    public static OlmoeWeights Bind(ICheckpointTensors files, OlmoeConfig c)
     {
         long d = c.HiddenSize, qSize = c.NumAttentionHeads * c.HeadDim, kvSize = c.KeyValueSize;
         var embeddings = files.Matrix(TensorNames.Embeddings, c.VocabSize, d);
@@ -40,7 +40,7 @@ internal static class WeightBinding
         };
     }
 
-    private static ExpertWeights[] BindExperts(CheckpointFiles files, OlmoeConfig c, int layer)
+    private static ExpertWeights[] BindExperts(ICheckpointTensors files, OlmoeConfig c, int layer)
     {
         int d = c.HiddenSize, inter = c.IntermediateSize, count = c.NumExperts;
         var experts = new ExpertWeights[count];

@@ -94,8 +94,11 @@ public sealed class OlmoeTokenizer
     {
         ArgumentException.ThrowIfNullOrEmpty(ggufPath);
         using var file = Loading.Gguf.GgufFile.Open(ggufPath);
-        return new OlmoeTokenizer(ggufPath, GgufTokenizerReader.Read(file));
+        return FromGguf(file);
     }
+
+    /// <summary>The tokenizer of an open GGUF file.</summary>
+    internal static OlmoeTokenizer FromGguf(Loading.Gguf.GgufFile file) => new(file.FilePath, GgufTokenizerReader.Read(file));
 
     /// <summary>Loads the tokenizer from the tokenizer.json in a model folder.</summary>
     /// <exception cref="ModelFormatException">The file is missing, unreadable, malformed or describes an unsupported tokenizer.</exception>

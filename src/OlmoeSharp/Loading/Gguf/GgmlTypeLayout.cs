@@ -1,40 +1,51 @@
+using OlmoeSharp.Tensors.Formats;
+
 namespace OlmoeSharp.Loading.Gguf;
 
 /// <summary>
-/// How many elements one block of a <see cref="GgmlType"/> holds and how many bytes it takes — all a reader needs to
-/// size a tensor and check it fits. The values are ggml's <c>type_traits</c> (block_size, type_size).
+/// The weight format that reads each <see cref="GgmlType"/>, and from it how many elements one block holds and how
+/// many bytes it takes — all a reader needs to size a tensor and check it fits (ggml's type_traits block_size and
+/// type_size). A type without a format here is refused when the file is opened.
 /// </summary>
 internal static class GgmlTypeLayout
 {
-    private static readonly Dictionary<GgmlType, (int BlockSize, int BlockBytes)> Layouts = new()
+    private static readonly Dictionary<GgmlType, WeightFormat> Formats = new()
     {
-        [GgmlType.F32] = (1, 4),
-        [GgmlType.F16] = (1, 2),
-        [GgmlType.BF16] = (1, 2),
-        [GgmlType.Q4_0] = (32, 2 + 16),
-        [GgmlType.Q4_1] = (32, 2 + 2 + 16),
-        [GgmlType.Q5_0] = (32, 2 + 4 + 16),
-        [GgmlType.Q5_1] = (32, 2 + 2 + 4 + 16),
-        [GgmlType.Q8_0] = (32, 2 + 32),
-        [GgmlType.Q2_K] = (256, 16 + 64 + 2 + 2),
-        [GgmlType.Q3_K] = (256, 32 + 64 + 12 + 2),
-        [GgmlType.Q4_K] = (256, 2 + 2 + 12 + 128),
-        [GgmlType.Q5_K] = (256, 2 + 2 + 12 + 32 + 128),
-        [GgmlType.Q6_K] = (256, 128 + 64 + 16 + 2),
-        [GgmlType.IQ4_NL] = (32, 2 + 16),
-        [GgmlType.IQ4_XS] = (256, 2 + 2 + 4 + 128),
+        [GgmlType.F32] = F32Format.Instance,
+        [GgmlType.F16] = F16Format.Instance,
+        [GgmlType.BF16] = Bf16Format.Instance,
+        [GgmlType.Q4_0] = Q4_0Format.Instance,
+        [GgmlType.Q4_1] = Q4_1Format.Instance,
+        [GgmlType.Q5_0] = Q5_0Format.Instance,
+        [GgmlType.Q5_1] = Q5_1Format.Instance,
+        [GgmlType.Q8_0] = Q8_0Format.Instance,
+        [GgmlType.Q2_K] = Q2_KFormat.Instance,
+        [GgmlType.Q3_K] = Q3_KFormat.Instance,
+        [GgmlType.Q4_K] = Q4_KFormat.Instance,
+        [GgmlType.Q5_K] = Q5_KFormat.Instance,
+        [GgmlType.Q6_K] = Q6_KFormat.Instance,
+        [GgmlType.IQ4_NL] = IQ4_NLFormat.Instance,
+        [GgmlType.IQ4_XS] = IQ4_XSFormat.Instance,
     };
 
     /// <summary>The supported types with their ids, for the message that refuses an unknown one.</summary>
     public static string SupportedList { get; } =
-        string.Join(", ", Layouts.Keys.OrderBy(t => (uint)t).Select(t => $"{t} ({(uint)t})"));
+        string.Join(", ", Formats.Keys.OrderBy(t => (uint)t).Select(t => $"{t} ({(uint)t})"));
+
+    /// <summary>The format that reads tensors of <paramref name="type"/> (every type <see cref="TryGet"/> accepts has one).</summary>
+    public static WeightFormat Format(GgmlType type) => Formats[type];
 
     /// <summary>The layout of type id <paramref name="id"/>, or false when this reader cannot size it.</summary>
     public static bool TryGet(uint id, out GgmlType type, out int blockSize, out int blockBytes)
     {
         type = (GgmlType)id;
-        bool known = Layouts.TryGetValue(type, out var layout);
-        (blockSize, blockBytes) = layout;
-        return known;
+        if (!Formats.TryGetValue(type, out var format))
+        {
+            (blockSize, blockBytes) = (0, 0);
+            return false;
+        }
+        blockSize = format is GgmlBlockFormat block ? block.BlockSize : 1;
+        blockBytes = (int)format.RowBytes(blockSize);
+        return true;
     }
 }
