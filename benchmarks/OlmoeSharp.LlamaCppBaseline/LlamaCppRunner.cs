@@ -14,12 +14,7 @@ internal sealed class LlamaCppRunner : IDisposable
 
     public LlamaCppRunner(string ggufPath, int threads, int contextSize, bool float32Cache = false)
     {
-        // The build matches the SIMD class .NET runs with, so `DOTNET_EnableAVX512=0` puts both engines on AVX2.
-        NativeLibraryConfig.All.WithAvx(Build == "avx512" ? AvxLevel.Avx512 : Build == "avx2" ? AvxLevel.Avx2 : AvxLevel.None)
-            .WithLogCallback((level, message) =>
-            {
-                if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning) Console.Error.Write(message);
-            });
+        ChooseLibrary();
         var parameters = new ModelParams(ggufPath)
         {
             ContextSize = (uint)contextSize,
@@ -41,6 +36,22 @@ internal sealed class LlamaCppRunner : IDisposable
 
     /// <summary>Which of LLamaSharp's CPU builds is loaded: the one for this process's SIMD class (avx512, avx2, or noavx).</summary>
     public static string Build { get; } = BenchProtocol.SimdClass() is "avx512" or "avx2" ? BenchProtocol.SimdClass() : "noavx";
+
+    /// <summary>
+    /// Picks the native build before llama.cpp is first used: the one matching the SIMD class .NET runs with, so
+    /// `DOTNET_EnableAVX512=0` puts both engines on AVX2. Later calls have no effect.
+    /// </summary>
+    public static void ChooseLibrary()
+    {
+        if (Interlocked.Exchange(ref s_libraryChosen, 1) != 0) return;
+        NativeLibraryConfig.All.WithAvx(Build == "avx512" ? AvxLevel.Avx512 : Build == "avx2" ? AvxLevel.Avx2 : AvxLevel.None)
+            .WithLogCallback((level, message) =>
+            {
+                if (level is LLamaLogLevel.Error or LLamaLogLevel.Warning) Console.Error.Write(message);
+            });
+    }
+
+    private static int s_libraryChosen;
 
     /// <summary>Forgets every cached position.</summary>
     public void Reset() => _context.NativeHandle.MemoryClear(true);

@@ -7,7 +7,8 @@ using OlmoeSharp.Cli;
 using OlmoeSharp.LlamaCppBaseline;
 
 // The llama.cpp side of the side-by-side comparison: `export-gguf` writes the same weights as GGUF, `bench` measures
-// them with the prompt/decode protocol of `olmoe bench`, `compare` checks both engines compute the same logits.
+// them with the prompt/decode protocol of `olmoe bench`, `compare` checks both engines compute the same logits,
+// `quantize` makes the quantized files of the benchmarks (and F32 dequantizations for checks) with llama.cpp's quantizer.
 var model = new Option<string>("--model") { Description = "Checkpoint folder (safetensors).", Required = true };
 var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json (default: the one in --model)." };
 var output = new Option<string>("--out") { Description = "GGUF file to write.", Required = true };
@@ -95,5 +96,29 @@ compare.SetAction(parse =>
     Console.WriteLine($"{count} positions: max |ours - llama.cpp| = {worst:G3} (largest logit {scale:G3}), same argmax at {argmaxAgreement}/{count}");
 });
 
-var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { export, bench, compare };
+var input = new Option<string>("--in") { Description = "GGUF file to quantize.", Required = true };
+var ftype = new Option<string>("--type") { Description = "llama.cpp's file type: q8_0, q4_0, q4_k_m, q5_k_m, q6_k, iq4_xs, f32 (dequantize), …", Required = true };
+var quantize = new Command("quantize", "Quantize (or dequantize, with --type f32) a GGUF file with llama.cpp's own quantizer.") { input, ftype, output, threads };
+quantize.SetAction(parse =>
+{
+    LlamaCppRunner.ChooseLibrary();
+    LLama.Native.NativeApi.llama_empty_call(); // loads the chosen library: the quantizer's own entry points do not
+    string type = parse.GetValue(ftype)!.ToUpperInvariant();
+    var fileType = type == "F32" ? LLama.Native.LLamaFtype.ALL_F32 : Enum.Parse<LLama.Native.LLamaFtype>("MOSTLY_" + type);
+    var clock = Stopwatch.StartNew();
+    if (!LLama.LLamaQuantizer.Quantize(parse.GetValue(input)!, parse.GetValue(output)!, fileType, parse.GetValue(threads), allowRequantize: true, quantizeOutputTensor: true))
+        throw new InvalidOperationException($"llama.cpp could not quantize {parse.GetValue(input)} to {type}.");
+    Console.WriteLine($"wrote {parse.GetValue(output)} ({new FileInfo(parse.GetValue(output)!).Length / 1e9:F2} GB, {type}) in {clock.Elapsed.TotalSeconds:F1} s");
+});
+
+var f32File = new Option<string>("--f32") { Description = "The F32 GGUF llama.cpp's dequantizer made of --gguf (`quantize --type f32`).", Required = true };
+var checkDequant = new Command("check-dequant", "Compare OlmoeSharp's dequantization of every tensor of a GGUF file with llama.cpp's, bit for bit.") { gguf, f32File };
+checkDequant.SetAction(parse =>
+{
+    var (tensors, mismatched, worst) = DequantizationCheck.Run(parse.GetValue(gguf)!, parse.GetValue(f32File)!, Console.WriteLine);
+    Console.WriteLine($"{tensors} tensors: {mismatched} differ from llama.cpp's dequantizer (largest difference {worst:G3})");
+    return mismatched == 0 ? 0 : 1;
+});
+
+var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { export, bench, compare, quantize, checkDequant };
 return await root.Parse(args).InvokeAsync();
