@@ -1,0 +1,185 @@
+using OlmoeSharp.Loading.Gguf;
+using OlmoeSharp.Tensors;
+using OlmoeSharp.Tensors.Formats;
+
+namespace OlmoeSharp.Tests.Tensors;
+
+/// <summary>
+/// Each ggml block type's dequantization against a reading of its layout written the other way round: value i of a
+/// block computed on its own from the bytes (which byte, which bits, which scale), not by walking the block as the
+/// formats do. Compared as bits, on random blocks, blocks whose quants are all equal, and extreme scales (zero,
+/// negative, subnormal, the largest half). The dequantizers were also checked bit for bit against llama.cpp's own on
+/// files of every type (benchmarks' `check-dequant`).
+/// </summary>
+[Trait("Category", "Kernels")]
+public sealed unsafe class GgmlDequantizationTests
+{
+    /// <summary>value i of a block, from its bytes.</summary>
+    private delegate float Element(byte[] b, int i);
+
+    private static float H(byte[] b, int at) => (float)BitConverter.ToHalf(b, at);
+
+    private static int Nibble(byte[] qs, int at, int i) => i % 32 < 16 ? qs[at + i % 16] & 15 : qs[at + i % 16] >> 4;
+
+    private static readonly sbyte[] Iq4Levels = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+    /// <summary>Q4_K/Q5_K 6-bit (scale, min) of sub-block j, spelled out per sub-block.</summary>
+    private static (int, int) ScaleMin(byte[] b, int at, int j) => j < 4
+        ? (b[at + j] & 63, b[at + j + 4] & 63)
+        : ((b[at + j + 4] & 15) | (b[at + j - 4] >> 6 << 4), (b[at + j + 4] >> 4) | (b[at + j] >> 6 << 4));
+
+    private static readonly Dictionary<GgmlType, (int ScaleOffset, int[] HalfOffsets, Element Value)> Layouts = new()
+    {
+        [GgmlType.Q8_0] = (0, [0], (b, i) => (sbyte)b[2 + i] * H(b, 0)),
+        [GgmlType.Q4_0] = (0, [0], (b, i) => (Nibble(b, 2, i) - 8) * H(b, 0)),
+        [GgmlType.Q4_1] = (0, [0, 2], (b, i) => Nibble(b, 4, i) * H(b, 0) + H(b, 2)),
+        [GgmlType.Q5_0] = (0, [0], (b, i) => ((Nibble(b, 6, i) | (int)((BitConverter.ToUInt32(b, 2) >> i) & 1) << 4) - 16) * H(b, 0)),
+        [GgmlType.Q5_1] = (0, [0, 2], (b, i) => (Nibble(b, 8, i) | (int)((BitConverter.ToUInt32(b, 4) >> i) & 1) << 4) * H(b, 0) + H(b, 2)),
+        [GgmlType.IQ4_NL] = (0, [0], (b, i) => H(b, 0) * Iq4Levels[Nibble(b, 2, i)]),
+        [GgmlType.IQ4_XS] = (0, [0], (b, i) =>
+        {
+            int sub = i / 32;
+            int scale = ((b[4 + sub / 2] >> 4 * (sub % 2)) & 15) | ((BitConverter.ToUInt16(b, 2) >> 2 * sub) & 3) << 4;
+            return H(b, 0) * (scale - 32) * Iq4Levels[Nibble(b, 8 + 16 * sub, i)];
+        }),
+        [GgmlType.Q2_K] = (0, [80, 82], (b, i) =>
+        {
+            // Value i: 128-value half h, 32-value group g (the bit pair), position l in it; sub-block of 16 = i / 16.
+            int h = i / 128, g = i % 128 / 32, l = i % 32;
+            int q = (b[16 + 32 * h + l] >> 2 * g) & 3, sc = b[i / 16];
+            return H(b, 80) * (sc & 15) * q - H(b, 82) * (sc >> 4);
+        }),
+        [GgmlType.Q3_K] = (0, [108], (b, i) =>
+        {
+            int h = i / 128, g = i % 128 / 32, l = i % 32, s = i / 16;
+            int low = (b[32 + 32 * h + l] >> 2 * g) & 3;
+            bool high = (b[l] >> (4 * h + g) & 1) != 0;
+            int scale = (s < 8 ? b[96 + s] & 15 : b[96 + s - 8] >> 4) | ((b[96 + 8 + s % 4] >> 2 * (s / 4)) & 3) << 4;
+            return H(b, 108) * (scale - 32) * (low - (high ? 0 : 4));
+        }),
+        [GgmlType.Q4_K] = (0, [0, 2], (b, i) =>
+        {
+            int sub = i / 32, l = i % 32;
+            var (sc, m) = ScaleMin(b, 4, sub);
+            int q = sub % 2 == 0 ? b[16 + 32 * (sub / 2) + l] & 15 : b[16 + 32 * (sub / 2) + l] >> 4;
+            return H(b, 0) * sc * q - H(b, 2) * m;
+        }),
+        [GgmlType.Q5_K] = (0, [0, 2], (b, i) =>
+        {
+            int sub = i / 32, l = i % 32;
+            var (sc, m) = ScaleMin(b, 4, sub);
+            int q = (sub % 2 == 0 ? b[48 + 32 * (sub / 2) + l] & 15 : b[48 + 32 * (sub / 2) + l] >> 4) + ((b[16 + l] >> sub & 1) != 0 ? 16 : 0);
+            return H(b, 0) * sc * q - H(b, 2) * m;
+        }),
+        [GgmlType.Q6_K] = (0, [208], (b, i) =>
+        {
+            int h = i / 128, k = i % 128 / 32, l = i % 32;
+            int low = b[64 * h + 32 * (k % 2) + l] >> 4 * (k / 2) & 15;
+            int high = b[128 + 32 * h + l] >> 2 * k & 3;
+            return H(b, 208) * (sbyte)b[192 + i / 16] * ((low | high << 4) - 32);
+        }),
+    };
+
+    public static TheoryData<GgmlType> Types() => [.. Layouts.Keys];
+
+    private static readonly Half[] ExtremeScales = [(Half)0, (Half)(-0.75), Half.Epsilon, (Half)6.1e-5, Half.MaxValue, (Half)(-65504), (Half)1];
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Random_blocks_dequantize_as_the_layout_says(GgmlType type)
+    {
+        var random = new Random((int)type);
+        var block = new byte[Format(type).BlockBytes];
+        for (int trial = 0; trial < 200; trial++)
+        {
+            random.NextBytes(block);
+            foreach (int at in Layouts[type].HalfOffsets) SetHalf(block, at, (Half)(random.NextDouble() * 2 - 1) * (Half)0.05);
+            AssertMatchesLayout(type, block);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Blocks_of_equal_quants_and_extreme_scales_dequantize_as_the_layout_says(GgmlType type)
+    {
+        var block = new byte[Format(type).BlockBytes];
+        foreach (byte fill in new byte[] { 0x00, 0xFF, 0x88, 0x7F, 0x55 })
+        {
+            foreach (var scale in ExtremeScales)
+            {
+                Array.Fill(block, fill);
+                foreach (int at in Layouts[type].HalfOffsets) SetHalf(block, at, scale);
+                AssertMatchesLayout(type, block);
+            }
+        }
+    }
+
+    [Fact]
+    public void A_q4_0_block_is_d_times_nibble_minus_eight_low_nibbles_first()
+    {
+        var block = new byte[18];
+        SetHalf(block, 0, (Half)0.5f);
+        for (int j = 0; j < 16; j++) block[2 + j] = (byte)(j | (15 - j) << 4);
+        var values = Dequantize(GgmlType.Q4_0, block);
+        for (int j = 0; j < 16; j++)
+        {
+            Assert.Equal((j - 8) * 0.5f, values[j]);
+            Assert.Equal((7 - j) * 0.5f, values[16 + j]);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void The_generic_mat_vec_equals_the_dot_product_of_the_dequantized_rows(GgmlType type)
+    {
+        var format = Format(type);
+        int cols = 512, rows = 5;
+        var random = new Random(7);
+        var data = new byte[rows * format.RowBytes(cols)];
+        random.NextBytes(data);
+        for (int r = 0; r < rows; r++)
+            for (int blockStart = 0; blockStart < format.RowBytes(cols); blockStart += format.BlockBytes)
+                foreach (int at in Layouts[type].HalfOffsets) SetHalf(data, (int)(r * format.RowBytes(cols)) + blockStart + at, (Half)(random.NextDouble() - 0.5) * (Half)0.1);
+        var x = Enumerable.Range(0, cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        fixed (byte* p = data)
+        {
+            var w = new WeightMatrix(format, p, rows, cols);
+            var y = new float[rows];
+            MatVec.MultiplyRows(w, x, y, 0, rows);
+            var row = new float[cols];
+            for (int r = 0; r < rows; r++)
+            {
+                MatVec.WidenRow(w, r, row);
+                double expected = 0, magnitude = 0;
+                for (int c = 0; c < cols; c++) { expected += (double)row[c] * x[c]; magnitude += Math.Abs((double)row[c] * x[c]); }
+                Assert.True(Math.Abs(y[r] - expected) <= 1e-5 * magnitude + 1e-6, $"{type} row {r}: {y[r]} vs {expected}");
+            }
+        }
+    }
+
+    private static void AssertMatchesLayout(GgmlType type, byte[] block)
+    {
+        var values = Dequantize(type, block);
+        var reference = Layouts[type].Value;
+        for (int i = 0; i < values.Length; i++)
+        {
+            float want = reference(block, i);
+            Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(values[i]) || (float.IsNaN(want) && float.IsNaN(values[i])),
+                $"{type} value {i}: {values[i]} vs the layout's {want} (block {Convert.ToHexString(block)})");
+        }
+    }
+
+    private static float[] Dequantize(GgmlType type, byte[] block)
+    {
+        var format = Format(type);
+        var values = new float[format.BlockSize];
+        fixed (byte* b = block)
+        fixed (float* v = values)
+            format.DequantizeBlock(b, v);
+        return values;
+    }
+
+    private static GgmlBlockFormat Format(GgmlType type) => (GgmlBlockFormat)GgmlTypeLayout.Format(type);
+
+    private static void SetHalf(byte[] bytes, int at, Half value) => BitConverter.TryWriteBytes(bytes.AsSpan(at), value);
+}
