@@ -128,19 +128,26 @@ public sealed unsafe class GgmlDequantizationTests
         }
     }
 
+    /// <summary>
+    /// The mat-vec (integer kernel where the CPU has one, else dequantize-and-dot) equals the dot product of the
+    /// dequantized rows with x as the kernel sees it: x itself on the float path, x rounded to int16 blocks
+    /// (<see cref="Int16Activations"/>) on the integer one — so only float summation order may differ.
+    /// </summary>
     [Theory]
     [MemberData(nameof(Types))]
-    public void The_generic_mat_vec_equals_the_dot_product_of_the_dequantized_rows(GgmlType type)
+    public void The_mat_vec_equals_the_dot_product_of_the_dequantized_rows(GgmlType type)
     {
         var format = Format(type);
         int cols = 512, rows = 5;
         var random = new Random(7);
-        var data = new byte[rows * format.RowBytes(cols)];
+        long rowBytes = format.RowBytes(cols);
+        var data = new byte[rows * rowBytes];
         random.NextBytes(data);
         for (int r = 0; r < rows; r++)
-            for (int blockStart = 0; blockStart < format.RowBytes(cols); blockStart += format.BlockBytes)
-                foreach (int at in Layouts[type].HalfOffsets) SetHalf(data, (int)(r * format.RowBytes(cols)) + blockStart + at, (Half)(random.NextDouble() - 0.5) * (Half)0.1);
+            for (int blockStart = 0; blockStart < rowBytes; blockStart += format.BlockBytes)
+                foreach (int at in Layouts[type].HalfOffsets) SetHalf(data, (int)(r * rowBytes) + blockStart + at, (Half)(random.NextDouble() - 0.5) * (Half)0.1);
         var x = Enumerable.Range(0, cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var seen = AsTheKernelSeesIt(format, x);
         fixed (byte* p = data)
         {
             var w = new WeightMatrix(format, p, rows, cols);
@@ -151,9 +158,44 @@ public sealed unsafe class GgmlDequantizationTests
             {
                 MatVec.WidenRow(w, r, row);
                 double expected = 0, magnitude = 0;
-                for (int c = 0; c < cols; c++) { expected += (double)row[c] * x[c]; magnitude += Math.Abs((double)row[c] * x[c]); }
+                for (int c = 0; c < cols; c++) { expected += (double)row[c] * seen[c]; magnitude += Math.Abs((double)row[c] * seen[c]); }
                 Assert.True(Math.Abs(y[r] - expected) <= 1e-5 * magnitude + 1e-6, $"{type} row {r}: {y[r]} vs {expected}");
             }
+        }
+    }
+
+    [Fact]
+    public void Int16_activations_round_each_block_to_its_largest_magnitude_over_32767()
+    {
+        var random = new Random(3);
+        var x = Enumerable.Range(0, 96).Select(i => i < 32 ? 0f : (float)(random.NextDouble() * 8 - 4)).ToArray();
+        fixed (float* px = x)
+        {
+            var a = Int16Activations.Quantize(px, x.Length);
+            Assert.Equal(0f, a.Scales[0]);
+            for (int b = 1; b < 3; b++)
+            {
+                float amax = x.Skip(32 * b).Take(32).Max(Math.Abs);
+                Assert.Equal(amax / 32767f, a.Scales[b]);
+                int sum = 0;
+                for (int j = 0; j < 32; j++)
+                {
+                    int q = a.Values[32 * b + j];
+                    sum += q;
+                    Assert.True(Math.Abs(q * a.Scales[b] - x[32 * b + j]) <= a.Scales[b] / 2 * 1.0001f, $"value {32 * b + j}");
+                }
+                Assert.Equal(a.Scales[b] * sum, a.Sums[b], 4);
+            }
+        }
+    }
+
+    private static float[] AsTheKernelSeesIt(GgmlBlockFormat format, float[] x)
+    {
+        if (!format.HasInt16Kernel) return x;
+        fixed (float* px = x)
+        {
+            var a = Int16Activations.Quantize(px, x.Length);
+            return Enumerable.Range(0, x.Length).Select(i => a.Values[i] * a.Scales[i / Int16Activations.Block]).ToArray();
         }
     }
 

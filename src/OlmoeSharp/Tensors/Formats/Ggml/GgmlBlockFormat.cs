@@ -7,7 +7,7 @@ namespace OlmoeSharp.Tensors.Formats;
 /// <see cref="BlockBytes"/> bytes, with no data outside the rows. A type supplies <see cref="DequantizeBlock"/>, which
 /// must give exactly ggml's dequantized values (same operations in the same order, float32, no fused multiply-add);
 /// the generic kernels here widen a row and take its dot product, which is correct for every type. The types that
-/// matter for speed override <see cref="WeightFormat.MultiplyRows"/> with kernels of their own.
+/// matter for speed supply an integer dot product (<see cref="Int16Dot"/>) that the mat-vec uses instead.
 /// </summary>
 internal abstract unsafe class GgmlBlockFormat : WeightFormat
 {
@@ -31,9 +31,27 @@ internal abstract unsafe class GgmlBlockFormat : WeightFormat
             DequantizeBlock(block, destination + i);
     }
 
+    /// <summary>
+    /// The type's integer dot product of one row (its blocks, counted in <see cref="BlockSize"/>s) with x quantized
+    /// to int16, when this CPU has one; null for the generic float path.
+    /// </summary>
+    protected virtual delegate*<byte*, int, Int16Activations, float> Int16Dot => null;
+
+    /// <summary>Whether the mat-vec rounds x to int16 blocks (<see cref="Int16Activations"/>) and uses an integer kernel on this CPU.</summary>
+    public bool HasInt16Kernel => Int16Dot != null;
+
     public override void MultiplyRows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)
     {
         int n = w.Cols;
+        var dot = Int16Dot;
+        if (dot != null)
+        {
+            // x is quantized once per call, not per row: a cost of one row for a range of hundreds.
+            var activations = Int16Activations.Quantize(x, n);
+            int blocks = n / BlockSize;
+            for (int r = rowStart; r < rowEnd; r++) y[r] = dot(w.Row(r), blocks, activations);
+            return;
+        }
         fixed (float* row = ThreadScratch.Row(n))
         {
             for (int r = rowStart; r < rowEnd; r++)

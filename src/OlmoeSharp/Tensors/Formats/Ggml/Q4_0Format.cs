@@ -16,6 +16,9 @@ internal sealed unsafe class Q4_0Format : GgmlBlockFormat
 
     public override int BlockBytes => 18;
 
+    protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
+        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ4_0 : null;
+
     public override void DequantizeBlock(byte* block, float* destination)
     {
         float d = Half(block);

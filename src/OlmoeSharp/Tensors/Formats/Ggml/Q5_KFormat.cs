@@ -17,6 +17,9 @@ internal sealed unsafe class Q5_KFormat : GgmlBlockFormat
 
     public override int BlockBytes => 176;
 
+    protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
+        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ5_K : null;
+
     public override void DequantizeBlock(byte* block, float* destination)
     {
         float d = Half(block), min = Half(block + 2);

@@ -18,6 +18,9 @@ internal sealed unsafe class Q6_KFormat : GgmlBlockFormat
 
     public override int BlockBytes => 210;
 
+    protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
+        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ6_K : null;
+
     public override void DequantizeBlock(byte* block, float* destination)
     {
         byte* ql = block;

@@ -13,6 +13,9 @@ internal sealed unsafe class Q8_0Format : GgmlBlockFormat
 
     public override int BlockBytes => 34;
 
+    protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
+        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ8_0 : null;
+
     public override void DequantizeBlock(byte* block, float* destination)
     {
         float d = Half(block);

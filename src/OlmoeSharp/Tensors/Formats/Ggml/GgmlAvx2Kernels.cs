@@ -1,0 +1,189 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace OlmoeSharp.Tensors.Formats;
+
+/// <summary>
+/// Integer dot products of one ggml row with <see cref="Int16Activations"/> on AVX2, for the formats that decode most
+/// tokens (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K). Per 16 values: unpack the quants to bytes, widen them to int16
+/// (<c>vpmovzxbw</c>, in order), multiply by the int16 activations and sum pairs into int32 (<c>vpmaddwd</c>),
+/// convert, and accumulate times the block's float scale. Offsets and minimums (Q4_0's −8, the K-quants' mins) come
+/// out of the activation sums, not the vectors. No products can overflow: |weight| ≤ 128 and |x| ≤ 32767 give pair
+/// sums under 2^23.
+/// </summary>
+internal static unsafe class GgmlAvx2Kernels
+{
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>Σ over 16 values of w·x as eight int32 partial sums; w are 16 unsigned bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot16(Vector128<byte> w, short* x) =>
+        Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w), Avx.LoadVector256(x));
+
+    /// <summary>As <see cref="Dot16(Vector128{byte}, short*)"/> for 16 signed bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Dot16(Vector128<sbyte> w, short* x) =>
+        Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(w), Avx.LoadVector256(x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Accumulate(Vector256<int> dot, float scale, Vector256<float> acc) =>
+        Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Vector256.Create(scale), acc);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> Low(Vector128<byte> v) => Sse2.And(v, Vector128.Create((byte)0x0F));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> High(Vector128<byte> v) => Sse2.And(Sse2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), Vector128.Create((byte)0x0F));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Sum(Vector256<float> v)
+    {
+        var s = Sse.Add(v.GetLower(), v.GetUpper());
+        s = Sse.Add(s, Sse.MoveHighToLow(s, s));
+        s = Sse.AddScalar(s, Sse.Shuffle(s, s, 1));
+        return s.ToScalar();
+    }
+
+    /// <summary>An fp16 scale widened: exact for every finite half (the shift puts it in float32 as a value 2^112 too small, the multiply restores it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Half(byte* p)
+    {
+        uint h = *(ushort*)p;
+        float magnitude = BitConverter.UInt32BitsToSingle((h & 0x7FFF) << 13) * 5.192296858534828e33f;
+        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(magnitude) | (h & 0x8000) << 16);
+    }
+
+    public static float DotQ8_0(byte* row, int blocks, Int16Activations x)
+    {
+        var acc = Vector256<float>.Zero;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* block = row + b * 34;
+            short* xq = x.Values + b * 32;
+            var dot = Avx2.Add(Dot16(Sse2.LoadVector128((sbyte*)(block + 2)), xq), Dot16(Sse2.LoadVector128((sbyte*)(block + 18)), xq + 16));
+            acc = Accumulate(dot, Half(block) * x.Scales[b], acc);
+        }
+        return Sum(acc);
+    }
+
+    public static float DotQ4_0(byte* row, int blocks, Int16Activations x)
+    {
+        var acc = Vector256<float>.Zero;
+        float offset = 0;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* block = row + b * 18;
+            float d = Half(block);
+            var q = Sse2.LoadVector128(block + 2);
+            short* xq = x.Values + b * 32;
+            acc = Accumulate(Avx2.Add(Dot16(Low(q), xq), Dot16(High(q), xq + 16)), d * x.Scales[b], acc);
+            offset += d * x.Sums[b];
+        }
+        return Sum(acc) - 8 * offset;
+    }
+
+    public static float DotQ4_K(byte* row, int superBlocks, Int16Activations x)
+    {
+        var acc = Vector256<float>.Zero;
+        float mins = 0;
+        for (int s = 0; s < superBlocks; s++)
+        {
+            byte* block = row + s * 144;
+            float d = Half(block), dmin = Half(block + 2);
+            byte* scales = block + 4;
+            short* xq = x.Values + s * 256;
+            float* xd = x.Scales + s * 8;
+            float* xs = x.Sums + s * 8;
+            for (int j = 0; j < 8; j += 2)
+            {
+                // 32 bytes: low nibbles are sub-block j, high nibbles sub-block j + 1.
+                var q0 = Sse2.LoadVector128(block + 16 + j * 16);
+                var q1 = Sse2.LoadVector128(block + 32 + j * 16);
+                var (sc0, m0) = KQuantScales.Get(scales, j);
+                var (sc1, m1) = KQuantScales.Get(scales, j + 1);
+                short* x0 = xq + j * 32;
+                acc = Accumulate(Avx2.Add(Dot16(Low(q0), x0), Dot16(Low(q1), x0 + 16)), d * sc0 * xd[j], acc);
+                acc = Accumulate(Avx2.Add(Dot16(High(q0), x0 + 32), Dot16(High(q1), x0 + 48)), d * sc1 * xd[j + 1], acc);
+                mins += dmin * (m0 * xs[j] + m1 * xs[j + 1]);
+            }
+        }
+        return Sum(acc) - mins;
+    }
+
+    public static float DotQ5_K(byte* row, int superBlocks, Int16Activations x)
+    {
+        var bit = Vector128.Create((byte)0x01);
+        var acc = Vector256<float>.Zero;
+        float mins = 0;
+        for (int s = 0; s < superBlocks; s++)
+        {
+            byte* block = row + s * 176;
+            float d = Half(block), dmin = Half(block + 2);
+            byte* scales = block + 4;
+            var h0 = Sse2.LoadVector128(block + 16);
+            var h1 = Sse2.LoadVector128(block + 32);
+            short* xq = x.Values + s * 256;
+            float* xd = x.Scales + s * 8;
+            float* xs = x.Sums + s * 8;
+            for (int j = 0; j < 8; j += 2)
+            {
+                var q0 = Sse2.LoadVector128(block + 48 + j * 16);
+                var q1 = Sse2.LoadVector128(block + 64 + j * 16);
+                // The fifth bit of sub-block j is bit j of each high byte: h moves down two bits a pair, so bits 0
+                // and 1 are this pair's, each masked and moved to bit 4.
+                var a0 = Sse2.Or(Low(q0), Fifth(h0, bit)); var a1 = Sse2.Or(Low(q1), Fifth(h1, bit));
+                h0 = Sse2.ShiftRightLogical(h0.AsUInt16(), 1).AsByte(); h1 = Sse2.ShiftRightLogical(h1.AsUInt16(), 1).AsByte();
+                var b0 = Sse2.Or(High(q0), Fifth(h0, bit)); var b1 = Sse2.Or(High(q1), Fifth(h1, bit));
+                h0 = Sse2.ShiftRightLogical(h0.AsUInt16(), 1).AsByte(); h1 = Sse2.ShiftRightLogical(h1.AsUInt16(), 1).AsByte();
+                var (sc0, m0) = KQuantScales.Get(scales, j);
+                var (sc1, m1) = KQuantScales.Get(scales, j + 1);
+                short* x0 = xq + j * 32;
+                acc = Accumulate(Avx2.Add(Dot16(a0, x0), Dot16(a1, x0 + 16)), d * sc0 * xd[j], acc);
+                acc = Accumulate(Avx2.Add(Dot16(b0, x0 + 32), Dot16(b1, x0 + 48)), d * sc1 * xd[j + 1], acc);
+                mins += dmin * (m0 * xs[j] + m1 * xs[j + 1]);
+            }
+        }
+        return Sum(acc) - mins;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> Fifth(Vector128<byte> high, Vector128<byte> bit) =>
+        Sse2.ShiftLeftLogical(Sse2.And(high, bit).AsUInt16(), 4).AsByte();
+
+    public static float DotQ6_K(byte* row, int superBlocks, Int16Activations x)
+    {
+        var three = Vector128.Create((byte)0x03);
+        var offset = Vector256.Create((short)32);
+        var acc = Vector256<float>.Zero;
+        for (int s = 0; s < superBlocks; s++)
+        {
+            byte* block = row + s * 210;
+            float d = Half(block + 208);
+            sbyte* scales = (sbyte*)(block + 192);
+            for (int half = 0; half < 2; half++)
+            {
+                for (int part = 0; part < 2; part++)
+                {
+                    // Values l = 16·part … of each 32-value group k of this half: low nibble (k ≥ 2: high nibble) of
+                    // ql byte 32·(k % 2) + l, bits 2k..2k+1 of qh byte l.
+                    var qh = Sse2.LoadVector128(block + 128 + half * 32 + part * 16);
+                    var ql0 = Sse2.LoadVector128(block + half * 64 + part * 16);
+                    var ql1 = Sse2.LoadVector128(block + half * 64 + 32 + part * 16);
+                    for (int k = 0; k < 4; k++)
+                    {
+                        var ql = (k & 1) == 0 ? ql0 : ql1;
+                        var low = k < 2 ? Low(ql) : High(ql);
+                        var high = Sse2.ShiftLeftLogical(Sse2.And(qh, three).AsUInt16(), 4).AsByte();
+                        qh = Sse2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte();
+                        var w = Avx2.Subtract(Avx2.ConvertToVector256Int16(Sse2.Or(low, high)), offset);
+                        int value = half * 128 + k * 32 + part * 16;
+                        var dot = Avx2.MultiplyAddAdjacent(w, Avx.LoadVector256(x.Values + s * 256 + value));
+                        acc = Accumulate(dot, d * scales[value / 16] * x.Scales[s * 8 + value / 32], acc);
+                    }
+                }
+            }
+        }
+        return Sum(acc);
+    }
+}
