@@ -29,6 +29,9 @@ public sealed class HubException : Exception
     /// <summary>The file at fault, or null when the failure concerns the repo as a whole.</summary>
     public string? FileName { get; }
 
+    /// <summary>The quant tag asked for (<c>org/name:TAG</c>) when the failure is about choosing a GGUF file by it, else null.</summary>
+    public string? QuantTag { get; init; }
+
     /// <summary>The HTTP status the hub answered, when the failure is an HTTP error.</summary>
     public int? StatusCode { get; init; }
 

@@ -3,12 +3,16 @@ namespace OlmoeSharp.Hub;
 /// <summary>
 /// Turns an error answer of the hub into a <see cref="HubException"/>. The hub says what is missing in the
 /// <c>X-Error-Code</c> header (<c>RepoNotFound</c>, <c>RevisionNotFound</c>, <c>EntryNotFound</c>, <c>GatedRepo</c>)
-/// and why in <c>X-Error-Message</c>; a plain 404 (a file host, a mirror) is read as a missing file.
+/// and why in <c>X-Error-Message</c>; a plain 404 (a file host, a mirror) is read as a missing file, or, for the file
+/// list of a repo, as an endpoint that is no hub.
 /// </summary>
 internal static class HubResponseErrors
 {
-    /// <summary>The exception for the failed <paramref name="response"/> to a request for <paramref name="fileName"/> at <paramref name="revision"/>.</summary>
-    public static HubException Create(HttpResponseMessage response, RepoId repo, string revision, string fileName)
+    /// <summary>
+    /// The exception for the failed <paramref name="response"/> to a request for <paramref name="fileName"/> at
+    /// <paramref name="revision"/>, or for the repo's file list when <paramref name="fileName"/> is null.
+    /// </summary>
+    public static HubException Create(HttpResponseMessage response, RepoId repo, string revision, string? fileName)
     {
         int status = (int)response.StatusCode;
         string? code = response.FirstHeader("X-Error-Code");
@@ -29,6 +33,9 @@ internal static class HubResponseErrors
                 $"no such repo on {url?.GetLeftPart(UriPartial.Authority)}. Check the repo id (a local folder of that name does not exist either)."),
             (404, "RevisionNotFound") => (HubErrorKind.RevisionNotFound,
                 $"the repo has no branch, tag or commit '{revision}'."),
+            // The hub's API names a missing repo or revision in X-Error-Code; a bare 404 comes from a server without that API.
+            (404, _) when fileName is null => (HubErrorKind.InvalidResponse,
+                $"{url} answered HTTP 404 without a hub error code: the endpoint has no file-list API (/api/models), so it is not a Hugging Face hub or a complete mirror of one."),
             (404, _) => (HubErrorKind.EntryNotFound,
                 $"the file does not exist in revision '{revision}'."),
             _ => (HubErrorKind.InvalidResponse,

@@ -31,6 +31,22 @@ internal sealed class RepoCache(string cacheDirectory, RepoId repo)
     /// <summary>A file's entry in a snapshot.</summary>
     public string SnapshotFile(string commit, string fileName) => Path.Combine(SnapshotDirectory(commit), fileName);
 
+    /// <summary>
+    /// The files present in a snapshot (links to blobs that exist, or copies), as repo-relative paths with <c>/</c>
+    /// separators, that <paramref name="include"/> accepts; empty when the snapshot does not exist.
+    /// </summary>
+    public IReadOnlyList<string> SnapshotFiles(string commit, Func<string, bool> include)
+    {
+        string folder = SnapshotDirectory(commit);
+        if (!Directory.Exists(folder)) return [];
+        var options = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 16, IgnoreInaccessible = true, AttributesToSkip = 0 };
+        return Directory.EnumerateFiles(folder, "*", options)
+            .Select(path => Path.GetRelativePath(folder, path).Replace(Path.DirectorySeparatorChar, '/'))
+            .Where(relative => include(relative) && IsPresent(Path.Combine(folder, relative)))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+    }
+
     /// <summary>The commit a revision resolves to without the network: itself for a commit id, else what its ref file holds.</summary>
     public string? FindCommit(string revision)
     {

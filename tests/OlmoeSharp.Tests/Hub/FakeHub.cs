@@ -2,13 +2,15 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 
 namespace OlmoeSharp.Tests.Hub;
 
 /// <summary>
 /// Imitates huggingface.co for the resolve endpoint: small files are answered by the hub itself with a git-sha1 ETag;
-/// <c>*.safetensors</c> files are LFS files, answered with a 302 to a separate file host (another listener, so another
-/// origin) carrying X-Linked-Etag (sha256) and X-Linked-Size, as the real hub does. Errors carry X-Error-Code.
+/// <c>*.safetensors</c> and <c>*.gguf</c> files are LFS files, answered with a 302 to a separate file host (another
+/// listener, so another origin) carrying X-Linked-Etag (sha256) and X-Linked-Size, as the real hub does. Errors carry
+/// X-Error-Code. The file list of a revision is at <c>/api/models/{org}/{name}/revision/{revision}</c>, as on the hub.
 /// </summary>
 internal sealed class FakeHub : IAsyncDisposable
 {
@@ -59,7 +61,12 @@ internal sealed class FakeHub : IAsyncDisposable
         await Files.DisposeAsync();
     }
 
-    public static bool IsLfs(string fileName) => fileName.EndsWith(".safetensors", StringComparison.Ordinal);
+    public static bool IsLfs(string fileName) =>
+        fileName.EndsWith(".safetensors", StringComparison.Ordinal) || fileName.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Requests for the file list of <paramref name="repoId"/>.</summary>
+    public IReadOnlyList<RecordedRequest> ListingRequests(string repoId) =>
+        Hub.Requests.Where(r => r.Path.StartsWith($"/api/models/{repoId}/", StringComparison.Ordinal)).ToList();
 
     public static string Sha256(byte[] content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
@@ -73,20 +80,16 @@ internal sealed class FakeHub : IAsyncDisposable
     private Reply HandleHub(RecordedRequest request)
     {
         if (request.Path.StartsWith(FilesPath, StringComparison.Ordinal)) return HandleFiles(request);
-        // /{org}/{name}/resolve/{revision}/{file}
         var segments = request.Path.TrimStart('/').Split('/').Select(Uri.UnescapeDataString).ToArray();
-        if (segments.Length != 5 || segments[2] != "resolve") return Error(404, null, "Not found");
-        if (!_repos.TryGetValue($"{segments[0]}/{segments[1]}", out var repo)) return Error(404, "RepoNotFound", "Repository not found");
-        if (repo.Token is not null)
-        {
-            string? authorization = request.Header("Authorization");
-            if (authorization is null) return Error(401, "RepoNotFound", "Repository not found");
-            if (authorization != $"Bearer {repo.Token}") return Error(401, null, "Invalid credentials in Authorization header");
-        }
-        if (repo.ResolveCommit(segments[3]) is not { } commit) return Error(404, "RevisionNotFound", "Invalid rev id");
-        if (!repo.Files(commit).TryGetValue(segments[4], out var content)) return Error(404, "EntryNotFound", "Entry not found");
+        // /api/models/{org}/{name}/revision/{revision}
+        if (segments.Length == 6 && segments[0] == "api" && segments[1] == "models" && segments[4] == "revision")
+            return Authorize(request, $"{segments[2]}/{segments[3]}", segments[5], out var listed, out string listedCommit) ?? Listing(listed!, listedCommit);
+        // /{org}/{name}/resolve/{revision}/{file, perhaps in folders}
+        if (segments.Length < 5 || segments[2] != "resolve") return Error(404, null, "Not found");
+        if (Authorize(request, $"{segments[0]}/{segments[1]}", segments[3], out var repo, out string commit) is { } refusal) return refusal;
+        string fileName = string.Join('/', segments[4..]);
+        if (!repo!.Files(commit).TryGetValue(fileName, out var content)) return Error(404, "EntryNotFound", "Entry not found");
 
-        string fileName = segments[4];
         var headers = new Dictionary<string, string> { ["X-Repo-Commit"] = commit };
         if (!IsLfs(fileName))
         {
@@ -101,6 +104,35 @@ internal sealed class FakeHub : IAsyncDisposable
         headers["ETag"] = $"\"{GitBlobSha1(Encoding.ASCII.GetBytes(sha))}\""; // the LFS pointer's id, not the content's
         headers["Location"] = _filesOnHubHost ? FilesPath + sha : new Uri(Files.BaseUri, FilesPath + sha).AbsoluteUri;
         return new Reply(302, headers, []);
+    }
+
+    // The hub's checks in its order: the repo, the token, the revision; null when all pass.
+    private Reply? Authorize(RecordedRequest request, string repoId, string revision, out FakeRepo? repo, out string commit)
+    {
+        commit = "";
+        if (!_repos.TryGetValue(repoId, out repo)) return Error(404, "RepoNotFound", "Repository not found");
+        if (repo.Token is not null)
+        {
+            string? authorization = request.Header("Authorization");
+            if (authorization is null) return Error(401, "RepoNotFound", "Repository not found");
+            if (authorization != $"Bearer {repo.Token}") return Error(401, null, "Invalid credentials in Authorization header");
+        }
+        if (repo.ResolveCommit(revision) is not { } resolved) return Error(404, "RevisionNotFound", "Invalid rev id");
+        commit = resolved;
+        return null;
+    }
+
+    // What huggingface_hub's model_info reads, plus a field it ignores, as the real answer has many.
+    private static Reply Listing(FakeRepo repo, string commit)
+    {
+        byte[] body = repo.ListingOverride ?? JsonSerializer.SerializeToUtf8Bytes(new
+        {
+            id = repo.Id,
+            sha = commit,
+            tags = new[] { "gguf" },
+            siblings = repo.Files(commit).Keys.Order(StringComparer.Ordinal).Select(name => new { rfilename = name }),
+        });
+        return new Reply(200, new Dictionary<string, string> { ["Content-Type"] = "application/json" }, body);
     }
 
     private Reply HandleFiles(RecordedRequest request)
@@ -151,6 +183,9 @@ internal sealed class FakeRepo(string id, string? token)
     public string Id { get; } = id;
 
     public string? Token { get; } = token;
+
+    /// <summary>When set, the body of every file-list answer instead of the real list.</summary>
+    public byte[]? ListingOverride { get; set; }
 
     public IEnumerable<KeyValuePair<string, byte[]>> AllFiles => _commits.Values.SelectMany(files => files);
 

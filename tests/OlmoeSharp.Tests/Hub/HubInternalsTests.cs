@@ -25,6 +25,64 @@ public sealed class HubInternalsTests
         Assert.Equal(valid, RepoId.TryParse(text, out _));
 
     [Theory]
+    [InlineData("allenai/OLMoE-1B-7B-0125-Instruct-GGUF:Q4_K_M", "allenai/OLMoE-1B-7B-0125-Instruct-GGUF", "Q4_K_M")]
+    [InlineData("org/name:q8_0", "org/name", "q8_0")]
+    [InlineData("unsloth/m-GGUF:UD-Q4_K_XL", "unsloth/m-GGUF", "UD-Q4_K_XL")]
+    [InlineData("org/name", "org/name", null)]
+    public void A_repo_reference_is_a_repo_id_and_perhaps_a_quant_tag(string text, string repo, string? tag)
+    {
+        Assert.True(RepoReference.TryParse(text, out var reference, out string? problem));
+        Assert.Null(problem);
+        Assert.Equal(repo, reference.Repo.ToString());
+        Assert.Equal(tag, reference.QuantTag);
+        Assert.Equal(text, reference.ToString());
+    }
+
+    [Theory]
+    [InlineData(@"C:\models\olmoe-q4_k_m.gguf")]
+    [InlineData("C:/models/olmoe.gguf")]
+    [InlineData("./models/olmoe:Q4_K_M")]
+    [InlineData("/abs/org/name:Q4_K_M")]
+    [InlineData("name-only:Q4_K_M")]
+    [InlineData("org/name/extra:Q4_K_M")]
+    public void A_colon_after_anything_but_a_repo_id_makes_no_repo_reference(string text)
+    {
+        Assert.False(RepoReference.TryParse(text, out _, out string? problem));
+        Assert.Null(problem);
+    }
+
+    [Theory]
+    [InlineData("org/name:")]
+    [InlineData("org/name:Q4/K")]
+    [InlineData("org/name:Q4:K")]
+    [InlineData("org/name:-Q4")]
+    [InlineData("org/name:Q4 K")]
+    public void A_repo_id_with_a_malformed_tag_says_what_is_wrong_with_the_tag(string text)
+    {
+        Assert.False(RepoReference.TryParse(text, out _, out string? problem));
+        Assert.Contains("quant tag", problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("olmoe-q4_k_m.gguf", true)]
+    [InlineData("Q4_K_M/olmoe-q4_k_m.gguf", true)]
+    [InlineData("../evil.gguf", false)]
+    [InlineData("a/../../evil.gguf", false)]
+    [InlineData("/tmp/evil.gguf", false)]
+    [InlineData("a//b.gguf", false)]
+    [InlineData("a\\b.gguf", false)]
+    [InlineData("C:evil.gguf", false)]
+    [InlineData("./a.gguf", false)]
+    [InlineData("a\u0000.gguf", false)]
+    [InlineData("", false)]
+    public void Repo_file_paths_from_the_network_must_stay_inside_the_snapshot(string path, bool safe) =>
+        Assert.Equal(safe, RepoFilePath.IsSafe(path));
+
+    [Fact]
+    public void Repo_file_paths_are_escaped_per_segment_keeping_their_slashes() =>
+        Assert.Equal("Q4_K_M/a%20b%23.gguf", RepoFilePath.Escape("Q4_K_M/a b#.gguf"));
+
+    [Theory]
     [InlineData("main", true)]
     [InlineData("v1.0", true)]
     [InlineData("refs/pr/1", true)]

@@ -62,6 +62,19 @@ internal sealed class HubTestBed : IAsyncDisposable
         return files;
     }
 
+    /// <summary>The quant the tests of GGUF repos usually ask for, and its file in <see cref="GgufModelRepo"/>.</summary>
+    public const string Q4KM = "olmoe-1b-7b-0125-instruct-q4_k_m.gguf";
+
+    /// <summary>A repo of GGUF files as allenai publishes them (no config.json), with a README and .gitattributes.</summary>
+    public static Dictionary<string, byte[]> GgufModelRepo() => new()
+    {
+        [".gitattributes"] = Encoding.UTF8.GetBytes("*.gguf filter=lfs diff=lfs merge=lfs -text"),
+        ["README.md"] = Encoding.UTF8.GetBytes("# OLMoE GGUF"),
+        [Q4KM] = RandomBytes(256 * 1024, 11),
+        ["olmoe-1b-7b-0125-instruct-q4_k_s.gguf"] = RandomBytes(64 * 1024, 12),
+        ["olmoe-1b-7b-0125-instruct-q8_0.gguf"] = RandomBytes(96 * 1024, 13),
+    };
+
     public static byte[] RandomBytes(int count, int seed)
     {
         var bytes = new byte[count];
