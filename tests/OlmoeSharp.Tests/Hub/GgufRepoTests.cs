@@ -37,6 +37,32 @@ public sealed class GgufRepoTests
         Assert.Single(bed.Server.Files.Requests);
     }
 
+    [Fact]
+    public async Task A_model_loads_from_a_quant_tag_and_computes_what_the_local_file_computes()
+    {
+        await using var bed = new HubTestBed();
+        string local = SharedData.Path("golden", "gguf", "small-k-q4_k_m", "model.gguf");
+        bed.Server.AddRepo(HubTestBed.RepoId).Commit("main", new Dictionary<string, byte[]>
+        {
+            ["README.md"] = Encoding.UTF8.GetBytes("# test"),
+            ["olmoe-small-q4_k_m.gguf"] = File.ReadAllBytes(local),
+            ["olmoe-small-q8_0.gguf"] = File.ReadAllBytes(SharedData.Path("golden", "gguf", "small-k-q8_0", "model.gguf")),
+        });
+
+        using var fromHub = await OlmoeModel.LoadAsync(TaggedRepo, new ModelLoadOptions { Hub = bed.Options, Threads = 1 });
+        using var fromFile = OlmoeModel.Load(local, new ModelLoadOptions { Threads = 1 });
+
+        Assert.EndsWith("olmoe-small-q4_k_m.gguf", fromHub.Directory, StringComparison.Ordinal);
+        Assert.NotNull(fromHub.Tokenizer);
+        int[] tokens = [50279, 1, 9252];
+        var a = new float[fromHub.Config.VocabSize];
+        var b = new float[fromFile.Config.VocabSize];
+        fromHub.CreateSession().Evaluate(tokens, a);
+        fromFile.CreateSession().Evaluate(tokens, b);
+        Assert.Equal(b, a);
+        Assert.Empty(bed.Server.ContentRequests("olmoe-small-q8_0.gguf"));
+    }
+
     [Theory]
     [InlineData("q4_k_m", HubTestBed.Q4KM)]
     [InlineData("Q4_K_S", "olmoe-1b-7b-0125-instruct-q4_k_s.gguf")]
