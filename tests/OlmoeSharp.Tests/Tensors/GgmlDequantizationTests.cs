@@ -128,6 +128,43 @@ public sealed unsafe class GgmlDequantizationTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void Widening_a_row_gives_the_block_dequantizer_s_values_bit_for_bit(GgmlType type)
+    {
+        var format = Format(type);
+        int cols = 1024;
+        var random = new Random(11);
+        var data = RandomRows(format, type, 3, cols, random);
+        var expected = new float[cols];
+        var row = new float[cols];
+        fixed (byte* p = data)
+        fixed (float* e = expected)
+        {
+            var w = new WeightMatrix(format, p, 3, cols);
+            for (int r = 0; r < 3; r++)
+            {
+                for (int b = 0; b < cols / format.BlockSize; b++)
+                    format.DequantizeBlock(w.Row(r) + b * format.BlockBytes, e + b * format.BlockSize);
+                MatVec.WidenRow(w, r, row);
+                for (int c = 0; c < cols; c++)
+                    Assert.True(BitConverter.SingleToInt32Bits(expected[c]) == BitConverter.SingleToInt32Bits(row[c]), $"{type} row {r} value {c}: {row[c]} vs {expected[c]}");
+            }
+        }
+    }
+
+    /// <summary>Random rows whose fp16 scales are finite and modest (random bytes there would often be NaN or ∞).</summary>
+    private static byte[] RandomRows(GgmlBlockFormat format, GgmlType type, int rows, int cols, Random random)
+    {
+        long rowBytes = format.RowBytes(cols);
+        var data = new byte[rows * rowBytes];
+        random.NextBytes(data);
+        for (int r = 0; r < rows; r++)
+            for (int blockStart = 0; blockStart < rowBytes; blockStart += format.BlockBytes)
+                foreach (int at in Layouts[type].HalfOffsets) SetHalf(data, (int)(r * rowBytes) + blockStart + at, (Half)(random.NextDouble() - 0.5) * (Half)0.1);
+        return data;
+    }
+
     /// <summary>
     /// The mat-vec (integer kernel where the CPU has one, else dequantize-and-dot) equals the dot product of the
     /// dequantized rows with x as the kernel sees it: x itself on the float path, x rounded to int16 blocks
@@ -140,12 +177,7 @@ public sealed unsafe class GgmlDequantizationTests
         var format = Format(type);
         int cols = 512, rows = 5;
         var random = new Random(7);
-        long rowBytes = format.RowBytes(cols);
-        var data = new byte[rows * rowBytes];
-        random.NextBytes(data);
-        for (int r = 0; r < rows; r++)
-            for (int blockStart = 0; blockStart < rowBytes; blockStart += format.BlockBytes)
-                foreach (int at in Layouts[type].HalfOffsets) SetHalf(data, (int)(r * rowBytes) + blockStart + at, (Half)(random.NextDouble() - 0.5) * (Half)0.1);
+        var data = RandomRows(format, type, rows, cols, random);
         var x = Enumerable.Range(0, cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         var seen = AsTheKernelSeesIt(format, x);
         fixed (byte* p = data)

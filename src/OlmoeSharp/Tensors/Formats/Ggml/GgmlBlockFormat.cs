@@ -24,8 +24,17 @@ internal abstract unsafe class GgmlBlockFormat : WeightFormat
     /// <summary>destination[0..BlockSize) = the values of the block at <paramref name="block"/>, as ggml's dequantizer computes them.</summary>
     public abstract void DequantizeBlock(byte* block, float* destination);
 
+    /// <summary>The type's vectorised row widening (row, destination, blocks) on this CPU, giving exactly <see cref="DequantizeBlock"/>'s values; null to widen block by block.</summary>
+    protected virtual delegate*<byte*, float*, int, void> VectorWiden => null;
+
     public override void WidenRow(in WeightMatrix w, int row, float* destination)
     {
+        var widen = VectorWiden;
+        if (widen != null)
+        {
+            widen(w.Row(row), destination, w.Cols / BlockSize);
+            return;
+        }
         byte* block = w.Row(row);
         for (int i = 0; i < w.Cols; i += BlockSize, block += BlockBytes)
             DequantizeBlock(block, destination + i);

@@ -19,6 +19,9 @@ internal sealed unsafe class Q4_0Format : GgmlBlockFormat
     protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
         GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ4_0 : null;
 
+    protected override delegate*<byte*, float*, int, void> VectorWiden =>
+        GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ4_0 : null;
+
     public override void DequantizeBlock(byte* block, float* destination)
     {
         float d = Half(block);

@@ -20,6 +20,9 @@ internal sealed unsafe class Q5_KFormat : GgmlBlockFormat
     protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
         GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ5_K : null;
 
+    protected override delegate*<byte*, float*, int, void> VectorWiden =>
+        GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ5_K : null;
+
     public override void DequantizeBlock(byte* block, float* destination)
     {
         float d = Half(block), min = Half(block + 2);
