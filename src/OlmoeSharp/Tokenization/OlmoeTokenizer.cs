@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Microsoft.ML.Tokenizers;
 using OlmoeSharp.Tokenization.Unicode;
 
 namespace OlmoeSharp.Tokenization;
@@ -13,8 +14,19 @@ namespace OlmoeSharp.Tokenization;
 /// out of the raw text, the rest is NFC-normalized, the other added tokens (space runs, PII placeholders) are cut
 /// out, and what remains is split by the GPT-2 regex and BPE-encoded. No BOS or EOS is added. Instances are
 /// immutable and safe to use from several threads at once.
+/// <para>
+/// It is a Microsoft.ML.Tokenizers <see cref="Tokenizer"/>, so it goes wherever .NET code takes one (text chunkers,
+/// token counting for prompts); <c>EncodeToIds</c>, <c>EncodeToTokens</c>, <c>CountTokens</c>,
+/// <c>GetIndexByTokenCount</c>, <c>GetIndexByTokenCountFromEnd</c> and <c>Decode</c> run this same pipeline.
+/// Offsets and indices are in the text as given, also where NFC changes it (the <c>normalizedText</c> they return
+/// is always null); a character whose UTF-8 bytes BPE splits between tokens belongs to the token that completes it.
+/// <c>GetIndexByTokenCount</c> cuts only where the part kept encodes on its own to exactly the tokens counted, the
+/// first (or last) ones of the whole text. <c>considerNormalization: false</c> skips NFC;
+/// <c>considerPreTokenization: false</c> skips special and added tokens and the word split, encoding the text as
+/// one BPE sequence. <c>Decode</c> keeps special tokens.
+/// </para>
 /// </remarks>
-public sealed class OlmoeTokenizer
+public sealed partial class OlmoeTokenizer : Tokenizer
 {
     /// <summary>The file name looked for in a model folder.</summary>
     public const string FileName = "tokenizer.json";
@@ -28,6 +40,7 @@ public sealed class OlmoeTokenizer
     private readonly bool _normalizeNfc;
     private readonly TokenByteTable _tokenBytes;
     private readonly bool[] _special;
+    private readonly string[] _tokens;
 
     private OlmoeTokenizer(string path, TokenizerDefinition definition)
     {
@@ -35,6 +48,7 @@ public sealed class OlmoeTokenizer
         VocabularySize = tokens.Length;
         _normalizeNfc = definition.NormalizeNfc;
         _tokenBytes = new TokenByteTable(tokens);
+        _tokens = tokens;
 
         var ids = new Dictionary<string, int>(tokens.Length, StringComparer.Ordinal);
         for (int id = 0; id < tokens.Length; id++) ids[tokens[id]] = id;
@@ -49,8 +63,10 @@ public sealed class OlmoeTokenizer
         // Tokens marked "normalized" are looked for in the normalized text, so their own text is normalized too.
         _rawTextTokens = new AddedTokenMatcher(
             definition.AddedTokens.Where(t => !t.Normalized).Select(t => (t.Content, t.Id)));
-        _normalizedTextTokens = new AddedTokenMatcher(
-            definition.AddedTokens.Where(t => t.Normalized).Select(t => (_normalizeNfc ? Nfc.Normalize(t.Content) : t.Content, t.Id)));
+        var normalizedTextTokens = definition.AddedTokens.Where(t => t.Normalized)
+            .Select(t => (Content: _normalizeNfc ? Nfc.Normalize(t.Content) : t.Content, t.Id)).ToArray();
+        _normalizedTextTokens = new AddedTokenMatcher(normalizedTextTokens);
+        AddedTokensSpanLetterSpace = normalizedTextTokens.Any(t => ContainsLetterSpace(t.Content));
 
         EndOfTextId = ids.TryGetValue(EndOfTextContent, out int eos)
             ? eos
@@ -58,6 +74,8 @@ public sealed class OlmoeTokenizer
         PaddingId = ids.TryGetValue(PaddingContent, out int padding)
             ? padding
             : throw new ModelFormatException(path, $"the vocabulary has no {PaddingContent} token", "model.vocab");
+        _normalizer = _normalizeNfc ? new PipelineNormalizer(this) : null;
+        _preTokenizer = new PipelinePreTokenizer(this);
     }
 
     /// <summary>The number of token ids (50,280 for OLMoE; the model's 50,304 embedding rows include unused padding rows).</summary>
@@ -126,23 +144,26 @@ public sealed class OlmoeTokenizer
 
     /// <summary>Encodes <paramref name="text"/> and appends the ids to <paramref name="destination"/>.</summary>
     /// <inheritdoc cref="Encode(string)" path="/remarks"/>
-    public void Encode(ReadOnlySpan<char> text, List<int> destination)
-    {
-        ArgumentNullException.ThrowIfNull(destination);
-        string? sanitized = LoneSurrogates.ReplaceOrNull(text);
-        if (sanitized is not null) text = sanitized;
-        while (!text.IsEmpty)
-        {
-            if (!_rawTextTokens.TryFindNext(text, out int index, out int length, out int id))
-            {
-                EncodeNormalizing(text, destination);
-                return;
-            }
-            EncodeNormalizing(text[..index], destination);
-            destination.Add(id);
-            text = text[(index + length)..];
-        }
-    }
+    public void Encode(ReadOnlySpan<char> text, List<int> destination) =>
+        Encode(text, destination, normalize: true, preTokenize: true);
+
+    /// <summary>The BPE model.</summary>
+    internal BytePairEncoder Encoder => _encoder;
+
+    /// <summary>The special tokens, matched in the raw text.</summary>
+    internal AddedTokenMatcher RawTextTokens => _rawTextTokens;
+
+    /// <summary>The other added tokens, matched in the normalized text.</summary>
+    internal AddedTokenMatcher NormalizedTextTokens => _normalizedTextTokens;
+
+    /// <summary>True when the tokenizer NFC-normalizes its input (tokenizer.json's normalizer).</summary>
+    internal bool NormalizesNfc => _normalizeNfc;
+
+    /// <summary>The bytes each id decodes to.</summary>
+    internal TokenByteTable TokenBytes => _tokenBytes;
+
+    /// <summary>True when some added token matched in the normalized text holds an ASCII letter followed by a space.</summary>
+    internal bool AddedTokensSpanLetterSpace { get; }
 
     /// <summary>Decodes token ids into text.</summary>
     /// <param name="ids">The ids; ids without a token (negative, or the model's padding rows 50280..) decode to nothing.</param>
@@ -177,14 +198,44 @@ public sealed class OlmoeTokenizer
     }
 
     /// <summary>Creates a decoder for ids arriving one at a time (generation), which yields only complete characters.</summary>
-    /// <param name="skipSpecialTokens">Drop the special tokens, as in <see cref="Decode"/>.</param>
+    /// <param name="skipSpecialTokens">Drop the special tokens, as in <see cref="Decode(ReadOnlySpan{int}, bool)"/>.</param>
     public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false) =>
         new(this, _tokenBytes, skipSpecialTokens);
 
-    private void EncodeNormalizing(ReadOnlySpan<char> text, List<int> destination)
+    /// <summary>
+    /// The whole pipeline, with NFC off when <paramref name="normalize"/> is false, and with neither added tokens nor
+    /// words (the text BPE-encoded as one sequence) when <paramref name="preTokenize"/> is false.
+    /// </summary>
+    private void Encode(ReadOnlySpan<char> text, List<int> destination, bool normalize, bool preTokenize)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        string? sanitized = LoneSurrogates.ReplaceOrNull(text);
+        if (sanitized is not null) text = sanitized;
+        normalize &= _normalizeNfc;
+        if (!preTokenize)
+        {
+            if (text.IsEmpty) return;
+            string? normalized = normalize ? Nfc.NormalizeOrNull(text) : null;
+            _encoder.Encode(normalized is null ? text : normalized, destination);
+            return;
+        }
+        while (!text.IsEmpty)
+        {
+            if (!_rawTextTokens.TryFindNext(text, out int index, out int length, out int id))
+            {
+                EncodeNormalizing(text, destination, normalize);
+                return;
+            }
+            EncodeNormalizing(text[..index], destination, normalize);
+            destination.Add(id);
+            text = text[(index + length)..];
+        }
+    }
+
+    private void EncodeNormalizing(ReadOnlySpan<char> text, List<int> destination, bool normalize)
     {
         if (text.IsEmpty) return;
-        string? normalized = _normalizeNfc ? Nfc.NormalizeOrNull(text) : null;
+        string? normalized = normalize ? Nfc.NormalizeOrNull(text) : null;
         if (normalized is not null) text = normalized;
         while (!text.IsEmpty)
         {
@@ -197,6 +248,15 @@ public sealed class OlmoeTokenizer
             destination.Add(id);
             text = text[(index + length)..];
         }
+    }
+
+    private static bool ContainsLetterSpace(string text)
+    {
+        for (int i = 1; i < text.Length; i++)
+        {
+            if (text[i] == ' ' && char.IsAsciiLetter(text[i - 1])) return true;
+        }
+        return false;
     }
 
     private void EncodeWords(ReadOnlySpan<char> text, List<int> destination)

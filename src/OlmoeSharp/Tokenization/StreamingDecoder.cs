@@ -6,7 +6,7 @@ namespace OlmoeSharp.Tokenization;
 /// Decodes ids arriving one at a time, as during generation. Each call returns the text that became complete:
 /// a character whose UTF-8 bytes are split across tokens is held back until its last byte arrives, and nothing is
 /// returned twice. The concatenation of everything returned, <see cref="Flush"/> included, equals
-/// <see cref="OlmoeTokenizer.Decode"/> of all the ids. Not thread-safe: use one decoder per generation.
+/// <see cref="OlmoeTokenizer.Decode(ReadOnlySpan{int}, bool)"/> of all the ids. Not thread-safe: use one decoder per generation.
 /// </summary>
 public sealed class StreamingDecoder
 {
@@ -57,7 +57,7 @@ public sealed class StreamingDecoder
     /// Everything before them decodes the same whatever follows, because they start with a lead byte, and a lead
     /// byte ends any sequence before it (in the lossy decoding: with U+FFFD if that sequence was unfinished).
     /// </summary>
-    private static int IncompleteTailLength(ReadOnlySpan<byte> bytes)
+    internal static int IncompleteTailLength(ReadOnlySpan<byte> bytes)
     {
         for (int k = 1; k <= 3 && k <= bytes.Length; k++)
         {

@@ -26,7 +26,15 @@ internal static class Nfc
 
     /// <summary>Returns the NFC form of <paramref name="text"/>, or null when the text is already NFC.</summary>
     /// <remarks>Lone surrogates are left as they are (they are starters that compose with nothing).</remarks>
-    public static string? NormalizeOrNull(ReadOnlySpan<char> text)
+    public static string? NormalizeOrNull(ReadOnlySpan<char> text) => NormalizeOrNull(text, null);
+
+    /// <summary>
+    /// Returns the NFC form of <paramref name="text"/>, or null when the text is already NFC, and adds to
+    /// <paramref name="changes"/> every stretch that normalization rewrote, in order. Everything outside those
+    /// stretches is copied unchanged, and each stretch normalizes on its own: the text can be cut at either end of
+    /// one and the two parts normalize to the two parts of the result.
+    /// </summary>
+    public static string? NormalizeOrNull(ReadOnlySpan<char> text, List<NfcChange>? changes)
     {
         int firstUnsafe = FindUnsafe(text, 0);
         if (firstUnsafe < 0) return null;
@@ -49,12 +57,25 @@ internal static class Nfc
                 if (!UnicodeProperties.IsNfcUnsafe(codePoint)) break;
                 end += length;
             }
+            int normalizedStart = output.Length;
             NormalizeSegment(text[start..end], ref decomposed, output);
+            if (changes is not null && !Matches(output, normalizedStart, text[start..end]))
+                changes.Add(new NfcChange(start, end, normalizedStart, output.Length));
             position = end;
             unsafeAt = FindUnsafe(text, end);
         }
         output.Append(text[position..]);
         return output.ToString();
+    }
+
+    private static bool Matches(StringBuilder output, int start, ReadOnlySpan<char> source)
+    {
+        if (output.Length - start != source.Length) return false;
+        for (int i = 0; i < source.Length; i++)
+        {
+            if (output[start + i] != source[i]) return false;
+        }
+        return true;
     }
 
     private static int FindUnsafe(ReadOnlySpan<char> text, int from)
@@ -232,3 +253,6 @@ internal static class Nfc
         return map;
     }
 }
+
+/// <summary>A stretch NFC rewrote: input [<paramref name="SourceStart"/>, <paramref name="SourceEnd"/>) became output [<paramref name="Start"/>, <paramref name="End"/>).</summary>
+internal readonly record struct NfcChange(int SourceStart, int SourceEnd, int Start, int End);
