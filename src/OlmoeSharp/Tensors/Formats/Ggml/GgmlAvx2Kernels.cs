@@ -47,104 +47,149 @@ internal static unsafe class GgmlAvx2Kernels
 
     /// <summary>An fp16 scale widened: exact for every finite half (the shift puts it in float32 as a value 2^112 too small, the multiply restores it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Half(byte* p)
+    internal static float Half(byte* p)
     {
         uint h = *(ushort*)p;
         float magnitude = BitConverter.UInt32BitsToSingle((h & 0x7FFF) << 13) * 5.192296858534828e33f;
         return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(magnitude) | (h & 0x8000) << 16);
     }
 
+    /// <summary>The fp16 scales of eight consecutive blocks <paramref name="stride"/> bytes apart, widened (as <see cref="Half"/>, eight at a time).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Halves8(byte* first, int stride)
+    {
+        var h = Vector128.Create(*(ushort*)first, *(ushort*)(first + stride), *(ushort*)(first + 2 * stride), *(ushort*)(first + 3 * stride),
+            *(ushort*)(first + 4 * stride), *(ushort*)(first + 5 * stride), *(ushort*)(first + 6 * stride), *(ushort*)(first + 7 * stride));
+        var w = Avx2.ConvertToVector256Int32(h);
+        var magnitude = Avx.Multiply(Avx2.ShiftLeftLogical(Avx2.And(w, Vector256.Create(0x7FFF)), 13).AsSingle(), Vector256.Create(5.192296858534828e33f));
+        return Avx.Or(magnitude, Avx2.ShiftLeftLogical(Avx2.And(w, Vector256.Create(0x8000)), 16).AsSingle());
+    }
+
     public static float DotQ8_0(byte* row, int blocks, Int16Activations x)
     {
-        var acc = Vector256<float>.Zero;
-        for (int b = 0; b < blocks; b++)
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        int b = 0;
+        for (; b + 8 <= blocks; b += 8)
+        {
+            byte* group = row + b * 34;
+            var factors = Avx.Multiply(Halves8(group, 34), Avx.LoadVector256(x.Scales + b));
+            for (int k = 0; k < 8; k += 2)
+            {
+                byte* b0 = group + k * 34, b1 = b0 + 34;
+                short* x0 = x.Values + (b + k) * 32;
+                var dot0 = Avx2.Add(Dot16(Sse2.LoadVector128((sbyte*)(b0 + 2)), x0), Dot16(Sse2.LoadVector128((sbyte*)(b0 + 18)), x0 + 16));
+                var dot1 = Avx2.Add(Dot16(Sse2.LoadVector128((sbyte*)(b1 + 2)), x0 + 32), Dot16(Sse2.LoadVector128((sbyte*)(b1 + 18)), x0 + 48));
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot0), Lane(factors, k), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot1), Lane(factors, k + 1), acc1);
+            }
+        }
+        for (; b < blocks; b++)
         {
             byte* block = row + b * 34;
             short* xq = x.Values + b * 32;
             var dot = Avx2.Add(Dot16(Sse2.LoadVector128((sbyte*)(block + 2)), xq), Dot16(Sse2.LoadVector128((sbyte*)(block + 18)), xq + 16));
-            acc = Accumulate(dot, Half(block) * x.Scales[b], acc);
+            acc0 = Accumulate(dot, Half(block) * x.Scales[b], acc0);
         }
-        return Sum(acc);
+        return Sum(Avx.Add(acc0, acc1));
     }
 
     public static float DotQ4_0(byte* row, int blocks, Int16Activations x)
     {
-        var acc = Vector256<float>.Zero;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, offsets = Vector256<float>.Zero;
         float offset = 0;
-        for (int b = 0; b < blocks; b++)
+        int b = 0;
+        for (; b + 8 <= blocks; b += 8)
+        {
+            byte* group = row + b * 18;
+            var d = Halves8(group, 18);
+            var factors = Avx.Multiply(d, Avx.LoadVector256(x.Scales + b));
+            offsets = Fma.MultiplyAdd(d, Avx.LoadVector256(x.Sums + b), offsets);
+            for (int k = 0; k < 8; k += 2)
+            {
+                var q0 = Sse2.LoadVector128(group + k * 18 + 2);
+                var q1 = Sse2.LoadVector128(group + k * 18 + 20);
+                short* x0 = x.Values + (b + k) * 32;
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(Low(q0), x0), Dot16(High(q0), x0 + 16))), Lane(factors, k), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(Low(q1), x0 + 32), Dot16(High(q1), x0 + 48))), Lane(factors, k + 1), acc1);
+            }
+        }
+        for (; b < blocks; b++)
         {
             byte* block = row + b * 18;
             float d = Half(block);
             var q = Sse2.LoadVector128(block + 2);
             short* xq = x.Values + b * 32;
-            acc = Accumulate(Avx2.Add(Dot16(Low(q), xq), Dot16(High(q), xq + 16)), d * x.Scales[b], acc);
+            acc0 = Accumulate(Avx2.Add(Dot16(Low(q), xq), Dot16(High(q), xq + 16)), d * x.Scales[b], acc0);
             offset += d * x.Sums[b];
         }
-        return Sum(acc) - 8 * offset;
+        return Sum(Avx.Add(acc0, acc1)) - 8 * (Sum(offsets) + offset);
     }
+
+    /// <summary>
+    /// A K-quant super-block's per-sub-block factors: d·scale·(x's block scale) for the eight sub-blocks, and the
+    /// minimums' contribution dmin·Σ min·(x's block sum) added to <paramref name="mins"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> SubBlockFactors(byte* block, float* xd, float* xs, ref Vector256<float> mins)
+    {
+        var both = KQuantScales.Unpack(block + 4);
+        var scales = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(both));
+        var minimums = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(both, 8)));
+        mins = Fma.MultiplyAdd(Avx.Multiply(Vector256.Create(Half(block + 2)), minimums), Avx.LoadVector256(xs), mins);
+        return Avx.Multiply(Avx.Multiply(Vector256.Create(Half(block)), scales), Avx.LoadVector256(xd));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Lane(Vector256<float> v, int i) => Avx2.PermuteVar8x32(v, Vector256.Create(i));
 
     public static float DotQ4_K(byte* row, int superBlocks, Int16Activations x)
     {
-        var acc = Vector256<float>.Zero;
-        float mins = 0;
-        for (int s = 0; s < superBlocks; s++)
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, mins = Vector256<float>.Zero;
+        short* xq = x.Values;
+        for (int s = 0; s < superBlocks; s++, xq += 256)
         {
             byte* block = row + s * 144;
-            float d = Half(block), dmin = Half(block + 2);
-            byte* scales = block + 4;
-            short* xq = x.Values + s * 256;
-            float* xd = x.Scales + s * 8;
-            float* xs = x.Sums + s * 8;
+            var factors = SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins);
             for (int j = 0; j < 8; j += 2)
             {
                 // 32 bytes: low nibbles are sub-block j, high nibbles sub-block j + 1.
                 var q0 = Sse2.LoadVector128(block + 16 + j * 16);
                 var q1 = Sse2.LoadVector128(block + 32 + j * 16);
-                var (sc0, m0) = KQuantScales.Get(scales, j);
-                var (sc1, m1) = KQuantScales.Get(scales, j + 1);
                 short* x0 = xq + j * 32;
-                acc = Accumulate(Avx2.Add(Dot16(Low(q0), x0), Dot16(Low(q1), x0 + 16)), d * sc0 * xd[j], acc);
-                acc = Accumulate(Avx2.Add(Dot16(High(q0), x0 + 32), Dot16(High(q1), x0 + 48)), d * sc1 * xd[j + 1], acc);
-                mins += dmin * (m0 * xs[j] + m1 * xs[j + 1]);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(Low(q0), x0), Dot16(Low(q1), x0 + 16))), Lane(factors, j), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(High(q0), x0 + 32), Dot16(High(q1), x0 + 48))), Lane(factors, j + 1), acc1);
             }
         }
-        return Sum(acc) - mins;
+        return Sum(Avx.Add(acc0, acc1)) - Sum(mins);
     }
 
     public static float DotQ5_K(byte* row, int superBlocks, Int16Activations x)
     {
         var bit = Vector128.Create((byte)0x01);
-        var acc = Vector256<float>.Zero;
-        float mins = 0;
-        for (int s = 0; s < superBlocks; s++)
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, mins = Vector256<float>.Zero;
+        short* xq = x.Values;
+        for (int s = 0; s < superBlocks; s++, xq += 256)
         {
             byte* block = row + s * 176;
-            float d = Half(block), dmin = Half(block + 2);
-            byte* scales = block + 4;
+            var factors = SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins);
             var h0 = Sse2.LoadVector128(block + 16);
             var h1 = Sse2.LoadVector128(block + 32);
-            short* xq = x.Values + s * 256;
-            float* xd = x.Scales + s * 8;
-            float* xs = x.Sums + s * 8;
             for (int j = 0; j < 8; j += 2)
             {
                 var q0 = Sse2.LoadVector128(block + 48 + j * 16);
                 var q1 = Sse2.LoadVector128(block + 64 + j * 16);
-                // The fifth bit of sub-block j is bit j of each high byte: h moves down two bits a pair, so bits 0
-                // and 1 are this pair's, each masked and moved to bit 4.
+                // The fifth bit of sub-block j is bit j of each high byte: h moves down a bit a sub-block, so bit 0
+                // is the current one's, masked and moved to bit 4.
                 var a0 = Sse2.Or(Low(q0), Fifth(h0, bit)); var a1 = Sse2.Or(Low(q1), Fifth(h1, bit));
                 h0 = Sse2.ShiftRightLogical(h0.AsUInt16(), 1).AsByte(); h1 = Sse2.ShiftRightLogical(h1.AsUInt16(), 1).AsByte();
                 var b0 = Sse2.Or(High(q0), Fifth(h0, bit)); var b1 = Sse2.Or(High(q1), Fifth(h1, bit));
                 h0 = Sse2.ShiftRightLogical(h0.AsUInt16(), 1).AsByte(); h1 = Sse2.ShiftRightLogical(h1.AsUInt16(), 1).AsByte();
-                var (sc0, m0) = KQuantScales.Get(scales, j);
-                var (sc1, m1) = KQuantScales.Get(scales, j + 1);
                 short* x0 = xq + j * 32;
-                acc = Accumulate(Avx2.Add(Dot16(a0, x0), Dot16(a1, x0 + 16)), d * sc0 * xd[j], acc);
-                acc = Accumulate(Avx2.Add(Dot16(b0, x0 + 32), Dot16(b1, x0 + 48)), d * sc1 * xd[j + 1], acc);
-                mins += dmin * (m0 * xs[j] + m1 * xs[j + 1]);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(a0, x0), Dot16(a1, x0 + 16))), Lane(factors, j), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(b0, x0 + 32), Dot16(b1, x0 + 48))), Lane(factors, j + 1), acc1);
             }
         }
-        return Sum(acc) - mins;
+        return Sum(Avx.Add(acc0, acc1)) - Sum(mins);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -18,7 +18,7 @@ internal sealed unsafe class Q4_KFormat : GgmlBlockFormat
     public override int BlockBytes => 144;
 
     protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
-        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ4_K : null;
+        GgmlAvx512Kernels.IsSupported ? &GgmlAvx512Kernels.DotQ4_K : GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ4_K : null;
 
     protected override delegate*<byte*, float*, int, void> VectorWiden =>
         GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ4_K : null;

@@ -18,7 +18,7 @@ internal sealed unsafe class Q5_KFormat : GgmlBlockFormat
     public override int BlockBytes => 176;
 
     protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
-        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ5_K : null;
+        GgmlAvx512Kernels.IsSupported ? &GgmlAvx512Kernels.DotQ5_K : GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ5_K : null;
 
     protected override delegate*<byte*, float*, int, void> VectorWiden =>
         GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ5_K : null;

@@ -14,7 +14,7 @@ internal sealed unsafe class Q8_0Format : GgmlBlockFormat
     public override int BlockBytes => 34;
 
     protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
-        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ8_0 : null;
+        GgmlAvx512Kernels.IsSupported ? &GgmlAvx512Kernels.DotQ8_0 : GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ8_0 : null;
 
     protected override delegate*<byte*, float*, int, void> VectorWiden =>
         GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ8_0 : null;

@@ -1,0 +1,200 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace OlmoeSharp.Tensors.Formats;
+
+/// <summary>
+/// The integer dot products of <see cref="GgmlAvx2Kernels"/> in 512-bit registers (AVX-512BW): one sub-block or
+/// block of 32 values per vector — 32 bytes widened to 32 int16 (<c>vpmovzxbw</c>), one <c>vpmaddwd</c> with the 32
+/// activations, one convert and one FMA by the sub-block's factor — half the instructions per value of the 256-bit
+/// kernels, which on AVX-512 machines are bound by instruction throughput, not memory.
+/// </summary>
+internal static unsafe class GgmlAvx512Kernels
+{
+    public static bool IsSupported => Avx512BW.IsSupported;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Accumulate(Vector512<int> dot, Vector512<float> factor, Vector512<float> acc) =>
+        Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), factor, acc);
+
+    /// <summary>Σ w·x over 32 values as sixteen int32 partial sums; w are 32 unsigned bytes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Dot32(Vector256<byte> w, short* x) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(w), Vector512.Load(x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Dot32(Vector256<sbyte> w, short* x) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(w), Vector512.Load(x));
+
+    /// <summary>Lane <paramref name="i"/> of eight factors, in every lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Lane(Vector512<float> factors, int i) => Avx512F.PermuteVar16x32(factors, Vector512.Create(i));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Low(Vector256<byte> v) => Avx2.And(v, Vector256.Create((byte)0x0F));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> High(Vector256<byte> v) => Avx2.And(Avx2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), Vector256.Create((byte)0x0F));
+
+    public static float DotQ8_0(byte* row, int blocks, Int16Activations x)
+    {
+        Vector512<float> acc0 = default, acc1 = default;
+        int b = 0;
+        for (; b + 8 <= blocks; b += 8)
+        {
+            byte* group = row + b * 34;
+            var factors = Vector512.Create(Avx.Multiply(GgmlAvx2Kernels.Halves8(group, 34), Avx.LoadVector256(x.Scales + b)), default(Vector256<float>));
+            short* xq = x.Values + b * 32;
+            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 2)), xq), Lane(factors, 0), acc0);
+            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 36)), xq + 32), Lane(factors, 1), acc1);
+            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 70)), xq + 64), Lane(factors, 2), acc0);
+            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 104)), xq + 96), Lane(factors, 3), acc1);
+            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 138)), xq + 128), Lane(factors, 4), acc0);
+            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 172)), xq + 160), Lane(factors, 5), acc1);
+            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 206)), xq + 192), Lane(factors, 6), acc0);
+            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 240)), xq + 224), Lane(factors, 7), acc1);
+        }
+        float tail = 0;
+        for (; b < blocks; b++)
+        {
+            byte* block = row + b * 34;
+            var dot = Dot32(Avx.LoadVector256((sbyte*)(block + 2)), x.Values + b * 32);
+            tail += Vector512.Sum(dot) * (GgmlAvx2Kernels.Half(block) * x.Scales[b]);
+        }
+        return Vector512.Sum(acc0 + acc1) + tail;
+    }
+
+    public static float DotQ4_0(byte* row, int blocks, Int16Activations x)
+    {
+        Vector512<float> acc0 = default, acc1 = default;
+        Vector256<float> offsets = default;
+        int b = 0;
+        for (; b + 8 <= blocks; b += 8)
+        {
+            byte* group = row + b * 18;
+            var d = GgmlAvx2Kernels.Halves8(group, 18);
+            var factors = Vector512.Create(Avx.Multiply(d, Avx.LoadVector256(x.Scales + b)), default(Vector256<float>));
+            offsets = Fma.MultiplyAdd(d, Avx.LoadVector256(x.Sums + b), offsets);
+            short* xq = x.Values + b * 32;
+            for (int k = 0; k < 8; k += 2)
+            {
+                // Two blocks' nibbles side by side: low nibbles are values 0–15, high nibbles 16–31 of each.
+                var q0 = Sse2.LoadVector128(group + k * 18 + 2);
+                var q1 = Sse2.LoadVector128(group + k * 18 + 20);
+                acc0 = Accumulate(Dot32(Nibbles(q0), xq + k * 32), Lane(factors, k), acc0);
+                acc1 = Accumulate(Dot32(Nibbles(q1), xq + k * 32 + 32), Lane(factors, k + 1), acc1);
+            }
+        }
+        float tail = 0, tailOffset = 0;
+        for (; b < blocks; b++)
+        {
+            byte* block = row + b * 18;
+            float d = GgmlAvx2Kernels.Half(block);
+            tail += Vector512.Sum(Dot32(Nibbles(Sse2.LoadVector128(block + 2)), x.Values + b * 32)) * (d * x.Scales[b]);
+            tailOffset += d * x.Sums[b];
+        }
+        return Vector512.Sum(acc0 + acc1) + tail - 8 * (Vector256.Sum(offsets) + tailOffset);
+    }
+
+    /// <summary>A Q4_0 block's 16 bytes as its 32 values in order: low nibbles, then high nibbles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Nibbles(Vector128<byte> v)
+    {
+        var mask = Vector128.Create((byte)0x0F);
+        return Vector256.Create(Sse2.And(v, mask), Sse2.And(Sse2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), mask));
+    }
+
+    public static float DotQ4_K(byte* row, int superBlocks, Int16Activations x)
+    {
+        Vector512<float> acc0 = default, acc1 = default;
+        Vector256<float> mins = default;
+        short* xq = x.Values;
+        for (int s = 0; s < superBlocks; s++, xq += 256)
+        {
+            byte* block = row + s * 144;
+            var f = Vector512.Create(GgmlAvx2Kernels.SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins), default(Vector256<float>));
+            var q0 = Avx.LoadVector256(block + 16);
+            var q1 = Avx.LoadVector256(block + 48);
+            var q2 = Avx.LoadVector256(block + 80);
+            var q3 = Avx.LoadVector256(block + 112);
+            acc0 = Accumulate(Dot32(Low(q0), xq), Lane(f, 0), acc0);
+            acc1 = Accumulate(Dot32(High(q0), xq + 32), Lane(f, 1), acc1);
+            acc0 = Accumulate(Dot32(Low(q1), xq + 64), Lane(f, 2), acc0);
+            acc1 = Accumulate(Dot32(High(q1), xq + 96), Lane(f, 3), acc1);
+            acc0 = Accumulate(Dot32(Low(q2), xq + 128), Lane(f, 4), acc0);
+            acc1 = Accumulate(Dot32(High(q2), xq + 160), Lane(f, 5), acc1);
+            acc0 = Accumulate(Dot32(Low(q3), xq + 192), Lane(f, 6), acc0);
+            acc1 = Accumulate(Dot32(High(q3), xq + 224), Lane(f, 7), acc1);
+        }
+        return Vector512.Sum(acc0 + acc1) - Vector256.Sum(mins);
+    }
+
+    public static float DotQ5_K(byte* row, int superBlocks, Int16Activations x)
+    {
+        var bit = Vector256.Create((byte)0x01);
+        Vector512<float> acc0 = default, acc1 = default;
+        Vector256<float> mins = default;
+        short* xq = x.Values;
+        for (int s = 0; s < superBlocks; s++, xq += 256)
+        {
+            byte* block = row + s * 176;
+            var f = Vector512.Create(GgmlAvx2Kernels.SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins), default(Vector256<float>));
+            var h = Avx.LoadVector256(block + 16);
+            for (int j = 0; j < 8; j += 2)
+            {
+                var q = Avx.LoadVector256(block + 48 + j * 16);
+                // The fifth bit of sub-block j is bit j of each high byte: h moves down a bit a sub-block.
+                var a = Avx2.Or(Low(q), Fifth(h, bit));
+                h = Avx2.ShiftRightLogical(h.AsUInt16(), 1).AsByte();
+                var c = Avx2.Or(High(q), Fifth(h, bit));
+                h = Avx2.ShiftRightLogical(h.AsUInt16(), 1).AsByte();
+                acc0 = Accumulate(Dot32(a, xq + j * 32), Lane(f, j), acc0);
+                acc1 = Accumulate(Dot32(c, xq + j * 32 + 32), Lane(f, j + 1), acc1);
+            }
+        }
+        return Vector512.Sum(acc0 + acc1) - Vector256.Sum(mins);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Fifth(Vector256<byte> high, Vector256<byte> bit) =>
+        Avx2.ShiftLeftLogical(Avx2.And(high, bit).AsUInt16(), 4).AsByte();
+
+    public static float DotQ6_K(byte* row, int superBlocks, Int16Activations x)
+    {
+        var three = Vector256.Create((byte)0x03);
+        var offset = Vector512.Create((short)32);
+        Vector512<float> acc0 = default, acc1 = default;
+        for (int s = 0; s < superBlocks; s++)
+        {
+            byte* block = row + s * 210;
+            float d = GgmlAvx2Kernels.Half(block + 208);
+            sbyte* scales = (sbyte*)(block + 192);
+            short* xq = x.Values + s * 256;
+            float* xd = x.Scales + s * 8;
+            for (int half = 0; half < 2; half++)
+            {
+                var qh = Avx.LoadVector256(block + 128 + half * 32);
+                var ql0 = Avx.LoadVector256(block + half * 64);
+                var ql1 = Avx.LoadVector256(block + half * 64 + 32);
+                for (int k = 0; k < 4; k++)
+                {
+                    // Values 32k … 32k + 31 of this half: a nibble of ql (bytes 32·(k % 2)…, high nibbles for k ≥ 2), bits 2k..2k+1 of qh.
+                    var ql = (k & 1) == 0 ? ql0 : ql1;
+                    var low = k < 2 ? Low(ql) : High(ql);
+                    var high = Avx2.ShiftLeftLogical(Avx2.And(qh, three).AsUInt16(), 4).AsByte();
+                    qh = Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte();
+                    var w = Avx512BW.Subtract(Avx512BW.ConvertToVector512Int16(Avx2.Or(low, high)), offset);
+                    int value = half * 128 + k * 32;
+                    // The two sub-blocks of 16 have their own scales: int16 lanes 0–15 are the first, 16–31 the second.
+                    var pairScales = Vector512.Create(Vector256.Create((short)scales[value / 16]), Vector256.Create((short)scales[value / 16 + 1]));
+                    var dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyLow(w, pairScales), Vector512.Load(xq + value));
+                    var factor = Vector512.Create(d * xd[value / 32]);
+                    if ((k & 1) == 0) acc0 = Accumulate(dot, factor, acc0);
+                    else acc1 = Accumulate(dot, factor, acc1);
+                }
+            }
+        }
+        return Vector512.Sum(acc0 + acc1);
+    }
+}
