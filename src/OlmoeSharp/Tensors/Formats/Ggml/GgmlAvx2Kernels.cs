@@ -198,37 +198,40 @@ internal static unsafe class GgmlAvx2Kernels
 
     public static float DotQ6_K(byte* row, int superBlocks, Int16Activations x)
     {
-        var three = Vector128.Create((byte)0x03);
+        var three = Vector256.Create((byte)0x03);
+        var mask = Vector256.Create((byte)0x0F);
         var offset = Vector256.Create((short)32);
-        var acc = Vector256<float>.Zero;
+        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
         for (int s = 0; s < superBlocks; s++)
         {
             byte* block = row + s * 210;
-            float d = Half(block + 208);
             sbyte* scales = (sbyte*)(block + 192);
+            short* xq = x.Values + s * 256;
+            var f = Avx.Multiply(Vector256.Create(Half(block + 208)), Avx.LoadVector256(x.Scales + s * 8));
             for (int half = 0; half < 2; half++)
             {
-                for (int part = 0; part < 2; part++)
+                var qh = Avx.LoadVector256(block + 128 + half * 32);
+                var ql0 = Avx.LoadVector256(block + half * 64);
+                var ql1 = Avx.LoadVector256(block + half * 64 + 32);
+                for (int k = 0; k < 4; k++)
                 {
-                    // Values l = 16·part … of each 32-value group k of this half: low nibble (k ≥ 2: high nibble) of
-                    // ql byte 32·(k % 2) + l, bits 2k..2k+1 of qh byte l.
-                    var qh = Sse2.LoadVector128(block + 128 + half * 32 + part * 16);
-                    var ql0 = Sse2.LoadVector128(block + half * 64 + part * 16);
-                    var ql1 = Sse2.LoadVector128(block + half * 64 + 32 + part * 16);
-                    for (int k = 0; k < 4; k++)
-                    {
-                        var ql = (k & 1) == 0 ? ql0 : ql1;
-                        var low = k < 2 ? Low(ql) : High(ql);
-                        var high = Sse2.ShiftLeftLogical(Sse2.And(qh, three).AsUInt16(), 4).AsByte();
-                        qh = Sse2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte();
-                        var w = Avx2.Subtract(Avx2.ConvertToVector256Int16(Sse2.Or(low, high)), offset);
-                        int value = half * 128 + k * 32 + part * 16;
-                        var dot = Avx2.MultiplyAddAdjacent(w, Avx.LoadVector256(x.Values + s * 256 + value));
-                        acc = Accumulate(dot, d * scales[value / 16] * x.Scales[s * 8 + value / 32], acc);
-                    }
+                    // Values 32k … 32k + 31 of this half: a nibble of ql (bytes 32·(k % 2)…, high nibbles for k ≥ 2), bits 2k..2k+1 of qh.
+                    var ql = (k & 1) == 0 ? ql0 : ql1;
+                    var low = k < 2 ? Avx2.And(ql, mask) : Avx2.And(Avx2.ShiftRightLogical(ql.AsUInt16(), 4).AsByte(), mask);
+                    var high = Avx2.ShiftLeftLogical(Avx2.And(qh, three).AsUInt16(), 4).AsByte();
+                    qh = Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte();
+                    var q = Avx2.Or(low, high);
+                    int block32 = half * 4 + k;
+                    short* x0 = xq + block32 * 32;
+                    // Each 16-value half is one sub-block: its int16 weights times its scale (|q − 32|·|scale| ≤ 4096 fits).
+                    var w0 = Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetLower()), offset), Vector256.Create((short)scales[2 * block32]));
+                    var w1 = Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetUpper()), offset), Vector256.Create((short)scales[2 * block32 + 1]));
+                    var dot = Avx2.Add(Avx2.MultiplyAddAdjacent(w0, Avx.LoadVector256(x0)), Avx2.MultiplyAddAdjacent(w1, Avx.LoadVector256(x0 + 16)));
+                    if ((k & 1) == 0) acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Lane(f, block32), acc0);
+                    else acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Lane(f, block32), acc1);
                 }
             }
         }
-        return Sum(acc);
+        return Sum(Avx.Add(acc0, acc1));
     }
 }

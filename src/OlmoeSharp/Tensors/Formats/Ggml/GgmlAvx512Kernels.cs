@@ -168,10 +168,11 @@ internal static unsafe class GgmlAvx512Kernels
         for (int s = 0; s < superBlocks; s++)
         {
             byte* block = row + s * 210;
-            float d = GgmlAvx2Kernels.Half(block + 208);
-            sbyte* scales = (sbyte*)(block + 192);
             short* xq = x.Values + s * 256;
-            float* xd = x.Scales + s * 8;
+            // Per super-block: the 16 sub-block scales as int16 (spread to each half vector by one permute) and the
+            // eight factors d·(x's block scale).
+            var scales = Vector512.Create(Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(block + 192))), default(Vector256<short>));
+            var f = Vector512.Create(Avx.Multiply(Vector256.Create(GgmlAvx2Kernels.Half(block + 208)), Avx.LoadVector256(x.Scales + s * 8)), default(Vector256<float>));
             for (int half = 0; half < 2; half++)
             {
                 var qh = Avx.LoadVector256(block + 128 + half * 32);
@@ -185,16 +186,20 @@ internal static unsafe class GgmlAvx512Kernels
                     var high = Avx2.ShiftLeftLogical(Avx2.And(qh, three).AsUInt16(), 4).AsByte();
                     qh = Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte();
                     var w = Avx512BW.Subtract(Avx512BW.ConvertToVector512Int16(Avx2.Or(low, high)), offset);
-                    int value = half * 128 + k * 32;
-                    // The two sub-blocks of 16 have their own scales: int16 lanes 0–15 are the first, 16–31 the second.
-                    var pairScales = Vector512.Create(Vector256.Create((short)scales[value / 16]), Vector256.Create((short)scales[value / 16 + 1]));
-                    var dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyLow(w, pairScales), Vector512.Load(xq + value));
-                    var factor = Vector512.Create(d * xd[value / 32]);
-                    if ((k & 1) == 0) acc0 = Accumulate(dot, factor, acc0);
-                    else acc1 = Accumulate(dot, factor, acc1);
+                    int block32 = half * 4 + k;
+                    // Two sub-blocks of 16, each with its own scale: int16 lanes 0–15 take scale 2·block32, 16–31 the next.
+                    var pairScales = Avx512BW.PermuteVar32x16(scales, SubBlockPair(block32));
+                    var dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyLow(w, pairScales), Vector512.Load(xq + block32 * 32));
+                    if ((k & 1) == 0) acc0 = Accumulate(dot, Lane(f, block32), acc0);
+                    else acc1 = Accumulate(dot, Lane(f, block32), acc1);
                 }
             }
         }
         return Vector512.Sum(acc0 + acc1);
     }
+
+    /// <summary>Permute indices putting scale 2i in int16 lanes 0–15 and scale 2i + 1 in lanes 16–31.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<short> SubBlockPair(int i) =>
+        Vector512.Create(Vector256.Create((short)(2 * i)), Vector256.Create((short)(2 * i + 1)));
 }
