@@ -5,10 +5,14 @@
 # twice: weights mapped (bf16 as stored) and packed (--weights packed: 12.5-bit lossless re-encoding at load), and
 # says what --weights auto (the default) picks on this machine. The CPU class is the one .NET runs with, and the
 # llama.cpp build follows it: on an AVX-512 machine, DOTNET_EnableAVX512=0 runs both engines' AVX2 paths.
-#   usage: [DOTNET_EnableAVX512=0] benchmarks/side-by-side.sh [rounds]   (makes the checkpoint and its GGUF export if missing)
+# With a quantized type (q8_0, q4_0, q4_k_m, …) both engines run the same GGUF file of that type, quantized from the
+# bf16 export by llama.cpp's own quantizer, each run right after the other with that file cached and the bf16 files
+# evicted; the bandwidth ceiling printed is the streaming read rate over the bytes OlmoeSharp reads per token.
+#   usage: [DOTNET_EnableAVX512=0] benchmarks/side-by-side.sh [rounds] [bf16|TYPE]   (makes missing files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
+type=${2:-bf16}
 model=models/olmoe-random-bf16
 gguf=models/olmoe-random-bf16.gguf
 dotnet build -c Release samples/OlmoeSharp.Cli -v q -nologo > /dev/null
@@ -22,6 +26,17 @@ evict() { for f in "$@"; do dd if="$f" iflag=nocache count=0 status=none; done; 
 reload() { evict "$@"; cat "$@" > /dev/null; }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; DOTNET_EnableAVX512=${DOTNET_EnableAVX512:-1}"
+if [ "$type" != bf16 ]; then
+  quantized=models/olmoe-random-$type.gguf
+  [ -f "$quantized" ] || $llama quantize --in "$gguf" --type "$type" --out "$quantized"
+  evict "$gguf" "$model"/*.safetensors
+  for round in $(seq 1 "$rounds"); do
+    reload "$quantized"
+    echo "round $round olmoesharp $type 128+64: $($olmoe bench --model "$quantized" --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
+    echo "round $round llama.cpp $type 128+64:  $($llama bench --gguf "$quantized" --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
+  done
+  exit 0
+fi
 for round in $(seq 1 "$rounds"); do
   evict "$gguf"; reload "$model"/*.safetensors
   echo "round $round olmoesharp auto chooses: $($olmoe generate --model "$model" --tokens 1 --max-new-tokens 1 --greedy 2>&1 >/dev/null | grep '^weights')"

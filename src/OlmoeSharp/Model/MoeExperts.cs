@@ -71,32 +71,43 @@ internal sealed class MoeExperts
             }
     }
 
-    /// <summary>Rows [start, end) of <paramref name="rows"/> that thread <paramref name="thread"/> of <paramref name="threads"/> owns, on 4-row boundaries.</summary>
-    private static (int Start, int End) Share(int rows, int thread, int threads)
+    /// <summary>Rows [start, end) of <paramref name="rows"/> in range <paramref name="part"/> of <paramref name="parts"/>, on 4-row boundaries.</summary>
+    private static (int Start, int End) Share(int rows, int part, int parts)
     {
-        int Boundary(int t) => t >= threads ? rows : (int)((long)rows * t / threads) & ~(ProjectionJob.RowGranularity - 1);
-        return (Boundary(thread), Boundary(thread + 1));
+        int Boundary(int t) => t >= parts ? rows : (int)((long)rows * t / parts) & ~(ProjectionJob.RowGranularity - 1);
+        return (Boundary(part), Boundary(part + 1));
     }
 
-    /// <summary>Phase 1, item t = thread t: gate and up projections of every slot's tokens, then SwiGLU.</summary>
+    /// <summary>
+    /// How many row ranges of every expert the threads share out: one per thread when a GEMM packs each slot's tokens
+    /// per call, eight per thread when every slot is one token (decoding), so the threads balance.
+    /// </summary>
+    private static int Parts(WorkerPool pool, ExpertBuffers b)
+    {
+        int chunks = ProjectionJob.ChunksPerThread(b.SlotStart[b.SlotCount] == b.SlotCount ? 1 : 2);
+        return pool.ThreadCount * chunks;
+    }
+
+    /// <summary>Phase 1, item p = row range p of every expert: gate and up projections of every slot's tokens, then SwiGLU.</summary>
     private sealed class GateUpJob(int d, int inter) : IRangeJob
     {
         private ExpertWeights[] _experts = [];
         private ExpertBuffers? _buffers;
-        private int _threads;
+        private int _parts;
 
         public void Run(WorkerPool pool, ExpertWeights[] experts, ExpertBuffers buffers)
         {
-            (_experts, _buffers, _threads) = (experts, buffers, pool.ThreadCount);
-            pool.Run(this, _threads, 1);
+            (_experts, _buffers, _parts) = (experts, buffers, Parts(pool, buffers));
+            pool.Run(this, _parts, 1, _parts / pool.ThreadCount);
         }
 
         public void Execute(int start, int end)
         {
             var b = _buffers!;
-            for (int thread = start; thread < end; thread++)
+            for (int part = start; part < end; part++)
             {
-                var (rowStart, rowEnd) = Share(inter, thread, _threads);
+                var (rowStart, rowEnd) = Share(inter, part, _parts);
+                if (rowStart == rowEnd) continue; // a small model has fewer 4-row groups than parts
                 for (int s = 0; s < b.SlotCount; s++)
                 {
                     var expert = _experts[b.SlotExpert[s]];
@@ -113,26 +124,27 @@ internal sealed class MoeExperts
         }
     }
 
-    /// <summary>Phase 2, item t = thread t: down projections, each pair's output weighted into its token's residual.</summary>
+    /// <summary>Phase 2, item p = row range p of every expert: down projections, each pair's output weighted into its token's residual.</summary>
     private sealed class DownJob(int d, int inter) : IRangeJob
     {
         private ExpertWeights[] _experts = [];
         private ExpertBuffers? _buffers;
         private float[] _residual = [];
-        private int _threads;
+        private int _parts;
 
         public void Run(WorkerPool pool, ExpertWeights[] experts, ExpertBuffers buffers, float[] residual)
         {
-            (_experts, _buffers, _residual, _threads) = (experts, buffers, residual, pool.ThreadCount);
-            pool.Run(this, _threads, 1);
+            (_experts, _buffers, _residual, _parts) = (experts, buffers, residual, Parts(pool, buffers));
+            pool.Run(this, _parts, 1, _parts / pool.ThreadCount);
         }
 
         public void Execute(int start, int end)
         {
             var b = _buffers!;
-            for (int thread = start; thread < end; thread++)
+            for (int part = start; part < end; part++)
             {
-                var (rowStart, rowEnd) = Share(d, thread, _threads);
+                var (rowStart, rowEnd) = Share(d, part, _parts);
+                if (rowStart == rowEnd) continue;
                 for (int s = 0; s < b.SlotCount; s++)
                 {
                     var expert = _experts[b.SlotExpert[s]];

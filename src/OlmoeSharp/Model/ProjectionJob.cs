@@ -22,7 +22,7 @@ internal sealed class ProjectionJob : IRangeJob
     {
         Set(x, tokens, 1);
         (_matrices[0], _outputs[0]) = (w, y);
-        pool.Run(this, w.Rows, RowGranularity);
+        pool.Run(this, w.Rows, RowGranularity, ChunksPerThread(tokens));
     }
 
     public void Run(WorkerPool pool, float[] x, int tokens, WeightMatrix w0, float[] y0, WeightMatrix w1, float[] y1, WeightMatrix w2, float[] y2)
@@ -30,8 +30,14 @@ internal sealed class ProjectionJob : IRangeJob
         Set(x, tokens, 3);
         (_matrices[0], _matrices[1], _matrices[2]) = (w0, w1, w2);
         (_outputs[0], _outputs[1], _outputs[2]) = (y0, y1, y2);
-        pool.Run(this, w0.Rows + w1.Rows + w2.Rows, RowGranularity);
+        pool.Run(this, w0.Rows + w1.Rows + w2.Rows, RowGranularity, ChunksPerThread(tokens));
     }
+
+    /// <summary>
+    /// One token streams rows through the mat-vec: small chunks balance the threads at no cost. More tokens go
+    /// through the GEMM, which packs its tokens once per call: one slice per thread.
+    /// </summary>
+    public static int ChunksPerThread(int tokens) => tokens == 1 ? 8 : 1;
 
     private void Set(float[] x, int tokens, int count)
     {

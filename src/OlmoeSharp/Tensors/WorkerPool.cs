@@ -27,6 +27,8 @@ internal sealed class WorkerPool : IDisposable
     private IRangeJob? _job;
     private int _itemCount;
     private int _granularity;
+    private int _chunkGranules; // 0: one slice per thread; else granules per chunk taken from _nextGranule
+    private int _nextGranule;
     private int _busyWorkers;
     private int _generation;
     private volatile bool _disposed;
@@ -44,11 +46,16 @@ internal sealed class WorkerPool : IDisposable
     public int ThreadCount { get; }
 
     /// <summary>
-    /// Runs job.Execute over [0, itemCount), one contiguous slice per thread with slice boundaries on multiples of
-    /// <paramref name="granularity"/>, and returns when all are done. A job of a single granule runs inline.
+    /// Runs job.Execute over [0, itemCount), with slice boundaries on multiples of <paramref name="granularity"/>, and
+    /// returns when all are done. A job of a single granule runs inline. With one chunk per thread (the default)
+    /// each thread takes one contiguous slice; with more, the threads take chunks from a shared counter until none
+    /// are left, so a thread that runs slower (a busy core, a noisy neighbour) takes fewer instead of keeping the
+    /// others waiting — for work whose cost does not grow with the number of calls (a mat-vec, not a GEMM that packs
+    /// its tokens per call).
     /// </summary>
-    public void Run(IRangeJob job, int itemCount, int granularity)
+    public void Run(IRangeJob job, int itemCount, int granularity, int chunksPerThread = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunksPerThread, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(granularity, 1);
         if (itemCount <= 0) return;
         if (_workers.Length == 0 || itemCount <= granularity)
@@ -62,6 +69,9 @@ internal sealed class WorkerPool : IDisposable
             _job = job;
             _itemCount = itemCount;
             _granularity = granularity;
+            int granules = (itemCount + granularity - 1) / granularity;
+            _chunkGranules = chunksPerThread == 1 ? 0 : Math.Max(1, granules / (ThreadCount * chunksPerThread));
+            _nextGranule = 0;
             _workerError = null;
             Volatile.Write(ref _busyWorkers, _workers.Length);
             Interlocked.Increment(ref _generation);
@@ -82,10 +92,20 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Slice <paramref name="thread"/> of the current job: granules split as evenly as they go.</summary>
+    /// <summary>Thread <paramref name="thread"/>'s share of the current job: its slice, or chunks while any are left.</summary>
     private void ExecuteSlice(IRangeJob job, int thread)
     {
         int granules = (_itemCount + _granularity - 1) / _granularity;
+        if (_chunkGranules > 0)
+        {
+            while (true)
+            {
+                int first = Interlocked.Add(ref _nextGranule, _chunkGranules) - _chunkGranules;
+                if (first >= granules) return;
+                int last = Math.Min(first + _chunkGranules, granules);
+                job.Execute(first * _granularity, Math.Min(last * _granularity, _itemCount));
+            }
+        }
         int start = (int)Math.Min((long)granules * thread / ThreadCount * _granularity, _itemCount);
         int end = (int)Math.Min((long)granules * (thread + 1) / ThreadCount * _granularity, _itemCount);
         if (start < end) job.Execute(start, end);
