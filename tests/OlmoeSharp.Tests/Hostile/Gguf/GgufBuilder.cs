@@ -8,9 +8,10 @@ namespace OlmoeSharp.Tests.Hostile.Gguf;
 /// </summary>
 internal sealed class GgufBuilder
 {
-    public const uint Uint32Type = 4, StringType = 8, ArrayType = 9, Uint64Type = 10;
+    public const uint Uint32Type = 4, Int32Type = 5, Float32Type = 6, BoolType = 7, StringType = 8, ArrayType = 9, Uint64Type = 10;
 
     private readonly List<Action<BinaryWriter>> _entries = [];
+    private readonly List<string?> _entryKeys = [];
     private readonly List<Tensor> _tensors = [];
 
     /// <summary>A tensor info as written: dims innermost first, an explicit offset or the next aligned one.</summary>
@@ -47,6 +48,10 @@ internal sealed class GgufBuilder
 
     public void AddUInt32(string key, uint value) => AddRaw(key, w => { w.Write(Uint32Type); w.Write(value); });
 
+    public void AddFloat32(string key, float value) => AddRaw(key, w => { w.Write(Float32Type); w.Write(value); });
+
+    public void AddBool(string key, bool value) => AddRaw(key, w => { w.Write(BoolType); w.Write(value); });
+
     public void AddString(string key, string value) => AddRaw(key, w => { w.Write(StringType); WriteString(w, value); });
 
     public void AddStringArray(string key, string[] values) => AddRaw(key, w =>
@@ -58,10 +63,25 @@ internal sealed class GgufBuilder
     });
 
     /// <summary>An entry whose type and value <paramref name="writeTypeAndValue"/> writes, lies included.</summary>
-    public void AddRaw(string key, Action<BinaryWriter> writeTypeAndValue) => _entries.Add(w => { WriteString(w, key); writeTypeAndValue(w); });
+    public void AddRaw(string key, Action<BinaryWriter> writeTypeAndValue)
+    {
+        _entries.Add(w => { WriteString(w, key); writeTypeAndValue(w); });
+        _entryKeys.Add(key);
+    }
 
     /// <summary>An entry written byte for byte by <paramref name="write"/>, key included.</summary>
-    public void AddRawEntry(Action<BinaryWriter> write) => _entries.Add(write);
+    public void AddRawEntry(Action<BinaryWriter> write)
+    {
+        _entries.Add(write);
+        _entryKeys.Add(null);
+    }
+
+    /// <summary>Removes the entries added under <paramref name="key"/>.</summary>
+    public void RemoveEntry(string key)
+    {
+        for (int i = _entries.Count - 1; i >= 0; i--)
+            if (_entryKeys[i] == key) { _entries.RemoveAt(i); _entryKeys.RemoveAt(i); }
+    }
 
     public void AddTensor(string name, uint typeId, ulong[] dims, int byteLength, ulong? offset = null) =>
         _tensors.Add(new Tensor(name, typeId, dims, byteLength, offset));

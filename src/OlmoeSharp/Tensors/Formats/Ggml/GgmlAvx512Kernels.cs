@@ -8,7 +8,9 @@ namespace OlmoeSharp.Tensors.Formats;
 /// The integer dot products of <see cref="GgmlAvx2Kernels"/> in 512-bit registers (AVX-512BW): one sub-block or
 /// block of 32 values per vector — 32 bytes widened to 32 int16 (<c>vpmovzxbw</c>), one <c>vpmaddwd</c> with the 32
 /// activations, one convert and one FMA by the sub-block's factor — half the instructions per value of the 256-bit
-/// kernels, which on AVX-512 machines are bound by instruction throughput, not memory.
+/// kernels, which on AVX-512 machines are bound by instruction throughput, not memory. Q4_0 and Q6_K have none:
+/// their 512-bit versions measured no faster than the 256-bit ones (Q4_0's blocks hold 16 bytes, Q6_K's spend the
+/// time putting the six bits together), so they use those.
 /// </summary>
 internal static unsafe class GgmlAvx512Kernels
 {
@@ -65,46 +67,6 @@ internal static unsafe class GgmlAvx512Kernels
         return Vector512.Sum(acc0 + acc1) + tail;
     }
 
-    public static float DotQ4_0(byte* row, int blocks, Int16Activations x)
-    {
-        Vector512<float> acc0 = default, acc1 = default;
-        Vector256<float> offsets = default;
-        int b = 0;
-        for (; b + 8 <= blocks; b += 8)
-        {
-            byte* group = row + b * 18;
-            var d = GgmlAvx2Kernels.Halves8(group, 18);
-            var factors = Vector512.Create(Avx.Multiply(d, Avx.LoadVector256(x.Scales + b)), default(Vector256<float>));
-            offsets = Fma.MultiplyAdd(d, Avx.LoadVector256(x.Sums + b), offsets);
-            short* xq = x.Values + b * 32;
-            for (int k = 0; k < 8; k += 2)
-            {
-                // Two blocks' nibbles side by side: low nibbles are values 0–15, high nibbles 16–31 of each.
-                var q0 = Sse2.LoadVector128(group + k * 18 + 2);
-                var q1 = Sse2.LoadVector128(group + k * 18 + 20);
-                acc0 = Accumulate(Dot32(Nibbles(q0), xq + k * 32), Lane(factors, k), acc0);
-                acc1 = Accumulate(Dot32(Nibbles(q1), xq + k * 32 + 32), Lane(factors, k + 1), acc1);
-            }
-        }
-        float tail = 0, tailOffset = 0;
-        for (; b < blocks; b++)
-        {
-            byte* block = row + b * 18;
-            float d = GgmlAvx2Kernels.Half(block);
-            tail += Vector512.Sum(Dot32(Nibbles(Sse2.LoadVector128(block + 2)), x.Values + b * 32)) * (d * x.Scales[b]);
-            tailOffset += d * x.Sums[b];
-        }
-        return Vector512.Sum(acc0 + acc1) + tail - 8 * (Vector256.Sum(offsets) + tailOffset);
-    }
-
-    /// <summary>A Q4_0 block's 16 bytes as its 32 values in order: low nibbles, then high nibbles.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<byte> Nibbles(Vector128<byte> v)
-    {
-        var mask = Vector128.Create((byte)0x0F);
-        return Vector256.Create(Sse2.And(v, mask), Sse2.And(Sse2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), mask));
-    }
-
     public static float DotQ4_K(byte* row, int superBlocks, Int16Activations x)
     {
         Vector512<float> acc0 = default, acc1 = default;
@@ -159,47 +121,4 @@ internal static unsafe class GgmlAvx512Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Fifth(Vector256<byte> high, Vector256<byte> bit) =>
         Avx2.ShiftLeftLogical(Avx2.And(high, bit).AsUInt16(), 4).AsByte();
-
-    public static float DotQ6_K(byte* row, int superBlocks, Int16Activations x)
-    {
-        var three = Vector256.Create((byte)0x03);
-        var offset = Vector512.Create((short)32);
-        Vector512<float> acc0 = default, acc1 = default;
-        for (int s = 0; s < superBlocks; s++)
-        {
-            byte* block = row + s * 210;
-            short* xq = x.Values + s * 256;
-            // Per super-block: the 16 sub-block scales as int16 (spread to each half vector by one permute) and the
-            // eight factors d·(x's block scale).
-            var scales = Vector512.Create(Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(block + 192))), default(Vector256<short>));
-            var f = Vector512.Create(Avx.Multiply(Vector256.Create(GgmlAvx2Kernels.Half(block + 208)), Avx.LoadVector256(x.Scales + s * 8)), default(Vector256<float>));
-            for (int half = 0; half < 2; half++)
-            {
-                var qh = Avx.LoadVector256(block + 128 + half * 32);
-                var ql0 = Avx.LoadVector256(block + half * 64);
-                var ql1 = Avx.LoadVector256(block + half * 64 + 32);
-                for (int k = 0; k < 4; k++)
-                {
-                    // Values 32k … 32k + 31 of this half: a nibble of ql (bytes 32·(k % 2)…, high nibbles for k ≥ 2), bits 2k..2k+1 of qh.
-                    var ql = (k & 1) == 0 ? ql0 : ql1;
-                    var low = k < 2 ? Low(ql) : High(ql);
-                    var high = Avx2.ShiftLeftLogical(Avx2.And(qh, three).AsUInt16(), 4).AsByte();
-                    qh = Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte();
-                    var w = Avx512BW.Subtract(Avx512BW.ConvertToVector512Int16(Avx2.Or(low, high)), offset);
-                    int block32 = half * 4 + k;
-                    // Two sub-blocks of 16, each with its own scale: int16 lanes 0–15 take scale 2·block32, 16–31 the next.
-                    var pairScales = Avx512BW.PermuteVar32x16(scales, SubBlockPair(block32));
-                    var dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyLow(w, pairScales), Vector512.Load(xq + block32 * 32));
-                    if ((k & 1) == 0) acc0 = Accumulate(dot, Lane(f, block32), acc0);
-                    else acc1 = Accumulate(dot, Lane(f, block32), acc1);
-                }
-            }
-        }
-        return Vector512.Sum(acc0 + acc1);
-    }
-
-    /// <summary>Permute indices putting scale 2i in int16 lanes 0–15 and scale 2i + 1 in lanes 16–31.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<short> SubBlockPair(int i) =>
-        Vector512.Create(Vector256.Create((short)(2 * i)), Vector256.Create((short)(2 * i + 1)));
 }

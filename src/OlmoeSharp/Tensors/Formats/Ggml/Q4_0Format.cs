@@ -17,7 +17,7 @@ internal sealed unsafe class Q4_0Format : GgmlBlockFormat
     public override int BlockBytes => 18;
 
     protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
-        GgmlAvx512Kernels.IsSupported ? &GgmlAvx512Kernels.DotQ4_0 : GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ4_0 : null;
+        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ4_0 : null;
 
     protected override delegate*<byte*, float*, int, void> VectorWiden =>
         GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ4_0 : null;

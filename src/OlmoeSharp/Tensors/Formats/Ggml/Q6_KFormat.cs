@@ -19,7 +19,7 @@ internal sealed unsafe class Q6_KFormat : GgmlBlockFormat
     public override int BlockBytes => 210;
 
     protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
-        GgmlAvx512Kernels.IsSupported ? &GgmlAvx512Kernels.DotQ6_K : GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ6_K : null;
+        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ6_K : null;
 
     protected override delegate*<byte*, float*, int, void> VectorWiden =>
         GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ6_K : null;
