@@ -12,13 +12,11 @@ using OlmoeSharp.LlamaCppBaseline;
 var model = new Option<string>("--model") { Description = "Checkpoint folder (safetensors).", Required = true };
 var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json (default: the one in --model)." };
 var output = new Option<string>("--out") { Description = "GGUF file to write.", Required = true };
-var export = new Command("export-gguf", "Write a safetensors checkpoint as a GGUF file llama.cpp can load.") { model, tokenizer, output };
+var export = new Command("export-gguf", "Write a safetensors checkpoint as a GGUF file llama.cpp can load, every matrix in its stored type (olmoe quantize writes the quantized ones).") { model, tokenizer, output };
 export.SetAction(parse =>
 {
-    string folder = parse.GetValue(model)!;
-    string tokenizerPath = parse.GetValue(tokenizer) ?? Path.Combine(folder, "tokenizer.json");
     var clock = Stopwatch.StartNew();
-    OlmoeGgufExport.Export(folder, tokenizerPath, parse.GetValue(output)!);
+    OlmoeSharp.Checkpoints.GgufExport.Write(parse.GetValue(model)!, parse.GetValue(output)!, new OlmoeSharp.Checkpoints.GgufExportOptions { TokenizerPath = parse.GetValue(tokenizer) });
     Console.WriteLine($"wrote {parse.GetValue(output)} ({new FileInfo(parse.GetValue(output)!).Length / 1e9:F2} GB) in {clock.Elapsed.TotalSeconds:F1} s");
 });
 

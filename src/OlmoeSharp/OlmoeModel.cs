@@ -133,7 +133,7 @@ public sealed class OlmoeModel : IDisposable
     }
 
     /// <summary>A path to an existing file named *.gguf (folders are checkpoints in Hugging Face layout).</summary>
-    private static bool IsGgufFile(string path) =>
+    internal static bool IsGgufFile(string path) =>
         path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && File.Exists(path);
 
     private static (OlmoeConfig, OlmoeTokenizer?, ICheckpointTensors) OpenFolder(string directory, WeightResidency residency,

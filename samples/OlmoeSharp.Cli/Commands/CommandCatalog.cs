@@ -14,6 +14,7 @@ internal static class CommandCatalog
         yield return GgufInfoCommand.Create();
         yield return DownloadCommand.Create();
         yield return MakeCheckpointCommand.Create();
+        yield return QuantizeCommand.Create();
         yield return BenchCommand.Create();
     }
 }
