@@ -15,6 +15,7 @@ internal static class CommandCatalog
         yield return DownloadCommand.Create();
         yield return MakeCheckpointCommand.Create();
         yield return QuantizeCommand.Create();
+        yield return ConvertCommand.Create();
         yield return BenchCommand.Create();
     }
 }
