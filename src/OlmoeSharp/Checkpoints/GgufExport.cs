@@ -53,7 +53,7 @@ public static class GgufExport
         options ??= new GgufExportOptions();
         if (options.Threads < 0) throw new ArgumentOutOfRangeException(nameof(options), options.Threads, "Threads must be 0 (one per core) or more.");
         if (options.FileType is { } requested && !Enum.IsDefined(requested)) throw new ArgumentOutOfRangeException(nameof(options), requested, "unknown GGUF file type.");
-        if (Path.GetFullPath(outputPath) == Path.GetFullPath(modelPath)) throw new ArgumentException($"{outputPath}: the output would overwrite the source.", nameof(outputPath));
+        if (Path.GetFullPath(outputPath) == Path.GetFullPath(modelPath)) throw new ArgumentException($"{outputPath}: the output would overwrite the source.");
         using var source = ModelSource.Open(modelPath);
         var config = source.Config;
         if (config.NormTopKProb) throw new NotSupportedException("llama.cpp's olmoe graph does not renormalise the top-k weights (norm_topk_prob=true).");

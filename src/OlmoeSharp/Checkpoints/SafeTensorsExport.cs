@@ -41,7 +41,7 @@ public static class SafeTensorsExport
             throw new ArgumentOutOfRangeException(nameof(options), options.DType, "DType must be F32 or BF16.");
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxShardBytes, 1, nameof(options));
         if (Path.GetFullPath(outputDirectory).TrimEnd('/') == Path.GetFullPath(modelPath).TrimEnd('/'))
-            throw new ArgumentException($"{outputDirectory}: the output would overwrite the source.", nameof(outputDirectory));
+            throw new ArgumentException($"{outputDirectory}: the output would overwrite the source.");
         using var source = ModelSource.Open(modelPath);
         var config = source.Config;
         var weights = WeightBinding.Bind(source.Tensors, config);

@@ -1,6 +1,7 @@
 using OlmoeSharp.Loading.Gguf;
 using OlmoeSharp.Tensors;
 using OlmoeSharp.Tensors.Formats;
+using OlmoeSharp.Tests.Platform;
 
 namespace OlmoeSharp.Tests.Tensors;
 
@@ -162,6 +163,67 @@ public sealed unsafe class GgmlQuantizerTests
         {
             Array.Fill(x, c);
             Assert.All(RoundTrip(type, x), v => Assert.True(Math.Abs(v - c) <= 2e-3 * Math.Abs(c), $"{type}: {v} for constant {c}"));
+        }
+    }
+
+    /// <summary>
+    /// The eight-lane fits give the scalar fits' levels, scales and minimums bit for bit, on groups of every kind:
+    /// Gaussian, uniform, all-positive, all-negative, constant, all-zero, below GROUP_MAX_EPS, single spikes, and
+    /// mixtures of them in one call (lanes that improve at different candidate scales).
+    /// </summary>
+    [FactWhen(typeof(KQuantFitVector), nameof(KQuantFitVector.IsSupported), "256-bit vectors are not hardware-accelerated here; the scalar fits run")]
+    public void The_vector_fits_are_the_scalar_fits_bit_for_bit()
+    {
+        var random = new Random(17);
+        float* x = stackalloc float[256];
+        float* w = stackalloc float[256];
+        byte* vectorLevels = stackalloc byte[256];
+        byte* scalarLevels = stackalloc byte[256];
+        byte* scratch = stackalloc byte[32];
+        float* vectorScales = stackalloc float[8];
+        float* vectorMins = stackalloc float[8];
+        sbyte* vectorSigned = stackalloc sbyte[128];
+        sbyte* scalarSigned = stackalloc sbyte[128];
+        for (int trial = 0; trial < 3000; trial++)
+        {
+            for (int g = 0; g < 8; g++) FillGroup(random, x + 32 * g, 32);
+            for (int i = 0; i < 256; i++) w[i] = 0.3f + MathF.Abs(x[i]);
+            foreach (var (nmax, rmin, nstep) in new[] { (15, -1f, 20), (31, -0.5f, 15) })
+            {
+                KQuantFitVector.ScaleAndMin8(nmax, x, w, vectorLevels, vectorScales, vectorMins, rmin, 0.1f, nstep);
+                for (int g = 0; g < 8; g++)
+                {
+                    float scale = KQuantFit.ScaleAndMin(32, nmax, x + 32 * g, w + 32 * g, scalarLevels + 32 * g, out float min, scratch, rmin, 0.1f, nstep);
+                    Assert.True(Same(scale, vectorScales[g]) && Same(min, vectorMins[g]), $"trial {trial} nmax {nmax} group {g}: scale {vectorScales[g]} min {vectorMins[g]}, scalar {scale} {min}");
+                }
+                Assert.True(new Span<byte>(scalarLevels, 256).SequenceEqual(new Span<byte>(vectorLevels, 256)), $"trial {trial} nmax {nmax}: levels differ");
+            }
+            for (int g = 0; g < 8; g++) FillGroup(random, x + 16 * g, 16);
+            KQuantFitVector.SymmetricScale8(32, x, vectorSigned, vectorScales);
+            for (int g = 0; g < 8; g++)
+            {
+                float scale = KQuantFit.SymmetricScale(16, 32, x + 16 * g, scalarSigned + 16 * g);
+                Assert.True(Same(scale, vectorScales[g]), $"trial {trial} group {g}: symmetric scale {vectorScales[g]}, scalar {scale}");
+            }
+            Assert.True(new Span<sbyte>(scalarSigned, 128).SequenceEqual(new Span<sbyte>(vectorSigned, 128)), $"trial {trial}: symmetric levels differ");
+        }
+    }
+
+    private static bool Same(float a, float b) => BitConverter.SingleToInt32Bits(a) == BitConverter.SingleToInt32Bits(b);
+
+    private static void FillGroup(Random random, float* x, int n)
+    {
+        float scale = MathF.Pow(10, random.Next(-3, 3));
+        switch (random.Next(8))
+        {
+            case 0: for (int i = 0; i < n; i++) x[i] = scale * Gaussian(random); break;
+            case 1: for (int i = 0; i < n; i++) x[i] = scale * (float)random.NextDouble(); break;
+            case 2: for (int i = 0; i < n; i++) x[i] = -scale * (float)random.NextDouble(); break;
+            case 3: for (int i = 0; i < n; i++) x[i] = scale * (random.Next(2) == 0 ? 1 : -1); break;
+            case 4: for (int i = 0; i < n; i++) x[i] = random.Next(3) == 0 ? 0 : scale * Gaussian(random); break;
+            case 5: float c = scale * Gaussian(random); for (int i = 0; i < n; i++) x[i] = c; break;
+            case 6: for (int i = 0; i < n; i++) x[i] = 1e-17f * Gaussian(random); break;
+            default: for (int i = 0; i < n; i++) x[i] = 0; x[random.Next(n)] = scale * Gaussian(random); break;
         }
     }
 

@@ -41,18 +41,29 @@ internal static unsafe class KQuantizer
     {
         byte* levels = stackalloc byte[256];
         byte* scratch = stackalloc byte[32];
-        float* weights = stackalloc float[32];
         float* scales = stackalloc float[8];
         float* mins = stackalloc float[8];
-        float maxScale = 0, maxMin = 0;
+        float* weights = stackalloc float[256];
         for (int j = 0; j < 8; j++)
         {
             float* xs = x + 32 * j;
             float sumX2 = 0;
             for (int l = 0; l < 32; l++) sumX2 += xs[l] * xs[l];
             float average = MathF.Sqrt(sumX2 / 32);
-            for (int l = 0; l < 32; l++) weights[l] = average + MathF.Abs(xs[l]);
-            scales[j] = KQuantFit.ScaleAndMin(32, nmax, xs, weights, levels + 32 * j, out mins[j], scratch, rmin, rdelta, nstep);
+            for (int l = 0; l < 32; l++) weights[32 * j + l] = average + MathF.Abs(xs[l]);
+        }
+        if (KQuantFitVector.IsSupported)
+        {
+            KQuantFitVector.ScaleAndMin8(nmax, x, weights, levels, scales, mins, rmin, rdelta, nstep);
+        }
+        else
+        {
+            for (int j = 0; j < 8; j++)
+                scales[j] = KQuantFit.ScaleAndMin(32, nmax, x + 32 * j, weights + 32 * j, levels + 32 * j, out mins[j], scratch, rmin, rdelta, nstep);
+        }
+        float maxScale = 0, maxMin = 0;
+        for (int j = 0; j < 8; j++)
+        {
             if (scales[j] > maxScale) maxScale = scales[j];
             if (mins[j] > maxMin) maxMin = mins[j];
         }

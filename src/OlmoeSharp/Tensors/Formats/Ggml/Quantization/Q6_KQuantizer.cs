@@ -18,10 +18,18 @@ internal sealed unsafe class Q6_KQuantizer : BlockQuantizer
     {
         sbyte* levels = stackalloc sbyte[256];
         float* scales = stackalloc float[16];
+        if (KQuantFitVector.IsSupported)
+        {
+            KQuantFitVector.SymmetricScale8(32, x, levels, scales);
+            KQuantFitVector.SymmetricScale8(32, x + 128, levels + 128, scales + 8);
+        }
+        else
+        {
+            for (int s = 0; s < 16; s++) scales[s] = KQuantFit.SymmetricScale(16, 32, x + 16 * s, levels + 16 * s);
+        }
         float maxScale = 0, maxAbsScale = 0;
         for (int s = 0; s < 16; s++)
         {
-            scales[s] = KQuantFit.SymmetricScale(16, 32, x + 16 * s, levels + 16 * s);
             if (MathF.Abs(scales[s]) > maxAbsScale)
             {
                 maxAbsScale = MathF.Abs(scales[s]);
