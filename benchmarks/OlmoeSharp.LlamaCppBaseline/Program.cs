@@ -105,12 +105,12 @@ quantize.SetAction(parse =>
 });
 
 var checkType = new Option<string>("--type") { Description = "q8_0, q4_0, q4_k_m, q5_k_m or q6_k.", Required = true };
-var checkQuantize = new Command("check-quantize", "Quantize a checkpoint with olmoe's quantizer and with llama.cpp's, and compare every tensor's type and bytes.") { model, checkType, threads };
+var checkQuantize = new Command("check-quantize", "Quantize a checkpoint with olmoe's quantizer and with llama.cpp's, and compare the files' metadata and every tensor's type and bytes.") { model, checkType, threads };
 checkQuantize.SetAction(parse =>
 {
-    var (tensors, mismatched) = QuantizationCheck.Run(parse.GetValue(model)!, parse.GetValue(checkType)!, parse.GetValue(threads),
+    var (compared, mismatched) = QuantizationCheck.Run(parse.GetValue(model)!, parse.GetValue(checkType)!, parse.GetValue(threads),
         (from, to, type) => LlamaQuantize(from, to, type, parse.GetValue(threads)), Console.WriteLine);
-    Console.WriteLine($"{tensors} tensors: {mismatched} differ from llama.cpp's quantizer in type or bytes");
+    Console.WriteLine($"{compared} tensors and metadata keys: {mismatched} differ from llama.cpp's quantizer's file");
     return mismatched == 0 ? 0 : 1;
 });
 

@@ -5,12 +5,15 @@ namespace OlmoeSharp.LlamaCppBaseline;
 
 /// <summary>
 /// OlmoeSharp's quantizer against llama.cpp's on one checkpoint: the checkpoint exported as stored (bf16), quantized
-/// by llama_model_quantize, and quantized by <c>olmoe quantize</c> from the folder; every tensor compared by type and
-/// by bytes, block by block.
+/// by llama_model_quantize, and quantized by <c>olmoe quantize</c> from the folder; every metadata key compared by
+/// type and value, every tensor by type and by bytes, block by block.
 /// </summary>
 internal static class QuantizationCheck
 {
-    public static (int Tensors, int Mismatched) Run(string modelDirectory, string type, int threads, Action<string, string, string> quantizeWithLlamaCpp, Action<string> report)
+    private static string Short(string text) => text.Length > 80 ? text[..80] + "…" : text;
+
+    /// <summary>Returns the number of tensors and metadata keys compared, and how many differ.</summary>
+    public static (int Compared, int Mismatched) Run(string modelDirectory, string type, int threads, Action<string, string, string> quantizeWithLlamaCpp, Action<string> report)
     {
         string scratch = Path.Combine(Path.GetTempPath(), "olmoe-check-quantize-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(scratch);
@@ -24,6 +27,15 @@ internal static class QuantizationCheck
             using var a = GgufFile.Open(ours);
             using var b = GgufFile.Open(theirs);
             int mismatched = 0;
+            // llama.cpp keeps the stored file's keys and sets general.file_type and general.quantization_version.
+            foreach (string key in a.MetadataKeys.Union(b.MetadataKeys))
+            {
+                string mine = a.TryGetValue(key, out var x) ? $"{x.TypeName} {System.Text.Json.JsonSerializer.Serialize(x.Value)}" : "absent";
+                string other = b.TryGetValue(key, out var y) ? $"{y.TypeName} {System.Text.Json.JsonSerializer.Serialize(y.Value)}" : "absent";
+                if (mine == other) continue;
+                report($"metadata {key}: olmoe {Short(mine)}, llama.cpp {Short(other)}");
+                mismatched++;
+            }
             foreach (var tensor in b.Tensors)
             {
                 if (!a.TryGetTensor(tensor.Name, out var mine))
@@ -49,7 +61,7 @@ internal static class QuantizationCheck
                 mismatched++;
             }
             if (a.Tensors.Count != b.Tensors.Count) mismatched++;
-            return (b.Tensors.Count, mismatched);
+            return (b.Tensors.Count + b.MetadataKeys.Count, mismatched);
         }
         finally
         {

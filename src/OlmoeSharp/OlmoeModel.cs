@@ -8,7 +8,7 @@ namespace OlmoeSharp;
 
 /// <summary>
 /// A loaded OLMoE model: its config and its weights, memory-mapped from the checkpoint's safetensors files (never
-/// widened; re-encoded losslessly into private memory where <see cref="Residency"/> says so). Thread-safe: one model
+/// widened; re-encoded losslessly into private memory, or quantized there when asked, where <see cref="Residency"/> says so). Thread-safe: one model
 /// serves any number of <see cref="InferenceSession"/>s, each with its own KV cache. Dispose it to unmap the files.
 /// </summary>
 public sealed class OlmoeModel : IDisposable

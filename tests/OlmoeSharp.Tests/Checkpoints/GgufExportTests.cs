@@ -120,8 +120,9 @@ public sealed class GgufExportTests(QuantizableModelFixture model) : IClassFixtu
 
     /// <summary>
     /// The tokenizer keys written from tokenizer.json are those llama.cpp's converter wrote into the golden files
-    /// from the same tokenizer (tokens padded to 50,304 with "[PAD…]", token types, merges, special ids), and the
-    /// tokenizer they make encodes every public case as tokenizer.json does.
+    /// from the same tokenizer (tokens padded to 50,304 with "[PAD…]", token types, merges, special ids), the chat
+    /// template comes from tokenizer_config.json, and the tokenizer they make encodes every public case as
+    /// tokenizer.json does.
     /// </summary>
     [Fact]
     public void The_tokenizer_is_written_as_llama_cpp_s_converter_writes_it()
@@ -129,6 +130,7 @@ public sealed class GgufExportTests(QuantizableModelFixture model) : IClassFixtu
         using var dir = new TempDirectory();
         RandomCheckpoint.Write(dir.Path, RandomCheckpoint.Tiny, new RandomCheckpointOptions { Seed = 3 });
         File.Copy(TokenizerFixture.FilePath, dir.File(OlmoeTokenizer.FileName));
+        File.WriteAllText(dir.File("tokenizer_config.json"), """{ "eos_token": "<|endoftext|>", "chat_template": "{{ messages }}" }""");
         string path = dir.File("model.gguf");
         GgufExport.Write(dir.Path, path, new GgufExportOptions { FileType = GgufFileType.Q8_0 });
         using (var file = GgufFile.Open(path))
@@ -140,6 +142,7 @@ public sealed class GgufExportTests(QuantizableModelFixture model) : IClassFixtu
                 Assert.Equal(golden.Metadata[key].TypeName, file.Metadata[key].TypeName);
                 Assert.Equal(JsonSerializer.Serialize(golden.Metadata[key].Value), JsonSerializer.Serialize(file.Metadata[key].Value));
             }
+            Assert.Equal("{{ messages }}", file.GetString("tokenizer.chat_template"));
         }
         var fromGguf = OlmoeTokenizer.FromGguf(path);
         int cases = 0;
