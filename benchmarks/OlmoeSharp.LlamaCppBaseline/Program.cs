@@ -8,17 +8,15 @@ using OlmoeSharp.LlamaCppBaseline;
 
 // The llama.cpp side of the side-by-side comparison: `export-gguf` writes the same weights as GGUF, `bench` measures
 // them with the prompt/decode protocol of `olmoe bench`, `compare` checks both engines compute the same logits,
-// `quantize` makes the quantized files of the benchmarks (and F32 dequantizations for checks) with llama.cpp's quantizer.
+// `quantize` runs llama.cpp's quantizer (and its dequantizer, --type f32), `check-quantize` compares olmoe's quantizer with it.
 var model = new Option<string>("--model") { Description = "Checkpoint folder (safetensors).", Required = true };
 var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json (default: the one in --model)." };
 var output = new Option<string>("--out") { Description = "GGUF file to write.", Required = true };
-var export = new Command("export-gguf", "Write a safetensors checkpoint as a GGUF file llama.cpp can load.") { model, tokenizer, output };
+var export = new Command("export-gguf", "Write a safetensors checkpoint as a GGUF file llama.cpp can load, every matrix in its stored type (olmoe quantize writes the quantized ones).") { model, tokenizer, output };
 export.SetAction(parse =>
 {
-    string folder = parse.GetValue(model)!;
-    string tokenizerPath = parse.GetValue(tokenizer) ?? Path.Combine(folder, "tokenizer.json");
     var clock = Stopwatch.StartNew();
-    OlmoeGgufExport.Export(folder, tokenizerPath, parse.GetValue(output)!);
+    OlmoeSharp.Checkpoints.GgufExport.Write(parse.GetValue(model)!, parse.GetValue(output)!, new OlmoeSharp.Checkpoints.GgufExportOptions { TokenizerPath = parse.GetValue(tokenizer) });
     Console.WriteLine($"wrote {parse.GetValue(output)} ({new FileInfo(parse.GetValue(output)!).Length / 1e9:F2} GB) in {clock.Elapsed.TotalSeconds:F1} s");
 });
 
@@ -101,14 +99,19 @@ var ftype = new Option<string>("--type") { Description = "llama.cpp's file type:
 var quantize = new Command("quantize", "Quantize (or dequantize, with --type f32) a GGUF file with llama.cpp's own quantizer.") { input, ftype, output, threads };
 quantize.SetAction(parse =>
 {
-    LlamaCppRunner.ChooseLibrary();
-    LLama.Native.NativeApi.llama_empty_call(); // loads the chosen library: the quantizer's own entry points do not
-    string type = parse.GetValue(ftype)!.ToUpperInvariant();
-    var fileType = type == "F32" ? LLama.Native.LLamaFtype.ALL_F32 : Enum.Parse<LLama.Native.LLamaFtype>("MOSTLY_" + type);
     var clock = Stopwatch.StartNew();
-    if (!LLama.LLamaQuantizer.Quantize(parse.GetValue(input)!, parse.GetValue(output)!, fileType, parse.GetValue(threads), allowRequantize: true, quantizeOutputTensor: true))
-        throw new InvalidOperationException($"llama.cpp could not quantize {parse.GetValue(input)} to {type}.");
-    Console.WriteLine($"wrote {parse.GetValue(output)} ({new FileInfo(parse.GetValue(output)!).Length / 1e9:F2} GB, {type}) in {clock.Elapsed.TotalSeconds:F1} s");
+    LlamaQuantize(parse.GetValue(input)!, parse.GetValue(output)!, parse.GetValue(ftype)!, parse.GetValue(threads));
+    Console.WriteLine($"wrote {parse.GetValue(output)} ({new FileInfo(parse.GetValue(output)!).Length / 1e9:F2} GB, {parse.GetValue(ftype)!.ToUpperInvariant()}) in {clock.Elapsed.TotalSeconds:F1} s");
+});
+
+var checkType = new Option<string>("--type") { Description = "q8_0, q4_0, q4_k_m, q5_k_m or q6_k.", Required = true };
+var checkQuantize = new Command("check-quantize", "Quantize a checkpoint with olmoe's quantizer and with llama.cpp's, and compare the files' metadata and every tensor's type and bytes.") { model, checkType, threads };
+checkQuantize.SetAction(parse =>
+{
+    var (compared, mismatched) = QuantizationCheck.Run(parse.GetValue(model)!, parse.GetValue(checkType)!, parse.GetValue(threads),
+        (from, to, type) => LlamaQuantize(from, to, type, parse.GetValue(threads)), Console.WriteLine);
+    Console.WriteLine($"{compared} tensors and metadata keys: {mismatched} differ from llama.cpp's quantizer's file");
+    return mismatched == 0 ? 0 : 1;
 });
 
 var f32File = new Option<string>("--f32") { Description = "The F32 GGUF llama.cpp's dequantizer made of --gguf (`quantize --type f32`).", Required = true };
@@ -120,5 +123,16 @@ checkDequant.SetAction(parse =>
     return mismatched == 0 ? 0 : 1;
 });
 
-var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { export, bench, compare, quantize, checkDequant };
+var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { export, bench, compare, quantize, checkDequant, checkQuantize };
 return await root.Parse(args).InvokeAsync();
+
+// llama.cpp's quantizer (llama_model_quantize) on a GGUF file: --type f32 dequantizes with its dequantizer.
+static void LlamaQuantize(string input, string output, string type, int threads)
+{
+    LlamaCppRunner.ChooseLibrary();
+    LLama.Native.NativeApi.llama_empty_call(); // loads the chosen library: the quantizer's own entry points do not
+    string name = type.ToUpperInvariant();
+    var fileType = name == "F32" ? LLama.Native.LLamaFtype.ALL_F32 : Enum.Parse<LLama.Native.LLamaFtype>("MOSTLY_" + name);
+    if (!LLama.LLamaQuantizer.Quantize(input, output, fileType, threads, allowRequantize: true, quantizeOutputTensor: true))
+        throw new InvalidOperationException($"llama.cpp could not quantize {input} to {name}.");
+}

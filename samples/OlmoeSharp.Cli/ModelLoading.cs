@@ -66,7 +66,7 @@ internal static class ModelLoading
                 {
                     string key = p.Stage + ":" + (p.Stage == "download" ? p.File : "");
                     if (!tasks.TryGetValue(key, out var task))
-                        tasks[key] = task = context.AddTask(p.Stage switch { "download" => Markup.Escape(p.File ?? ""), "packing" => "packing weights", _ => "loading weights" }, maxValue: Math.Max(1, p.Total ?? 1));
+                        tasks[key] = task = context.AddTask(p.Stage switch { "download" => Markup.Escape(p.File ?? ""), "packing" => "packing weights", "quantizing" => "quantizing weights", _ => "loading weights" }, maxValue: Math.Max(1, p.Total ?? 1));
                     if (p.Total is long total) task.MaxValue = Math.Max(1, total);
                     task.Value = p.Done;
                 });

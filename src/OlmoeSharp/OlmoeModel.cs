@@ -8,7 +8,7 @@ namespace OlmoeSharp;
 
 /// <summary>
 /// A loaded OLMoE model: its config and its weights, memory-mapped from the checkpoint's safetensors files (never
-/// widened; re-encoded losslessly into private memory where <see cref="Residency"/> says so). Thread-safe: one model
+/// widened; re-encoded losslessly into private memory, or quantized there when asked, where <see cref="Residency"/> says so). Thread-safe: one model
 /// serves any number of <see cref="InferenceSession"/>s, each with its own KV cache. Dispose it to unmap the files.
 /// </summary>
 public sealed class OlmoeModel : IDisposable
@@ -109,17 +109,26 @@ public sealed class OlmoeModel : IDisposable
         {
             var weights = WeightBinding.Bind(files, config);
             int threads = options.Threads == 0 ? Environment.ProcessorCount : options.Threads;
-            var encoder = WeightFormats.PackedBf16;
-            var matrices = weights.ProjectionMatrices();
-            long packedBytes = matrices.Where(m => encoder.CanEncode(m)).Sum(m => encoder.EncodedBytes(m, EncodedWeights.Alignment));
-            var (residency, choice) = ResidencyResolver.Resolve(options.Residency, encoder.HasVectorDecoder, encoder.DecoderName, packedBytes,
-                options.Residency == WeightResidency.Auto ? ResidencyResolver.AvailableMemory() : null,
-                options.MeasurePackedSpeed ? MeasureSpeedup(options.Residency, encoder, matrices) : null);
-            if (residency == WeightResidency.Packed)
+            WeightResidency residency;
+            string choice;
+            if (ResidencyResolver.IsQuantized(options.Residency))
             {
-                encoded = EncodedWeights.Encode(matrices, encoder, threads,
-                    (done, total) => progress?.Report(new ModelLoadProgress("packing", null, done, total)), cancellationToken);
-                weights = weights.WithMatrices(encoded.Matrices);
+                (weights, encoded, residency, choice) = Quantize(weights, config, options.Residency, threads, progress, cancellationToken);
+            }
+            else
+            {
+                var encoder = WeightFormats.PackedBf16;
+                var matrices = weights.ProjectionMatrices();
+                long packedBytes = matrices.Where(m => encoder.CanEncode(m)).Sum(m => encoder.EncodedBytes(m, EncodedWeights.Alignment));
+                (residency, choice) = ResidencyResolver.Resolve(options.Residency, encoder.HasVectorDecoder, encoder.DecoderName, packedBytes,
+                    options.Residency == WeightResidency.Auto ? ResidencyResolver.AvailableMemory() : null,
+                    options.MeasurePackedSpeed ? MeasureSpeedup(options.Residency, encoder, matrices) : null);
+                if (residency == WeightResidency.Packed)
+                {
+                    encoded = EncodedWeights.Encode(matrices, encoder, threads,
+                        (done, total) => progress?.Report(new ModelLoadProgress("packing", null, done, total)), cancellationToken);
+                    weights = weights.WithMatrices(encoded.Matrices);
+                }
             }
             progress?.Report(new ModelLoadProgress("ready", null, files.FileCount, files.FileCount));
             return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, residency, choice, options.KvCache);
@@ -133,7 +142,7 @@ public sealed class OlmoeModel : IDisposable
     }
 
     /// <summary>A path to an existing file named *.gguf (folders are checkpoints in Hugging Face layout).</summary>
-    private static bool IsGgufFile(string path) =>
+    internal static bool IsGgufFile(string path) =>
         path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && File.Exists(path);
 
     private static (OlmoeConfig, OlmoeTokenizer?, ICheckpointTensors) OpenFolder(string directory, WeightResidency residency,
@@ -163,6 +172,31 @@ public sealed class OlmoeModel : IDisposable
             gguf.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Every matrix quantized as a GGUF file of the residency's file type would hold it (<see cref="Checkpoints.GgufQuantizationMix"/>:
+    /// same types, same quantizer, so the same bytes), the router widened to float32 as such a file stores it.
+    /// </summary>
+    private static (OlmoeWeights, EncodedWeights?, WeightResidency, string) Quantize(OlmoeWeights weights, OlmoeConfig config, WeightResidency requested,
+        int threads, IProgress<ModelLoadProgress>? progress, CancellationToken cancellationToken)
+    {
+        var fileType = ResidencyResolver.FileTypeOf(requested);
+        var matrices = weights.EveryMatrix();
+        var encoders = matrices.Select(m => (WeightEncoder)QuantizingEncoder.For(Loading.Gguf.GgmlTypeLayout.Format(
+            Checkpoints.GgufQuantizationMix.TypeOf(fileType, m.Kind, m.Layer, m.Matrix.Cols, config)))).ToList();
+        long sourceBytes = 0, quantizedBytes = 0;
+        for (int i = 0; i < matrices.Count; i++)
+        {
+            if (!encoders[i].CanEncode(matrices[i].Matrix) || matrices[i].Kind == TensorKind.Router) continue;
+            sourceBytes += matrices[i].Matrix.SizeInBytes;
+            quantizedBytes += encoders[i].EncodedBytes(matrices[i].Matrix, EncodedWeights.Alignment);
+        }
+        var (residency, choice) = ResidencyResolver.ResolveQuantized(requested, sourceBytes, quantizedBytes);
+        if (residency == WeightResidency.Mapped) return (weights, null, residency, choice);
+        var encoded = EncodedWeights.Encode([.. matrices.Select(m => m.Matrix)], encoders, threads,
+            (done, total) => progress?.Report(new ModelLoadProgress("quantizing", null, done, total)), cancellationToken);
+        return (weights.WithEveryMatrix(encoded.Matrices), encoded, residency, choice);
     }
 
     /// <summary>

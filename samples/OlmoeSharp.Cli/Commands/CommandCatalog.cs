@@ -14,6 +14,8 @@ internal static class CommandCatalog
         yield return GgufInfoCommand.Create();
         yield return DownloadCommand.Create();
         yield return MakeCheckpointCommand.Create();
+        yield return QuantizeCommand.Create();
+        yield return ConvertCommand.Create();
         yield return BenchCommand.Create();
     }
 }

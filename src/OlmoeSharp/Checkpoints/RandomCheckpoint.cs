@@ -73,26 +73,8 @@ public static class RandomCheckpoint
         }, new JsonSerializerOptions { WriteIndented = true }));
 
         var tensors = Tensors(config, options);
-        var shards = SplitIntoShards(tensors, options.Shards);
         long written = 0;
-        Action<long> onBytes = n => { written += n; options.Progress?.Report(written); };
-        if (shards.Count == 1)
-        {
-            SafeTensorsWriter.Write(Path.Combine(directory, CheckpointFiles.SingleFileName), shards[0], new Dictionary<string, string> { ["format"] = "pt" }, onBytes);
-            return;
-        }
-        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        for (int i = 0; i < shards.Count; i++)
-        {
-            string name = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
-            SafeTensorsWriter.Write(Path.Combine(directory, name), shards[i], new Dictionary<string, string> { ["format"] = "pt" }, onBytes);
-            foreach (var t in shards[i]) weightMap[t.Name] = name;
-        }
-        File.WriteAllText(Path.Combine(directory, SafeTensorsIndex.FileName), JsonSerializer.Serialize(new
-        {
-            metadata = new { total_size = tensors.Sum(t => t.ByteCount) },
-            weight_map = weightMap,
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        ShardedCheckpointWriter.Write(directory, SplitIntoShards(tensors, options.Shards), n => { written += n; options.Progress?.Report(written); });
     }
 
     private static List<TensorToWrite> Tensors(OlmoeConfig c, RandomCheckpointOptions o)
@@ -182,7 +164,7 @@ public static class RandomCheckpoint
     }
 
     /// <summary>Consecutive runs of tensors of about equal byte size, one per shard.</summary>
-    private static List<List<TensorToWrite>> SplitIntoShards(List<TensorToWrite> tensors, int shards)
+    private static List<IReadOnlyList<TensorToWrite>> SplitIntoShards(List<TensorToWrite> tensors, int shards)
     {
         shards = Math.Min(shards, tensors.Count);
         long total = tensors.Sum(t => t.ByteCount), before = 0;
@@ -194,6 +176,6 @@ public static class RandomCheckpoint
             before += tensor.ByteCount;
         }
         result.RemoveAll(s => s.Count == 0);
-        return result;
+        return [.. result];
     }
 }

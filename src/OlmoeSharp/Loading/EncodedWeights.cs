@@ -6,7 +6,7 @@ namespace OlmoeSharp.Loading;
 
 /// <summary>
 /// Weight matrices re-encoded by a <see cref="WeightEncoder"/> into one private allocation backed by huge pages
-/// (<see cref="WeightResidency.Packed"/>). Encoding reads each source matrix through the file mapping and then drops
+/// (<see cref="WeightResidency.Packed"/>, and the quantized residencies). Encoding reads each source matrix through the file mapping and then drops
 /// those pages from the process and marks them the first to reclaim, so peak memory is the encoded copy, not the
 /// copy plus the files, and the cache of matrices not yet encoded is not evicted to make room. Matrices the encoder
 /// cannot take stay as they are.
@@ -33,14 +33,20 @@ internal sealed unsafe class EncodedWeights : IDisposable
     /// callback gets (matrices done, matrices in all) now and then, from any thread.
     /// </summary>
     public static EncodedWeights Encode(IReadOnlyList<WeightMatrix> sources, WeightEncoder encoder, int threads,
+        Action<int, int>? onProgress, CancellationToken cancellationToken) =>
+        Encode(sources, [.. sources.Select(_ => encoder)], threads, onProgress, cancellationToken);
+
+    /// <summary>As <see cref="Encode(IReadOnlyList{WeightMatrix}, WeightEncoder, int, Action{int, int}?, CancellationToken)"/>, with an encoder per matrix.</summary>
+    public static EncodedWeights Encode(IReadOnlyList<WeightMatrix> sources, IReadOnlyList<WeightEncoder> encoders, int threads,
         Action<int, int>? onProgress, CancellationToken cancellationToken)
     {
+        if (encoders.Count != sources.Count) throw new ArgumentException($"{encoders.Count} encoders for {sources.Count} matrices.", nameof(encoders));
         var offsets = new long[sources.Count];
         long total = 0;
         for (int i = 0; i < sources.Count; i++)
         {
             offsets[i] = total;
-            if (encoder.CanEncode(sources[i])) total += encoder.EncodedBytes(sources[i], Alignment);
+            if (encoders[i].CanEncode(sources[i])) total += encoders[i].EncodedBytes(sources[i], Alignment);
         }
         if (total == 0) return new EncodedWeights(null, [.. sources]);
 
@@ -55,6 +61,7 @@ internal sealed unsafe class EncodedWeights : IDisposable
             Parallel.For(0, sources.Count, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = cancellationToken }, i =>
             {
                 var source = sources[i];
+                var encoder = encoders[i];
                 if (encoder.CanEncode(source))
                 {
                     encoded[i] = encoder.Encode(source, memory + offsets[i], Alignment);

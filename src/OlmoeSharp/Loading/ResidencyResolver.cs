@@ -54,6 +54,39 @@ internal static class ResidencyResolver
         return (WeightResidency.Packed, $"auto → packed: 12.5 bits per weight, {decoderName} decoder{measured}, {packedSize}{room}");
     }
 
+    /// <summary>True for the residencies that quantize at load.</summary>
+    public static bool IsQuantized(WeightResidency residency) => residency is WeightResidency.Q8_0 or WeightResidency.Q4_0 or WeightResidency.Q4_K;
+
+    /// <summary>The GGUF file type a quantized residency quantizes as (its mix of tensor types).</summary>
+    public static Checkpoints.GgufFileType FileTypeOf(WeightResidency residency) => residency switch
+    {
+        WeightResidency.Q8_0 => Checkpoints.GgufFileType.Q8_0,
+        WeightResidency.Q4_0 => Checkpoints.GgufFileType.Q4_0,
+        WeightResidency.Q4_K => Checkpoints.GgufFileType.Q4_K_M,
+        _ => throw new ArgumentOutOfRangeException(nameof(residency), residency, "not a quantized residency."),
+    };
+
+    /// <summary>
+    /// A quantized residency: honoured when at least one matrix is stored in a float type to quantize from, else
+    /// served mapped (a GGUF file's matrices are already quantized, and quantizing them again would only lose more).
+    /// </summary>
+    /// <param name="requested">Q8_0, Q4_0 or Q4_K.</param>
+    /// <param name="sourceBytes">Bytes of the float matrices that will be quantized (0 when none).</param>
+    /// <param name="quantizedBytes">Bytes of their quantized copy.</param>
+    public static (WeightResidency Residency, string Reason) ResolveQuantized(WeightResidency requested, long sourceBytes, long quantizedBytes)
+    {
+        string name = requested.ToString().ToLowerInvariant();
+        if (sourceBytes == 0)
+            return (WeightResidency.Mapped, $"mapped instead of {name}: no matrix is stored as bf16, f16 or f32 to quantize from (the file is already quantized)");
+        string mix = requested switch
+        {
+            WeightResidency.Q8_0 => "every matrix Q8_0",
+            WeightResidency.Q4_0 => "llama.cpp's Q4_0 mix, mostly Q4_0",
+            _ => "llama.cpp's Q4_K_M mix, mostly Q4_K",
+        };
+        return (requested, $"{name}: as requested ({mix}; {sourceBytes / 1e9:F2} GB → {quantizedBytes / 1e9:F2} GB, router float32)");
+    }
+
     /// <summary>Memory the process can still take: MemAvailable on Linux (it counts reclaimable page cache), the GC's view elsewhere.</summary>
     public static long? AvailableMemory()
     {

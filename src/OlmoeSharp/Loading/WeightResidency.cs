@@ -34,4 +34,26 @@ public enum WeightResidency
     /// F16 and F32 checkpoints, and matrices whose rows are not a multiple of 128, are served as <see cref="Mapped"/>.
     /// </summary>
     Packed,
+
+    /// <summary>
+    /// Quantized at load to 8.5 bits per weight, as <c>olmoe quantize --type q8_0</c> writes a GGUF file: every
+    /// matrix, the embedding table included, Q8_0 (ggml's reference quantizer); norms kept, the router (mlp.gate) as
+    /// float32. Lossy, so never chosen by <see cref="Auto"/>. Loading reads each bf16/f16/f32 matrix once and releases
+    /// its file pages; resident memory ≈ 0.53 × the bf16 files. Matrices already quantized (a GGUF file) are served as
+    /// stored, and a model with none to quantize is served <see cref="Mapped"/>; <see cref="OlmoeModel.ResidencyChoice"/> says so.
+    /// </summary>
+    Q8_0,
+
+    /// <summary>
+    /// Quantized at load as <c>olmoe quantize --type q4_0</c> writes a GGUF file — llama.cpp's Q4_0 mix: Q4_0 (4.5 bits
+    /// per weight), the LM head Q6_K; otherwise as <see cref="Q8_0"/>.
+    /// </summary>
+    Q4_0,
+
+    /// <summary>
+    /// Quantized at load as <c>olmoe quantize --type q4_k_m</c> writes a GGUF file — llama.cpp's Q4_K_M mix: Q4_K (4.5
+    /// bits per weight), the LM head and, in half the layers, attn_v and the experts' down projections Q6_K; otherwise
+    /// as <see cref="Q8_0"/>. The slowest load (the K-quants search for each sub-block's scale).
+    /// </summary>
+    Q4_K,
 }

@@ -143,7 +143,8 @@ public sealed record OlmoeConfig
     }
 
     /// <summary>This config as a Hugging Face config.json (the fields transformers writes for OLMoE).</summary>
-    public string ToJson()
+    /// <param name="dtype">The weights' type, written as <c>torch_dtype</c> (bfloat16 unless told).</param>
+    public string ToJson(Tensors.TensorDType dtype = Tensors.TensorDType.BF16)
     {
         var fields = new Dictionary<string, object?>
         {
@@ -172,7 +173,12 @@ public sealed record OlmoeConfig
             ["rope_theta"] = RopeTheta,
             ["router_aux_loss_coef"] = 0.01,
             ["tie_word_embeddings"] = TieWordEmbeddings,
-            ["torch_dtype"] = "bfloat16",
+            ["torch_dtype"] = dtype switch
+            {
+                Tensors.TensorDType.F32 => "float32",
+                Tensors.TensorDType.F16 => "float16",
+                _ => "bfloat16",
+            },
             ["use_cache"] = true,
             ["vocab_size"] = VocabSize,
         };

@@ -49,25 +49,46 @@ internal sealed class OlmoeWeights
     public List<WeightMatrix> ProjectionMatrices()
     {
         var matrices = new List<WeightMatrix>();
-        WithMatrices(m => { matrices.Add(m); return m; });
+        WithMatrices((m, _, _) => { matrices.Add(m); return m; }, embeddings: false);
         return matrices;
     }
 
     /// <summary>The same weights with the projection matrices replaced, in <see cref="ProjectionMatrices"/>' order.</summary>
-    public OlmoeWeights WithMatrices(IReadOnlyList<WeightMatrix> replacements)
+    public OlmoeWeights WithMatrices(IReadOnlyList<WeightMatrix> replacements) => Replace(replacements, embeddings: false);
+
+    /// <summary>
+    /// Every matrix with its kind and layer (−1 outside the layers): the projection matrices and the embedding table.
+    /// A tied LM head is the embedding table, listed once, as the <see cref="TensorKind.Output"/> it also is.
+    /// </summary>
+    public List<(WeightMatrix Matrix, TensorKind Kind, int Layer)> EveryMatrix()
+    {
+        var matrices = new List<(WeightMatrix, TensorKind, int)>();
+        WithMatrices((m, kind, layer) => { matrices.Add((m, kind, layer)); return m; }, embeddings: true);
+        return matrices;
+    }
+
+    /// <summary>The same weights with every matrix replaced, in <see cref="EveryMatrix"/>' order.</summary>
+    public OlmoeWeights WithEveryMatrix(IReadOnlyList<WeightMatrix> replacements) => Replace(replacements, embeddings: true);
+
+    private unsafe bool Tied => LmHead.Data == Embeddings.Data && LmHead.Format == Embeddings.Format;
+
+    private OlmoeWeights Replace(IReadOnlyList<WeightMatrix> replacements, bool embeddings)
     {
         int next = 0;
-        var weights = WithMatrices(_ => replacements[next++]);
+        var weights = WithMatrices((_, _, _) => replacements[next++], embeddings);
         if (next != replacements.Count) throw new ArgumentException($"{replacements.Count} matrices given, {next} needed.", nameof(replacements));
         return weights;
     }
 
     /// <summary>
-    /// The same weights with every projection matrix — attention, router, experts, LM head; not the embedding
-    /// table, which is only ever looked up by row — replaced by <paramref name="map"/>(matrix), in a fixed order.
+    /// The same weights with every projection matrix — attention, router, experts, LM head — and, with
+    /// <paramref name="embeddings"/>, the embedding table replaced by <paramref name="map"/>(matrix, kind, layer), in a
+    /// fixed order. Without it the embedding table, which is only ever looked up by row, stays as it is.
     /// </summary>
-    private OlmoeWeights WithMatrices(Func<WeightMatrix, WeightMatrix> map)
+    private OlmoeWeights WithMatrices(Func<WeightMatrix, TensorKind, int, WeightMatrix> map, bool embeddings)
     {
+        bool tied = embeddings && Tied;
+        var embeddingTable = embeddings && !tied ? map(Embeddings, TensorKind.TokenEmbedding, -1) : Embeddings;
         var layers = new LayerWeights[Layers.Length];
         for (int l = 0; l < layers.Length; l++)
         {
@@ -75,17 +96,20 @@ internal sealed class OlmoeWeights
             layers[l] = new LayerWeights
             {
                 InputNorm = layer.InputNorm,
-                Q = map(layer.Q),
-                K = map(layer.K),
-                V = map(layer.V),
-                O = map(layer.O),
+                Q = map(layer.Q, TensorKind.AttentionQ, l),
+                K = map(layer.K, TensorKind.AttentionK, l),
+                V = map(layer.V, TensorKind.AttentionV, l),
+                O = map(layer.O, TensorKind.AttentionOutput, l),
                 QNorm = layer.QNorm,
                 KNorm = layer.KNorm,
                 PostAttentionNorm = layer.PostAttentionNorm,
-                Router = map(layer.Router),
-                Experts = Array.ConvertAll(layer.Experts, e => new ExpertWeights(map(e.Gate), map(e.Up), map(e.Down))),
+                Router = map(layer.Router, TensorKind.Router, l),
+                Experts = Array.ConvertAll(layer.Experts, e => new ExpertWeights(
+                    map(e.Gate, TensorKind.ExpertGate, l), map(e.Up, TensorKind.ExpertUp, l), map(e.Down, TensorKind.ExpertDown, l))),
             };
         }
-        return new OlmoeWeights { Embeddings = Embeddings, Layers = layers, FinalNorm = FinalNorm, LmHead = map(LmHead) };
+        var lmHead = map(LmHead, TensorKind.Output, -1);
+        if (tied) embeddingTable = lmHead;
+        return new OlmoeWeights { Embeddings = embeddingTable, Layers = layers, FinalNorm = FinalNorm, LmHead = lmHead };
     }
 }

@@ -72,4 +72,22 @@ public sealed class ResidencyResolverTests
         Assert.StartsWith("auto → " + model.Residency.ToString().ToLowerInvariant(), model.ResidencyChoice);
         if (!WeightFormats.PackedBf16.HasVectorDecoder) Assert.Equal(WeightResidency.Mapped, model.Residency);
     }
+
+    [Fact]
+    public void Quantized_residencies_are_honoured_where_there_is_something_to_quantize()
+    {
+        foreach (var residency in new[] { WeightResidency.Q8_0, WeightResidency.Q4_0, WeightResidency.Q4_K })
+        {
+            Assert.True(ResidencyResolver.IsQuantized(residency));
+            var (chosen, reason) = ResidencyResolver.ResolveQuantized(residency, 13_800_000_000, 4_200_000_000);
+            Assert.Equal(residency, chosen);
+            Assert.Contains("13.80 GB → 4.20 GB", reason);
+            var (mapped, why) = ResidencyResolver.ResolveQuantized(residency, 0, 0);
+            Assert.Equal(WeightResidency.Mapped, mapped);
+            Assert.Contains("already quantized", why);
+        }
+        Assert.Equal(GgufFileType.Q4_K_M, ResidencyResolver.FileTypeOf(WeightResidency.Q4_K));
+        Assert.False(ResidencyResolver.IsQuantized(WeightResidency.Packed));
+        Assert.False(ResidencyResolver.IsQuantized(WeightResidency.Auto));
+    }
 }

@@ -35,6 +35,19 @@ internal static class GgmlTypeLayout
     /// <summary>The format that reads tensors of <paramref name="type"/> (every type <see cref="TryGet"/> accepts has one).</summary>
     public static WeightFormat Format(GgmlType type) => Formats[type];
 
+    /// <summary>The type whose tensors <paramref name="format"/> reads, or false for a format GGUF has no type for (packed bf16).</summary>
+    public static bool TryGetType(WeightFormat format, out GgmlType type)
+    {
+        foreach (var (candidate, f) in Formats)
+        {
+            if (f != format) continue;
+            type = candidate;
+            return true;
+        }
+        type = default;
+        return false;
+    }
+
     /// <summary>The layout of type id <paramref name="id"/>, or false when this reader cannot size it.</summary>
     public static bool TryGet(uint id, out GgmlType type, out int blockSize, out int blockBytes)
     {

@@ -80,27 +80,26 @@ internal sealed class GgufCheckpoint : ICheckpointTensors
     {
         var map = new Dictionary<string, (string, int)>(StringComparer.Ordinal)
         {
-            [TensorNames.Embeddings] = ("token_embd.weight", -1),
-            [TensorNames.FinalNorm] = ("output_norm.weight", -1),
-            [TensorNames.LmHead] = ("output.weight", -1),
+            [TensorNames.Embeddings] = (GgufTensorNames.Of(TensorKind.TokenEmbedding), -1),
+            [TensorNames.FinalNorm] = (GgufTensorNames.Of(TensorKind.OutputNorm), -1),
+            [TensorNames.LmHead] = (GgufTensorNames.Of(TensorKind.Output), -1),
         };
         for (int l = 0; l < config.NumHiddenLayers; l++)
         {
-            string block = $"blk.{l}.";
-            map[TensorNames.InputNorm(l)] = (block + "attn_norm.weight", -1);
-            map[TensorNames.QProj(l)] = (block + "attn_q.weight", -1);
-            map[TensorNames.KProj(l)] = (block + "attn_k.weight", -1);
-            map[TensorNames.VProj(l)] = (block + "attn_v.weight", -1);
-            map[TensorNames.OProj(l)] = (block + "attn_output.weight", -1);
-            map[TensorNames.QNorm(l)] = (block + "attn_q_norm.weight", -1);
-            map[TensorNames.KNorm(l)] = (block + "attn_k_norm.weight", -1);
-            map[TensorNames.PostAttentionNorm(l)] = (block + "ffn_norm.weight", -1);
-            map[TensorNames.Router(l)] = (block + "ffn_gate_inp.weight", -1);
+            map[TensorNames.InputNorm(l)] = (GgufTensorNames.Of(TensorKind.AttentionNorm, l), -1);
+            map[TensorNames.QProj(l)] = (GgufTensorNames.Of(TensorKind.AttentionQ, l), -1);
+            map[TensorNames.KProj(l)] = (GgufTensorNames.Of(TensorKind.AttentionK, l), -1);
+            map[TensorNames.VProj(l)] = (GgufTensorNames.Of(TensorKind.AttentionV, l), -1);
+            map[TensorNames.OProj(l)] = (GgufTensorNames.Of(TensorKind.AttentionOutput, l), -1);
+            map[TensorNames.QNorm(l)] = (GgufTensorNames.Of(TensorKind.AttentionQNorm, l), -1);
+            map[TensorNames.KNorm(l)] = (GgufTensorNames.Of(TensorKind.AttentionKNorm, l), -1);
+            map[TensorNames.PostAttentionNorm(l)] = (GgufTensorNames.Of(TensorKind.FfnNorm, l), -1);
+            map[TensorNames.Router(l)] = (GgufTensorNames.Of(TensorKind.Router, l), -1);
             for (int e = 0; e < config.NumExperts; e++)
             {
-                map[TensorNames.ExpertGate(l, e)] = (block + "ffn_gate_exps.weight", e);
-                map[TensorNames.ExpertUp(l, e)] = (block + "ffn_up_exps.weight", e);
-                map[TensorNames.ExpertDown(l, e)] = (block + "ffn_down_exps.weight", e);
+                map[TensorNames.ExpertGate(l, e)] = (GgufTensorNames.Of(TensorKind.ExpertGate, l), e);
+                map[TensorNames.ExpertUp(l, e)] = (GgufTensorNames.Of(TensorKind.ExpertUp, l), e);
+                map[TensorNames.ExpertDown(l, e)] = (GgufTensorNames.Of(TensorKind.ExpertDown, l), e);
             }
         }
         return map;
