@@ -150,17 +150,24 @@ internal static unsafe class GgmlAvx2Kernels
         {
             byte* block = row + s * 144;
             var factors = SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins);
-            for (int j = 0; j < 8; j += 2)
-            {
-                // 32 bytes: low nibbles are sub-block j, high nibbles sub-block j + 1.
-                var q0 = Sse2.LoadVector128(block + 16 + j * 16);
-                var q1 = Sse2.LoadVector128(block + 32 + j * 16);
-                short* x0 = xq + j * 32;
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(Low(q0), x0), Dot16(Low(q1), x0 + 16))), Lane(factors, j), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(High(q0), x0 + 32), Dot16(High(q1), x0 + 48))), Lane(factors, j + 1), acc1);
-            }
+            // Unrolled so the factor permutes take constant vectors.
+            Q4Pair(block + 16, xq, factors, 0, ref acc0, ref acc1);
+            Q4Pair(block + 16, xq, factors, 2, ref acc0, ref acc1);
+            Q4Pair(block + 16, xq, factors, 4, ref acc0, ref acc1);
+            Q4Pair(block + 16, xq, factors, 6, ref acc0, ref acc1);
         }
         return Sum(Avx.Add(acc0, acc1)) - Sum(mins);
+    }
+
+    /// <summary>Sub-blocks j and j + 1 of a Q4_K super-block: 32 bytes whose low nibbles are the one, high nibbles the other.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4Pair(byte* quants, short* xq, Vector256<float> factors, int j, ref Vector256<float> acc0, ref Vector256<float> acc1)
+    {
+        var q0 = Sse2.LoadVector128(quants + j * 16);
+        var q1 = Sse2.LoadVector128(quants + j * 16 + 16);
+        short* x0 = xq + j * 32;
+        acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(Low(q0), x0), Dot16(Low(q1), x0 + 16))), Lane(factors, j), acc0);
+        acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(High(q0), x0 + 32), Dot16(High(q1), x0 + 48))), Lane(factors, j + 1), acc1);
     }
 
     public static float DotQ5_K(byte* row, int superBlocks, Int16Activations x)
@@ -198,40 +205,52 @@ internal static unsafe class GgmlAvx2Kernels
 
     public static float DotQ6_K(byte* row, int superBlocks, Int16Activations x)
     {
-        var three = Vector256.Create((byte)0x03);
-        var mask = Vector256.Create((byte)0x0F);
-        var offset = Vector256.Create((short)32);
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
         for (int s = 0; s < superBlocks; s++)
         {
             byte* block = row + s * 210;
-            sbyte* scales = (sbyte*)(block + 192);
             short* xq = x.Values + s * 256;
             var f = Avx.Multiply(Vector256.Create(Half(block + 208)), Avx.LoadVector256(x.Scales + s * 8));
-            for (int half = 0; half < 2; half++)
-            {
-                var qh = Avx.LoadVector256(block + 128 + half * 32);
-                var ql0 = Avx.LoadVector256(block + half * 64);
-                var ql1 = Avx.LoadVector256(block + half * 64 + 32);
-                for (int k = 0; k < 4; k++)
-                {
-                    // Values 32k … 32k + 31 of this half: a nibble of ql (bytes 32·(k % 2)…, high nibbles for k ≥ 2), bits 2k..2k+1 of qh.
-                    var ql = (k & 1) == 0 ? ql0 : ql1;
-                    var low = k < 2 ? Avx2.And(ql, mask) : Avx2.And(Avx2.ShiftRightLogical(ql.AsUInt16(), 4).AsByte(), mask);
-                    var high = Avx2.ShiftLeftLogical(Avx2.And(qh, three).AsUInt16(), 4).AsByte();
-                    qh = Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte();
-                    var q = Avx2.Or(low, high);
-                    int block32 = half * 4 + k;
-                    short* x0 = xq + block32 * 32;
-                    // Each 16-value half is one sub-block: its int16 weights times its scale (|q − 32|·|scale| ≤ 4096 fits).
-                    var w0 = Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetLower()), offset), Vector256.Create((short)scales[2 * block32]));
-                    var w1 = Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetUpper()), offset), Vector256.Create((short)scales[2 * block32 + 1]));
-                    var dot = Avx2.Add(Avx2.MultiplyAddAdjacent(w0, Avx.LoadVector256(x0)), Avx2.MultiplyAddAdjacent(w1, Avx.LoadVector256(x0 + 16)));
-                    if ((k & 1) == 0) acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Lane(f, block32), acc0);
-                    else acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Lane(f, block32), acc1);
-                }
-            }
+            // Unrolled so every index is a constant: no branches, and the factor permutes take constant vectors.
+            Q6Half(block, xq, f, 0, ref acc0, ref acc1);
+            Q6Half(block, xq, f, 1, ref acc0, ref acc1);
         }
         return Sum(Avx.Add(acc0, acc1));
+    }
+
+    /// <summary>Half <paramref name="half"/> (128 values) of a Q6_K super-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6Half(byte* block, short* xq, Vector256<float> f, int half, ref Vector256<float> acc0, ref Vector256<float> acc1)
+    {
+        var mask = Vector256.Create((byte)0x0F);
+        var three = Vector256.Create((byte)0x03);
+        var qh = Avx.LoadVector256(block + 128 + half * 32);
+        var ql0 = Avx.LoadVector256(block + half * 64);
+        var ql1 = Avx.LoadVector256(block + half * 64 + 32);
+        // Values 32k … 32k + 31 of this half: a nibble of ql (bytes 32·(k % 2)…, high nibbles for k ≥ 2), bits 2k..2k+1 of qh.
+        var high0 = Avx2.ShiftLeftLogical(Avx2.And(qh, three).AsUInt16(), 4).AsByte();
+        var high1 = Avx2.ShiftLeftLogical(Avx2.And(Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte(), three).AsUInt16(), 4).AsByte();
+        var high2 = Avx2.And(qh, Vector256.Create((byte)0x30));
+        var high3 = Avx2.And(Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte(), Vector256.Create((byte)0x30));
+        acc0 = Q6Group(Avx2.Or(Avx2.And(ql0, mask), high0), block, xq, f, half * 4, acc0);
+        acc1 = Q6Group(Avx2.Or(Avx2.And(ql1, mask), high1), block, xq, f, half * 4 + 1, acc1);
+        acc0 = Q6Group(Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte(), mask), high2), block, xq, f, half * 4 + 2, acc0);
+        acc1 = Q6Group(Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte(), mask), high3), block, xq, f, half * 4 + 3, acc1);
+    }
+
+    /// <summary>
+    /// 32 six-bit quants (0–63) of block <paramref name="block32"/> of the super-block against x: each 16-value half
+    /// is one sub-block, whose int16 weights (q − 32) are multiplied by its scale first (|q − 32|·|scale| ≤ 4096 fits).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q6Group(Vector256<byte> q, byte* block, short* xq, Vector256<float> f, int block32, Vector256<float> acc)
+    {
+        var offset = Vector256.Create((short)32);
+        sbyte* scales = (sbyte*)(block + 192);
+        short* x0 = xq + block32 * 32;
+        var w0 = Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetLower()), offset), Vector256.Create((short)scales[2 * block32]));
+        var w1 = Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetUpper()), offset), Vector256.Create((short)scales[2 * block32 + 1]));
+        var dot = Avx2.Add(Avx2.MultiplyAddAdjacent(w0, Avx.LoadVector256(x0)), Avx2.MultiplyAddAdjacent(w1, Avx.LoadVector256(x0 + 16)));
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Lane(f, block32), acc);
     }
 }
