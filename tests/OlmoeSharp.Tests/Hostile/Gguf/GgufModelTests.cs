@@ -13,7 +13,7 @@ public sealed class GgufModelTests
     private const int Vocab = 64, Hidden = 32, Inter = 32, Heads = 4, Experts = 2;
 
     /// <summary>A one-layer model, every tensor F32 (the bytes are a pattern: these tests load, they do not compute).</summary>
-    private static GgufBuilder TinyModel(Action<GgufBuilder>? metadata = null, Func<string, ulong[], (uint Type, ulong[] Dims)?>? tensor = null,
+    internal static GgufBuilder TinyModel(Action<GgufBuilder>? metadata = null, Func<string, ulong[], (uint Type, ulong[] Dims)?>? tensor = null,
         bool withOutput = true, string? skip = null)
     {
         var b = new GgufBuilder();
@@ -36,7 +36,11 @@ public sealed class GgufModelTests
             if (name == skip) return;
             var (type, actual) = tensor?.Invoke(name, dims) ?? (0u, dims);
             long elements = actual.Aggregate(1L, (p, d) => p * (long)d);
-            int bytes = type switch { 0 => (int)(elements * 4), 8 => (int)(elements / 32 * 34), 12 => (int)(elements / 256 * 144), _ => (int)elements };
+            int bytes = type switch
+            {
+                0 => (int)(elements * 4), 1 => (int)(elements * 2), 2 => (int)(elements / 32 * 18), 7 => (int)(elements / 32 * 24),
+                8 => (int)(elements / 32 * 34), 12 => (int)(elements / 256 * 144), _ => (int)elements,
+            };
             b.AddTensor(name, type, actual, bytes);
         }
         Add("token_embd.weight", Hidden, Vocab);
