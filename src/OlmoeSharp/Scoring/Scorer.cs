@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using OlmoeSharp.Model;
+using OlmoeSharp.Telemetry;
 
 namespace OlmoeSharp.Scoring;
 
@@ -35,6 +36,12 @@ public sealed class Scorer
 
     /// <summary>The model.</summary>
     public OlmoeModel Model { get; }
+
+    /// <summary>
+    /// Sees the routing of every token the scoring calls evaluate, positions counted within the evaluated sequence
+    /// or window; calls running at once share it. Null by default: no cost.
+    /// </summary>
+    public IRouterObserver? RouterObserver { get; init; }
 
     /// <summary>The BOS token the model puts first, or null (OLMoE: none).</summary>
     public int? BosToken => Model.Config.BosTokenId;
@@ -241,5 +248,10 @@ public sealed class Scorer
             throw new ArgumentException($"perplexity with a context of {context} needs at least {2L * context} tokens (as llama-perplexity requires); the input has {n}.", "tokens");
     }
 
-    private InferenceSession CreateSession() => Model.CreateSession();
+    private InferenceSession CreateSession()
+    {
+        var session = Model.CreateSession();
+        session.RouterObserver = RouterObserver;
+        return session;
+    }
 }
