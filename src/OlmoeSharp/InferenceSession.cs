@@ -1,4 +1,5 @@
 using OlmoeSharp.Model;
+using OlmoeSharp.Telemetry;
 
 namespace OlmoeSharp;
 
@@ -31,6 +32,12 @@ public sealed class InferenceSession
     public int ContextLength => _model.Config.MaxPositionEmbeddings;
 
     /// <summary>
+    /// Sees every routing decision of the following <see cref="Evaluate"/> calls (per layer and token: the chosen
+    /// experts, their weights, the router's probabilities), or null (the default: no cost). Set it between calls.
+    /// </summary>
+    public IRouterObserver? RouterObserver { get; set; }
+
+    /// <summary>
     /// Processes <paramref name="tokens"/> after what the session holds. <paramref name="logits"/> receives either the
     /// last token's next-token logits (length vocab_size), every token's (length tokens × vocab_size, row-major), or
     /// nothing (empty).
@@ -58,7 +65,7 @@ public sealed class InferenceSession
                 int count = Math.Min(ForwardPass.MaxBlock, tokens.Length - start);
                 bool last = start + count == tokens.Length;
                 var rows = allRows ? logits.Slice(start * vocab, count * vocab) : last ? logits : Span<float>.Empty;
-                _forward.Forward(_state, tokens.Slice(start, count), Position, rows, cancellationToken);
+                _forward.Forward(_state, tokens.Slice(start, count), Position, rows, cancellationToken, RouterObserver);
                 Position += count;
             }
         }

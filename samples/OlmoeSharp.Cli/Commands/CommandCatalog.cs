@@ -9,6 +9,8 @@ internal static class CommandCatalog
     {
         yield return LogitsCommand.Create();
         yield return GenerateCommand.Create();
+        yield return ScoreCommand.Create();
+        yield return PerplexityCommand.Create();
         yield return ChatCommand.Create();
         yield return TokenizeCommand.Create();
         yield return GgufInfoCommand.Create();

@@ -26,6 +26,7 @@ public sealed class ChatSession
         generator.RequireTokenizer();
         _template = template ?? new TuluChatTemplate();
         _session = generator.Model.CreateSession();
+        _session.RouterObserver = generator.RouterObserver;
         if (!string.IsNullOrEmpty(systemPrompt)) _history.Add(new ChatTurn(TurnRole.System, systemPrompt));
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using OlmoeSharp.Telemetry;
 using OlmoeSharp.Tokenization;
 
 namespace OlmoeSharp.Generation;
@@ -30,6 +31,13 @@ public sealed class TextGenerator
     /// <summary>The tokenizer, or null when the model folder has none.</summary>
     public OlmoeTokenizer? Tokenizer { get; }
 
+    /// <summary>
+    /// Sees the routing of every token the generator's sessions evaluate (prompt and generated tokens; those of a
+    /// <see cref="ChatSession"/> over this generator too). Generations running at once call it at once. Null by
+    /// default: no cost.
+    /// </summary>
+    public IRouterObserver? RouterObserver { get; init; }
+
     /// <summary>The tokenizer, or a clear error for text-level calls on a model without one.</summary>
     internal OlmoeTokenizer RequireTokenizer() => Tokenizer
         ?? throw new InvalidOperationException($"{Model.Directory} has no tokenizer.json; pass token ids, or give the generator a tokenizer.");
@@ -51,7 +59,9 @@ public sealed class TextGenerator
         options.Validate();
         if (promptTokens.Count == 0) throw new ArgumentException("the prompt is empty.", nameof(promptTokens));
         CheckContext(promptTokens.Count, Model.Config.MaxPositionEmbeddings, options);
-        return RunAsync(Model.CreateSession(), [.. promptTokens], promptTokens.Count, options, cancellationToken);
+        var session = Model.CreateSession();
+        session.RouterObserver = RouterObserver;
+        return RunAsync(session, [.. promptTokens], promptTokens.Count, options, cancellationToken);
     }
 
     /// <summary>Refuses a request that would run past the context window rather than attend wrongly.</summary>

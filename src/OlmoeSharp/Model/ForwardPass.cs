@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using OlmoeSharp.Telemetry;
 using OlmoeSharp.Tensors;
 
 namespace OlmoeSharp.Model;
@@ -36,9 +37,11 @@ internal sealed class ForwardPass
     /// Runs <paramref name="tokens"/> (at most <see cref="MaxBlock"/>) at positions starting at
     /// <paramref name="position"/>; the state's cache must hold the positions before it. <paramref name="logits"/>
     /// receives the last token's logits (length V), every token's ([tokens, V]), or nothing (empty).
-    /// Cancellation is checked before every layer.
+    /// Cancellation is checked before every layer. <paramref name="observer"/>, when set, sees each token's routing
+    /// in each layer as it is decided.
     /// </summary>
-    public void Forward(RunState state, ReadOnlySpan<int> tokens, int position, Span<float> logits, CancellationToken cancellationToken)
+    public void Forward(RunState state, ReadOnlySpan<int> tokens, int position, Span<float> logits, CancellationToken cancellationToken,
+        IRouterObserver? observer = null)
     {
         int n = tokens.Length, d = _config.HiddenSize;
         if (n is < 1 or > MaxBlock) throw new ArgumentOutOfRangeException(nameof(tokens), $"a block holds 1 to {MaxBlock} tokens.");
@@ -55,7 +58,7 @@ internal sealed class ForwardPass
             cancellationToken.ThrowIfCancellationRequested();
             var layer = _weights.Layers[l];
             AttentionBlock(state, layer, l, n, position);
-            MoeBlock(state, layer, n);
+            MoeBlock(state, layer, l, tokens, position, observer);
         }
 
         if (!logits.IsEmpty) LmHead(state, n, logits);
@@ -101,16 +104,21 @@ internal sealed class ForwardPass
     }
 
     /// <summary>Steps 2.9–2.12: h += Σ_top-k w_e · expert_e(RMSNorm(h)) — the router, then the experts.</summary>
-    private void MoeBlock(RunState s, LayerWeights layer, int n)
+    private void MoeBlock(RunState s, LayerWeights layer, int l, ReadOnlySpan<int> tokens, int position, IRouterObserver? observer)
     {
         var c = _config;
-        int e = c.NumExperts, k = c.NumExpertsPerToken;
+        int n = tokens.Length, e = c.NumExperts, k = c.NumExpertsPerToken;
 
         // 2.9–2.10 m = RMSNorm(h); route each token over all experts.
         NormRows(s.Hidden, layer.PostAttentionNorm, s.Normed, n);
         _projection.Run(_pool, s.Normed, n, layer.Router, s.RouterLogits);
         for (int i = 0; i < n; i++)
             MoeRouter.Route(s.RouterLogits.AsSpan(i * e, e), c.NormTopKProb, s.ChosenExperts.AsSpan(i * k, k), s.ChosenWeights.AsSpan(i * k, k));
+        // Telemetry: the decisions just made, as spans over the buffers the experts read next (the router logits
+        // now hold the probabilities). Nothing runs here without an observer.
+        if (observer is not null)
+            for (int i = 0; i < n; i++)
+                observer.OnRouted(new RouterDecision(l, position + i, tokens[i], s.ChosenExperts.AsSpan(i * k, k), s.ChosenWeights.AsSpan(i * k, k), s.RouterLogits.AsSpan(i * e, e)));
 
         // 2.11–2.12 h += Σ w_e · down_e(silu(gate_e·m) ⊙ up_e·m)
         _experts.Apply(_pool, layer.Experts, n, s.ChosenExperts, s.ChosenWeights, s.Normed, s.Hidden, s.Experts);

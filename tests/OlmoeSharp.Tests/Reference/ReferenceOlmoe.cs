@@ -26,7 +26,10 @@ internal sealed class ReferenceOlmoe
     }
 
     /// <summary>Logits [T, V] for the whole sequence, positions starting at 0.</summary>
-    public double[][] Forward(int[] tokens)
+    /// <param name="tokens">The sequence.</param>
+    /// <param name="routed">Receives each routing decision: layer, position, the chosen experts (most probable first,
+    /// lower id on ties), their mixing weights and the probabilities over all experts.</param>
+    public double[][] Forward(int[] tokens, Action<int, int, int[], double[], double[]>? routed = null)
     {
         int T = tokens.Length, d = _c.HiddenSize, hd = _c.HeadDim, heads = _c.NumAttentionHeads, kvHeads = _c.NumKeyValueHeads;
         double eps = _c.RmsNormEps;
@@ -72,6 +75,7 @@ internal sealed class ReferenceOlmoe
                 Softmax(probs);
                 var chosen = Enumerable.Range(0, probs.Length).OrderByDescending(e => probs[e]).ThenBy(e => e).Take(_c.NumExpertsPerToken).ToArray();
                 double norm = _c.NormTopKProb ? chosen.Sum(e => probs[e]) : 1.0;
+                routed?.Invoke(l, t, chosen, chosen.Select(e => probs[e] / norm).ToArray(), probs);
                 foreach (int e in chosen)
                 {
                     var (gate, up, down) = Expert(l, e);
