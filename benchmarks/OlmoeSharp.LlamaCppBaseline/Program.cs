@@ -4,6 +4,7 @@ using System.Numerics.Tensors;
 using System.Text.Json;
 using OlmoeSharp;
 using OlmoeSharp.Cli;
+using OlmoeSharp.Scoring;
 using OlmoeSharp.LlamaCppBaseline;
 
 // The llama.cpp side of the side-by-side comparison: `export-gguf` writes the same weights as GGUF, `bench` measures
@@ -123,7 +124,37 @@ checkDequant.SetAction(parse =>
     return mismatched == 0 ? 0 : 1;
 });
 
-var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { export, bench, compare, quantize, checkDequant, checkQuantize };
+var textFile = new Option<string>("--file") { Description = "UTF-8 text to score.", Required = true };
+var pplContext = new Option<int>("--context") { DefaultValueFactory = _ => 512 };
+var perplexity = new Command("perplexity", "llama.cpp's perplexity of a GGUF file on a text, windowed as llama-perplexity does (the text tokenized by OlmoeSharp's tokenizer of the file).")
+{
+    gguf, textFile, pplContext, threads,
+};
+perplexity.SetAction(parse =>
+{
+    int n = parse.GetValue(pplContext);
+    var tokens = OlmoeSharp.Tokenization.OlmoeTokenizer.FromGguf(parse.GetValue(gguf)!).Encode(File.ReadAllText(parse.GetValue(textFile)!)).ToArray();
+    using var runner = new LlamaCppRunner(parse.GetValue(gguf)!, parse.GetValue(threads), n, float32Cache: true);
+    // llama-perplexity: ⌊T / n⌋ windows of n tokens from an empty cache, rows n/2 … n−2 score the token after them.
+    int windows = tokens.Length / n, first = n / 2, vocab = runner.VocabSize;
+    double nll = 0;
+    int scored = 0;
+    var logProbabilities = new float[vocab];
+    for (int w = 0; w < windows; w++)
+    {
+        runner.Reset();
+        var logits = runner.Evaluate(tokens.AsSpan(w * n, n), 0, allLogits: true);
+        for (int i = first; i < n - 1; i++)
+        {
+            Scorer.LogSoftmaxInto(logits.AsSpan(i * vocab, vocab), logProbabilities);
+            nll -= logProbabilities[tokens[w * n + i + 1]];
+            scored++;
+        }
+    }
+    Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["perplexity"] = Math.Exp(nll / scored), ["tokens_scored"] = scored, ["windows"] = windows }));
+});
+
+var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { perplexity, export, bench, compare, quantize, checkDequant, checkQuantize };
 return await root.Parse(args).InvokeAsync();
 
 // llama.cpp's quantizer (llama_model_quantize) on a GGUF file: --type f32 dequantizes with its dequantizer.
