@@ -123,6 +123,8 @@ public sealed class OlmoeModel : IDisposable
                 (residency, choice) = ResidencyResolver.Resolve(options.Residency, encoder.HasVectorDecoder, encoder.DecoderName, packedBytes,
                     options.Residency == WeightResidency.Auto ? ResidencyResolver.AvailableMemory() : null,
                     options.MeasurePackedSpeed ? MeasureSpeedup(options.Residency, encoder, matrices) : null);
+                if (residency == WeightResidency.Preloaded && files is Loading.Gguf.GgufCheckpoint)
+                    (residency, choice) = (WeightResidency.Mapped, "mapped instead of preloaded: a GGUF file is always mapped (preloading copies safetensors files)");
                 if (residency == WeightResidency.Packed)
                 {
                     encoded = EncodedWeights.Encode(matrices, encoder, threads,

@@ -87,6 +87,16 @@ public sealed class GgufModelTests
         Assert.Equal(3, model.Config.BosTokenId);
     }
 
+    [Fact]
+    public void Preloading_a_gguf_file_maps_it_and_says_so()
+    {
+        using var dir = new TempDirectory();
+        string path = TinyModel().WriteTo(Path.Combine(dir.Path, "m.gguf"));
+        using var model = OlmoeModel.Load(path, new ModelLoadOptions { Residency = WeightResidency.Preloaded });
+        Assert.Equal(WeightResidency.Mapped, model.Residency);
+        Assert.Contains("GGUF", model.ResidencyChoice);
+    }
+
     public static TheoryData<string, string> BadMetadata() => new()
     {
         { "arch llama", "general.architecture" },
