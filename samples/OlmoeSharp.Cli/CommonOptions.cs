@@ -48,7 +48,7 @@ internal static class CommonOptions
         var option = new Option<string>("--template")
         {
             Description = "auto (default): the chat format the model's tokenizer_config.json or GGUF file declares (Tulu is recognised; none means Tulu); "
-                + "tulu: the Tulu format of OLMoE Instruct whatever the files declare (with their bos/eos tokens).",
+                + "tulu: the Tulu format of OLMoE Instruct (its 0924 form, opening with <|endoftext|>) whatever the files declare.",
             DefaultValueFactory = _ => "auto",
         };
         option.AcceptOnlyFromAmong("auto", "tulu");

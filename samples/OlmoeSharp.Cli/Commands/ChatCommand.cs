@@ -32,7 +32,7 @@ internal static class ChatCommand
             var options = sampling.Read(parse);
             using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model) ?? ModelLoading.DefaultModel(), parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel,
                 CommonOptions.ParseTemplate(parse.GetValue(template)!));
-            Console.Error.WriteLine(loaded.ChatTemplate.Description);
+            if (loaded.ChatTemplate.Status != ChatTemplateStatus.Unsupported) Console.Error.WriteLine(loaded.ChatTemplate.Description);
             var session = new ChatSession(new TextGenerator(loaded), systemPrompt: parse.GetValue(system));
             bool interactive = !Console.IsInputRedirected;
             if (interactive) AnsiConsole.MarkupLine("[grey]Type a message; /exit or Ctrl-D ends the chat.[/]");

@@ -33,7 +33,7 @@ internal static class GenerateCommand
             using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel,
                 CommonOptions.ParseTemplate(parse.GetValue(template)!));
             var generator = new TextGenerator(loaded);
-            if (parse.GetValue(chat)) Console.Error.WriteLine(loaded.ChatTemplate.Description);
+            if (parse.GetValue(chat) && loaded.ChatTemplate.Status != ChatTemplateStatus.Unsupported) Console.Error.WriteLine(loaded.ChatTemplate.Description);
             var updates = ids is not null
                 ? generator.GenerateAsync(CliRunner.ParseTokenList(ids), options, cancel)
                 : generator.GenerateAsync(parse.GetValue(chat) ? loaded.ChatTemplate.Require().Render([new ChatTurn(TurnRole.User, text!)], true) : text!, options, cancel);
