@@ -7,7 +7,7 @@ internal static class CommonOptions
 {
     public static Option<string> Model() => new("--model")
     {
-        Description = "Model folder, or a Hugging Face repo id such as allenai/OLMoE-1B-7B-0924-Instruct.",
+        Description = "Model folder, or a Hugging Face repo id such as allenai/OLMoE-1B-7B-0125-Instruct (or -0924-Instruct).",
         Required = true,
     };
 
@@ -41,6 +41,22 @@ internal static class CommonOptions
         option.AcceptOnlyFromAmong("f32", "bf16");
         return option;
     }
+
+    /// <summary><c>--template auto|tulu</c>: the chat format, from the model's files (auto) or Tulu whatever they declare.</summary>
+    public static Option<string> Template()
+    {
+        var option = new Option<string>("--template")
+        {
+            Description = "auto (default): the chat format the model's tokenizer_config.json or GGUF file declares (Tulu is recognised; none means Tulu); "
+                + "tulu: the Tulu format of OLMoE Instruct (its 0924 form, opening with <|endoftext|>) whatever the files declare.",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.AcceptOnlyFromAmong("auto", "tulu");
+        return option;
+    }
+
+    /// <summary>The template <c>--template</c> forces, or null for auto.</summary>
+    public static Generation.IChatTemplate? ParseTemplate(string value) => value == "tulu" ? new Generation.TuluChatTemplate() : null;
 
     public static KvCachePrecision ParseKvCache(string value) => value == "bf16" ? KvCachePrecision.BFloat16 : KvCachePrecision.Float32;
 }

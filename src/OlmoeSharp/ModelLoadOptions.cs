@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using OlmoeSharp.Generation;
+
 namespace OlmoeSharp;
 
 /// <summary>How <see cref="OlmoeModel.LoadAsync"/> and <see cref="OlmoeModel.Load(string, ModelLoadOptions?)"/> load a model.</summary>
@@ -30,6 +33,20 @@ public sealed record ModelLoadOptions
     /// decoder exists — to save memory whatever the speed, or to make a test independent of the machine's speed.
     /// </summary>
     public bool MeasurePackedSpeed { get; init; } = true;
+
+    /// <summary>
+    /// The chat format chats with the model use, whatever its files declare (<see cref="OlmoeModel.ChatTemplate"/>);
+    /// null (the default) takes it from the folder's tokenizer_config.json or the GGUF file's <c>tokenizer.chat_template</c>:
+    /// the Tulu template is recognised, no template means Tulu is assumed, and any other template refuses to chat until one is chosen here.
+    /// </summary>
+    public IChatTemplate? ChatTemplate { get; init; }
+
+    /// <summary>
+    /// Receives what loading does and decides: its stages, the CPU's vector class, the residency chosen and why,
+    /// the chat template, and warnings (a residency served other than asked). Null (the default) logs nothing; the
+    /// library never writes to the console itself.
+    /// </summary>
+    public ILogger? Logger { get; init; }
 
     internal void Validate()
     {

@@ -1,3 +1,7 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using OlmoeSharp.Generation;
 using OlmoeSharp.Loading;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
@@ -18,8 +22,9 @@ public sealed class OlmoeModel : IDisposable
     private int _disposed;
 
     private OlmoeModel(string directory, OlmoeConfig config, ICheckpointTensors files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer,
-        WeightResidency residency, string residencyChoice, KvCachePrecision kvCachePrecision)
+        ChatTemplateChoice chatTemplate, WeightResidency residency, string residencyChoice, KvCachePrecision kvCachePrecision)
     {
+        ChatTemplate = chatTemplate;
         KvCachePrecision = kvCachePrecision;
         Residency = residency;
         ResidencyChoice = residencyChoice;
@@ -40,6 +45,14 @@ public sealed class OlmoeModel : IDisposable
 
     /// <summary>The tokenizer from the folder's tokenizer.json or the GGUF file's metadata, or null when there is none.</summary>
     public OlmoeTokenizer? Tokenizer { get; }
+
+    /// <summary>
+    /// The chat format <see cref="ChatSession"/> and <see cref="AI.OlmoeChatClient"/> use unless given one: the Tulu
+    /// template when the folder's tokenizer_config.json or the GGUF file's <c>tokenizer.chat_template</c> declares it
+    /// (with their bos and eos tokens), assumed when they declare none, <see cref="ModelLoadOptions.ChatTemplate"/> when
+    /// set; a declared template of another kind leaves <see cref="ChatTemplateChoice.Template"/> null and chats refused.
+    /// </summary>
+    public ChatTemplateChoice ChatTemplate { get; }
 
     /// <summary>Threads each forward pass uses.</summary>
     public int Threads => Pool.ThreadCount;
@@ -91,7 +104,7 @@ public sealed class OlmoeModel : IDisposable
         options ??= new ModelLoadOptions();
         options.Validate();
         using var resolver = new Hub.ModelResolver(options.Hub ?? Hub.HubOptions.FromEnvironment());
-        var downloads = progress is null ? null : new Progress<Hub.DownloadProgress>(p => progress.Report(new ModelLoadProgress("download", p.FileName, p.BytesDone, p.TotalBytes)));
+        var downloads = progress is null ? null : new Progress<Hub.DownloadProgress>(p => progress.Report(new ModelLoadProgress(ModelLoadStage.Download, p.FileName, p.BytesDone, p.TotalBytes)));
         string directory = await resolver.ResolveAsync(folderOrRepoId, options.Revision, downloads, cancellationToken).ConfigureAwait(false);
         return await Task.Run(() => Load(directory, options, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
@@ -101,14 +114,21 @@ public sealed class OlmoeModel : IDisposable
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new ModelLoadOptions();
         options.Validate();
-        var (config, tokenizer, files) = IsGgufFile(directory)
-            ? OpenGguf(directory, progress)
-            : OpenFolder(directory, options.Residency, progress, cancellationToken);
+        var logger = options.Logger ?? NullLogger.Instance;
+        var clock = Stopwatch.StartNew();
+        progress = Logged(progress, logger);
+        var (config, tokenizer, files, chatTemplate) = IsGgufFile(directory)
+            ? OpenGguf(directory, options.ChatTemplate, progress)
+            : OpenFolder(directory, options.Residency, options.ChatTemplate, progress, cancellationToken);
         EncodedWeights? encoded = null;
         try
         {
             var weights = WeightBinding.Bind(files, config);
             int threads = options.Threads == 0 ? Environment.ProcessorCount : options.Threads;
+            Log.LoadStarted(logger, directory, config.NumHiddenLayers, config.HiddenSize, config.NumExperts, config.NumExpertsPerToken, threads, SimdWidth.ClassName);
+            if (tokenizer is null) Log.NoTokenizer(logger, directory);
+            if (chatTemplate.Status == ChatTemplateStatus.Unsupported) Log.ChatTemplateProblem(logger, chatTemplate.Description);
+            else Log.ChatTemplateChosen(logger, chatTemplate.Description);
             WeightResidency residency;
             string choice;
             if (ResidencyResolver.IsQuantized(options.Residency))
@@ -128,12 +148,16 @@ public sealed class OlmoeModel : IDisposable
                 if (residency == WeightResidency.Packed)
                 {
                     encoded = EncodedWeights.Encode(matrices, encoder, threads,
-                        (done, total) => progress?.Report(new ModelLoadProgress("packing", null, done, total)), cancellationToken);
+                        (done, total) => progress?.Report(new ModelLoadProgress(ModelLoadStage.Packing, null, done, total)), cancellationToken);
                     weights = weights.WithMatrices(encoded.Matrices);
                 }
             }
-            progress?.Report(new ModelLoadProgress("ready", null, files.FileCount, files.FileCount));
-            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, residency, choice, options.KvCache);
+            Log.ResidencyChosen(logger, choice);
+            if (options.Residency != WeightResidency.Auto && residency != options.Residency)
+                Log.ResidencyNotAsRequested(logger, options.Residency, residency, choice);
+            progress?.Report(new ModelLoadProgress(ModelLoadStage.Ready, null, files.FileCount, files.FileCount));
+            Log.LoadFinished(logger, directory, clock.Elapsed.TotalSeconds, files.DataBytes, options.KvCache);
+            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, chatTemplate, residency, choice, options.KvCache);
         }
         catch
         {
@@ -147,27 +171,55 @@ public sealed class OlmoeModel : IDisposable
     internal static bool IsGgufFile(string path) =>
         path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && File.Exists(path);
 
-    private static (OlmoeConfig, OlmoeTokenizer?, ICheckpointTensors) OpenFolder(string directory, WeightResidency residency,
-        IProgress<ModelLoadProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// The caller's progress, with each stage's first report (and the end of each weight file) also logged at Debug
+    /// level; without a logger that is enabled for Debug, the caller's progress as it is.
+    /// </summary>
+    private static IProgress<ModelLoadProgress>? Logged(IProgress<ModelLoadProgress>? progress, ILogger logger)
+    {
+        if (!logger.IsEnabled(LogLevel.Debug)) return progress;
+        ModelLoadStage? last = null;
+        var gate = new Lock(); // packing and quantizing report from worker threads
+        return new SynchronousProgress(p =>
+        {
+            lock (gate)
+            {
+                if (p.Stage != last || (p.Stage == ModelLoadStage.Weights && p.Done == p.Total))
+                    Log.LoadStage(logger, p.Stage, p.File is null ? $"{p.Done} of {p.Total?.ToString() ?? "?"}" : $"{p.File}, {p.Done} of {p.Total?.ToString() ?? "?"}");
+                last = p.Stage;
+            }
+            progress?.Report(p);
+        });
+    }
+
+    /// <summary>Reports on the thread that reports, unlike <see cref="Progress{T}"/>, so log lines keep their order.</summary>
+    private sealed class SynchronousProgress(Action<ModelLoadProgress> report) : IProgress<ModelLoadProgress>
+    {
+        public void Report(ModelLoadProgress value) => report(value);
+    }
+
+    private static (OlmoeConfig, OlmoeTokenizer?, ICheckpointTensors, ChatTemplateChoice) OpenFolder(string directory, WeightResidency residency,
+        IChatTemplate? chosenTemplate, IProgress<ModelLoadProgress>? progress, CancellationToken cancellationToken)
     {
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException($"{directory}: model folder (or .gguf file) not found.");
         var config = OlmoeConfig.Load(Path.Combine(directory, "config.json"));
         string tokenizerPath = Path.Combine(directory, "tokenizer.json");
         var tokenizer = File.Exists(tokenizerPath) ? OlmoeTokenizer.Load(tokenizerPath) : null;
+        var chatTemplate = ChatTemplateChoice.FromFolder(directory, chosenTemplate);
         var files = CheckpointFiles.Open(directory, residency,
-            (file, done, total) => progress?.Report(new ModelLoadProgress("weights", file, done, total)), cancellationToken);
-        return (config, tokenizer, files);
+            (file, done, total) => progress?.Report(new ModelLoadProgress(ModelLoadStage.Weights, file, done, total)), cancellationToken);
+        return (config, tokenizer, files, chatTemplate);
     }
 
-    private static (OlmoeConfig, OlmoeTokenizer?, ICheckpointTensors) OpenGguf(string path, IProgress<ModelLoadProgress>? progress)
+    private static (OlmoeConfig, OlmoeTokenizer?, ICheckpointTensors, ChatTemplateChoice) OpenGguf(string path, IChatTemplate? chosenTemplate, IProgress<ModelLoadProgress>? progress)
     {
         var gguf = Loading.Gguf.GgufCheckpoint.Open(path);
         try
         {
-            progress?.Report(new ModelLoadProgress("weights", path, 1, 1));
+            progress?.Report(new ModelLoadProgress(ModelLoadStage.Weights, path, 1, 1));
             var tokenizer = gguf.File.TryGetValue("tokenizer.ggml.tokens", out _) ? OlmoeTokenizer.FromGguf(gguf.File) : null;
-            return (gguf.Config, tokenizer, gguf);
+            return (gguf.Config, tokenizer, gguf, ChatTemplateChoice.FromGguf(gguf.File, tokenizer, chosenTemplate));
         }
         catch
         {
@@ -197,7 +249,7 @@ public sealed class OlmoeModel : IDisposable
         var (residency, choice) = ResidencyResolver.ResolveQuantized(requested, sourceBytes, quantizedBytes);
         if (residency == WeightResidency.Mapped) return (weights, null, residency, choice);
         var encoded = EncodedWeights.Encode([.. matrices.Select(m => m.Matrix)], encoders, threads,
-            (done, total) => progress?.Report(new ModelLoadProgress("quantizing", null, done, total)), cancellationToken);
+            (done, total) => progress?.Report(new ModelLoadProgress(ModelLoadStage.Quantizing, null, done, total)), cancellationToken);
         return (weights.WithEveryMatrix(encoded.Matrices), encoded, residency, choice);
     }
 

@@ -10,7 +10,7 @@ internal static class DownloadCommand
 
     public static Command Create()
     {
-        var repoId = new Argument<string>("repo-id") { Description = "Hugging Face repo id, e.g. allenai/OLMoE-1B-7B-0924-Instruct." };
+        var repoId = new Argument<string>("repo-id") { Description = "Hugging Face repo id, e.g. allenai/OLMoE-1B-7B-0125-Instruct." };
         var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit to download (default: main)." };
         var command = new Command("download", "Download a model from the Hugging Face hub into the cache shared with Python's huggingface_hub, and print its folder.")
         {

@@ -4,7 +4,7 @@ using OlmoeSharp.Generation;
 namespace OlmoeSharp.Cli.Commands;
 
 /// <summary>
-/// <c>generate --model DIR|REPO_ID (--prompt TEXT [--chat] | --tokens 1,2,3) [sampling options] [--ids-out FILE]</c>:
+/// <c>generate --model DIR|REPO_ID (--prompt TEXT [--chat [--template auto|tulu]] | --tokens 1,2,3) [sampling options] [--ids-out FILE]</c>:
 /// streams the continuation to stdout (or, for a token prompt on a model without a tokenizer, the generated ids);
 /// timing and token counts go to stderr.
 /// </summary>
@@ -15,25 +15,28 @@ internal static class GenerateCommand
         var model = CommonOptions.Model();
         var prompt = new Option<string?>("--prompt") { Description = "Prompt text." };
         var tokens = new Option<string?>("--tokens") { Description = "Prompt as comma-separated token ids." };
-        var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the Instruct chat format." };
+        var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the model's chat format (see --template)." };
+        var template = CommonOptions.Template();
         var idsOut = new Option<string?>("--ids-out") { Description = "Write the generated ids, comma-separated, to this file." };
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();
         var kvCache = CommonOptions.KvCache();
         var noProbe = CommonOptions.NoProbe();
         var sampling = new SamplingOptions();
-        var command = new Command("generate", "Generate a continuation of a prompt.") { model, prompt, tokens, chat, idsOut, threads, weights, kvCache, noProbe };
+        var command = new Command("generate", "Generate a continuation of a prompt.") { model, prompt, tokens, chat, template, idsOut, threads, weights, kvCache, noProbe };
         sampling.AddTo(command);
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
             var options = sampling.Read(parse);
             string? text = parse.GetValue(prompt), ids = parse.GetValue(tokens);
             if ((text is null) == (ids is null)) throw new ArgumentException("give exactly one of --prompt and --tokens.");
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel,
+                CommonOptions.ParseTemplate(parse.GetValue(template)!));
             var generator = new TextGenerator(loaded);
+            if (parse.GetValue(chat) && loaded.ChatTemplate.Status != ChatTemplateStatus.Unsupported) Console.Error.WriteLine(loaded.ChatTemplate.Description);
             var updates = ids is not null
                 ? generator.GenerateAsync(CliRunner.ParseTokenList(ids), options, cancel)
-                : generator.GenerateAsync(parse.GetValue(chat) ? new TuluChatTemplate().Render([new ChatTurn(TurnRole.User, text!)], true) : text!, options, cancel);
+                : generator.GenerateAsync(parse.GetValue(chat) ? loaded.ChatTemplate.Require().Render([new ChatTurn(TurnRole.User, text!)], true) : text!, options, cancel);
 
             var generated = new List<int>();
             GenerationUsage? usage = null;

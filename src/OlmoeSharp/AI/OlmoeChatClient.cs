@@ -18,12 +18,13 @@ public sealed class OlmoeChatClient : IChatClient
     private readonly ChatClientMetadata _metadata;
 
     /// <param name="generator">The model and tokenizer.</param>
-    /// <param name="template">The chat format; OLMoE-Instruct's Tulu format by default.</param>
+    /// <param name="template">The chat format; by default the model's (<see cref="OlmoeModel.ChatTemplate"/>: what its files declare, or Tulu when they declare none).</param>
     /// <param name="modelId">The id reported in metadata and responses (the model folder's name by default).</param>
+    /// <exception cref="ChatTemplateNotSupportedException">No template is given and the model's files declare one OlmoeSharp cannot run.</exception>
     public OlmoeChatClient(TextGenerator generator, IChatTemplate? template = null, string? modelId = null)
     {
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
-        _template = template ?? new TuluChatTemplate();
+        _template = template ?? generator.Model.ChatTemplate.Require();
         _metadata = new ChatClientMetadata("OlmoeSharp", null, modelId ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(generator.Model.Directory)));
     }
 

@@ -18,17 +18,21 @@ public sealed class ChatSession
 
     /// <param name="generator">The model and tokenizer to chat with.</param>
     /// <exception cref="InvalidOperationException">The generator has no tokenizer.</exception>
-    /// <param name="template">The chat format; OLMoE-Instruct's Tulu format by default.</param>
+    /// <param name="template">The chat format; by default the model's (<see cref="OlmoeModel.ChatTemplate"/>: what its files declare, or Tulu when they declare none).</param>
     /// <param name="systemPrompt">An optional system message that opens the conversation.</param>
+    /// <exception cref="ChatTemplateNotSupportedException">No template is given and the model's files declare one OlmoeSharp cannot run.</exception>
     public ChatSession(TextGenerator generator, IChatTemplate? template = null, string? systemPrompt = null)
     {
         _generator = generator ?? throw new ArgumentNullException(nameof(generator));
         generator.RequireTokenizer();
-        _template = template ?? new TuluChatTemplate();
+        _template = template ?? generator.Model.ChatTemplate.Require();
         _session = generator.Model.CreateSession();
         _session.RouterObserver = generator.RouterObserver;
         if (!string.IsNullOrEmpty(systemPrompt)) _history.Add(new ChatTurn(TurnRole.System, systemPrompt));
     }
+
+    /// <summary>The chat format this session renders the conversation with.</summary>
+    public IChatTemplate Template => _template;
 
     /// <summary>The conversation so far, the assistant's answers included.</summary>
     public IReadOnlyList<ChatTurn> History => _history;
@@ -45,6 +49,7 @@ public sealed class ChatSession
         var turns = new List<ChatTurn>(_history) { new(TurnRole.User, message) };
         IReadOnlyList<int> prompt = _generator.RequireTokenizer().Encode(_template.Render(turns, addGenerationPrompt: true));
         int reused = CommonPrefix(prompt);
+        Log.ChatTurnStarted(_generator.Logger, reused, prompt.Count);
         TextGenerator.CheckContext(prompt.Count, _session.ContextLength, options);
         _history.Add(turns[^1]);
         return RespondAsync(prompt, reused, options, cancellationToken);

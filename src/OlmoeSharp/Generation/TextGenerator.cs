@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using OlmoeSharp.Telemetry;
 using OlmoeSharp.Tokenization;
 
@@ -17,10 +19,14 @@ public sealed class TextGenerator
     private readonly HashSet<int> _endOfText;
 
     /// <summary>Creates a generator over a loaded model and its tokenizer (by default the model's own).</summary>
-    public TextGenerator(OlmoeModel model, OlmoeTokenizer? tokenizer = null)
+    /// <param name="model">The model.</param>
+    /// <param name="tokenizer">The tokenizer; the model's own by default.</param>
+    /// <param name="logger">Receives each generation's start and end (token counts, speeds, finish reason) at Debug level; none by default.</param>
+    public TextGenerator(OlmoeModel model, OlmoeTokenizer? tokenizer = null, ILogger? logger = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Tokenizer = tokenizer ?? model.Tokenizer;
+        Logger = logger ?? NullLogger.Instance;
         _endOfText = [.. model.Config.EosTokenIds];
         if (Tokenizer is { EndOfTextId: >= 0 } t) _endOfText.Add(t.EndOfTextId);
     }
@@ -37,6 +43,9 @@ public sealed class TextGenerator
     /// default: no cost.
     /// </summary>
     public IRouterObserver? RouterObserver { get; init; }
+
+    /// <summary>Where the generator (and the <see cref="ChatSession"/>s over it) log; <see cref="NullLogger.Instance"/> when none was given.</summary>
+    public ILogger Logger { get; }
 
     /// <summary>The tokenizer, or a clear error for text-level calls on a model without one.</summary>
     internal OlmoeTokenizer RequireTokenizer() => Tokenizer
@@ -87,6 +96,7 @@ public sealed class TextGenerator
         var stops = new StopSequenceMatcher(options.StopSequences);
         var logits = new float[Model.Config.VocabSize];
         int promptTokens = pending, generated = 0;
+        Log.GenerationStarted(Logger, tokens.Count, pending, options.MaxNewTokens);
         var clock = Stopwatch.StartNew();
         double promptSeconds = 0;
         var finish = FinishReason.Length;
@@ -134,6 +144,7 @@ public sealed class TextGenerator
             generated,
             promptSeconds > 0 ? promptTokens / promptSeconds : 0,
             generated > 1 && decodeSeconds > 0 ? (generated - 1) / decodeSeconds : 0);
+        Log.GenerationFinished(Logger, generated, finish.ToString(), usage.PromptTokensPerSecond, usage.DecodeTokensPerSecond);
         yield return new GenerationUpdate(rest, null, finish, usage);
     }
 }

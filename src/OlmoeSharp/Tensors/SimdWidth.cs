@@ -16,4 +16,12 @@ internal static class SimdWidth
     public static readonly bool Use256 = Vector256.IsHardwareAccelerated;
 
     public static readonly bool Use128 = Vector128.IsHardwareAccelerated;
+
+    /// <summary>The kernels' CPU class, for logs: "avx512", "avx2", "advsimd" (ARM64), "128-bit" or "scalar".</summary>
+    public static string ClassName =>
+        Use512 ? "avx512"
+        : Avx2.IsSupported ? "avx2"
+        : System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported ? "advsimd"
+        : Use128 ? "128-bit"
+        : "scalar";
 }
