@@ -17,5 +17,6 @@ internal static class CommandCatalog
         yield return QuantizeCommand.Create();
         yield return ConvertCommand.Create();
         yield return BenchCommand.Create();
+        yield return SessionBenchCommand.Create();
     }
 }
