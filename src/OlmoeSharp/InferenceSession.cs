@@ -13,6 +13,7 @@ public sealed class InferenceSession
     private readonly OlmoeModel _model;
     private readonly RunState _state;
     private readonly ForwardPass _forward;
+    private int[] _tokens = [];
     private int _busy;
 
     internal InferenceSession(OlmoeModel model)
@@ -30,6 +31,77 @@ public sealed class InferenceSession
 
     /// <summary>Positions the session can hold in all (the model's max_position_embeddings).</summary>
     public int ContextLength => _model.Config.MaxPositionEmbeddings;
+
+    /// <summary>The tokens the cache holds, one per position (valid until the next call that changes the session).</summary>
+    public ReadOnlySpan<int> Tokens => _tokens.AsSpan(0, Position);
+
+    /// <summary>
+    /// Bytes <see cref="SaveState"/> writes per position: layers × 2 × kvHeads × headDim × 4 (float32 cache) or 2 (bf16),
+    /// plus 4 for the token id — 262,148 on the full-size model in float32 (1.0 GB for 4,000 tokens), 131,076 in bf16.
+    /// </summary>
+    public long StateBytesPerToken => _state.Cache.BytesPerPosition + sizeof(int);
+
+    /// <summary>Bytes of KV cache storage the session has allocated.</summary>
+    public long CacheBytes => _state.Cache.AllocatedBytes;
+
+    internal RunState State => _state;
+
+    /// <summary>
+    /// Writes the session — the tokens it holds and their keys and values — to <paramref name="stream"/> in a
+    /// versioned, checksummed binary format tied to this model (its config and a fingerprint of its weights), which
+    /// <see cref="OlmoeModel.LoadSession"/> reads back into a session that continues exactly as this one would.
+    /// Takes 72 + <see cref="Position"/> × <see cref="StateBytesPerToken"/> bytes (256 KiB per token on the full model
+    /// with a float32 cache); the cache is written head by head in large spans.
+    /// </summary>
+    public void SaveState(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        Enter();
+        try
+        {
+            _model.ThrowIfDisposed();
+            SessionStateFormat.Write(stream, _model.Config, _model.WeightsFingerprint, _state.Cache, Tokens);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Sets the tokens a freshly read cache holds (<see cref="SessionStateFormat.Read"/>).</summary>
+    internal void Restore(int[] tokens)
+    {
+        _tokens = tokens.Length >= _state.Cache.Capacity ? tokens : [.. tokens, .. new int[_state.Cache.Capacity - tokens.Length]];
+        Position = tokens.Length;
+    }
+
+    /// <summary>
+    /// Replaces this session's contents with the first <paramref name="positions"/> positions of <paramref name="source"/>
+    /// (a copy of keys, values and tokens — much cheaper than recomputing them). Neither session may be in use.
+    /// </summary>
+    internal void CopyPrefixFrom(InferenceSession source, int positions)
+    {
+        if (source._model != _model) throw new ArgumentException("the sessions belong to different models.", nameof(source));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(positions, source.Position);
+        Enter();
+        try
+        {
+            _state.EnsurePositions(positions);
+            _state.Cache.CopyPrefixFrom(source._state.Cache, positions);
+            EnsureTokenCapacity();
+            source.Tokens[..positions].CopyTo(_tokens);
+            Position = positions;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    private void EnsureTokenCapacity()
+    {
+        if (_tokens.Length < _state.Cache.Capacity) Array.Resize(ref _tokens, _state.Cache.Capacity);
+    }
 
     /// <summary>
     /// Sees every routing decision of the following <see cref="Evaluate"/> calls (per layer and token: the chosen
@@ -58,6 +130,7 @@ public sealed class InferenceSession
         {
             _model.ThrowIfDisposed();
             _state.EnsurePositions(Position + tokens.Length); // once for the whole prompt, not block by block
+            EnsureTokenCapacity();
             // A prompt runs in blocks: each expert's weights are read once per block, not once per token.
             for (int start = 0; start < tokens.Length; start += ForwardPass.MaxBlock)
             {
@@ -66,7 +139,9 @@ public sealed class InferenceSession
                 bool last = start + count == tokens.Length;
                 var rows = allRows ? logits.Slice(start * vocab, count * vocab) : last ? logits : Span<float>.Empty;
                 _forward.Forward(_state, tokens.Slice(start, count), Position, rows, cancellationToken, RouterObserver);
+                tokens.Slice(start, count).CopyTo(_tokens.AsSpan(Position));
                 Position += count;
+                _model.CountEvaluated(count);
             }
         }
         finally

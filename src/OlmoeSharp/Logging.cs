@@ -37,7 +37,4 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Debug, Message = "Generated {Tokens} tokens, finish {Finish}: prompt {PromptTokensPerSecond:F1} tok/s, decode {DecodeTokensPerSecond:F2} tok/s")]
     public static partial void GenerationFinished(ILogger logger, int tokens, string finish, double promptTokensPerSecond, double decodeTokensPerSecond);
-
-    [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "Chat turn: {Reused} of {PromptTokens} prompt tokens reused from the KV cache")]
-    public static partial void ChatTurnStarted(ILogger logger, int reused, int promptTokens);
 }

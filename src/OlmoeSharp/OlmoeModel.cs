@@ -20,6 +20,8 @@ public sealed class OlmoeModel : IDisposable
     private readonly ICheckpointTensors _files;
     private readonly EncodedWeights? _encoded;
     private int _disposed;
+    private long _evaluatedTokens;
+    private readonly Lazy<ulong> _weightsFingerprint;
 
     private OlmoeModel(string directory, OlmoeConfig config, ICheckpointTensors files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer,
         ChatTemplateChoice chatTemplate, WeightResidency residency, string residencyChoice, KvCachePrecision kvCachePrecision)
@@ -35,6 +37,7 @@ public sealed class OlmoeModel : IDisposable
         _encoded = encoded;
         Weights = weights;
         Pool = new WorkerPool(threads);
+        _weightsFingerprint = new(() => SessionStateFormat.WeightsFingerprint(Weights));
     }
 
     /// <summary>The checkpoint folder, or the path of the GGUF file.</summary>
@@ -275,6 +278,29 @@ public sealed class OlmoeModel : IDisposable
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         return new InferenceSession(this);
     }
+
+    /// <summary>
+    /// Reads a session written by <see cref="InferenceSession.SaveState"/> into a new session that continues exactly
+    /// where the saved one stopped. The stream is read from its current position.
+    /// </summary>
+    /// <exception cref="ModelFormatException">The state is not one (magic), from a newer format version, from another model
+    /// (config or weights fingerprint) or KV cache precision, truncated, corrupted (checksum), or claims more positions
+    /// than the context holds; the message names the stream (its file for a FileStream, else "session state") and the field.
+    /// Nothing sized by the stream is allocated before its counts are checked against the model.</exception>
+    public InferenceSession LoadSession(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ThrowIfDisposed();
+        return SessionStateFormat.Read(stream, this);
+    }
+
+    /// <summary>A cheap fingerprint of the weights' values (a few rows and the norms; see <see cref="SessionStateFormat.WeightsFingerprint"/>).</summary>
+    internal ulong WeightsFingerprint => _weightsFingerprint.Value;
+
+    /// <summary>Tokens run through the forward pass by all sessions so far (lets tests see work skipped by prefix caching).</summary>
+    internal long EvaluatedTokens => Interlocked.Read(ref _evaluatedTokens);
+
+    internal void CountEvaluated(int tokens) => Interlocked.Add(ref _evaluatedTokens, tokens);
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed != 0, this);
 

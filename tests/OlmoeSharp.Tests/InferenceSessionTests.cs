@@ -49,4 +49,31 @@ public sealed class InferenceSessionTests(TinyModelFixture fixture) : IClassFixt
         session.Evaluate(prompt[..40], logits);
         Assert.Equal(expected, logits);
     }
+
+    [Fact]
+    public void Truncating_or_copying_a_prefix_then_continuing_equals_computing_that_prefix_afresh()
+    {
+        var model = fixture.Model;
+        int vocab = model.Config.VocabSize;
+        int[] first = [.. Enumerable.Range(0, 60).Select(i => i * 37 % 50000)], next = [.. Enumerable.Range(0, 20).Select(i => 1000 + i)];
+        var reference = model.CreateSession();
+        reference.Evaluate(first.AsSpan(0, 30), Span<float>.Empty);
+        var expected = new float[next.Length * vocab];
+        reference.Evaluate(next, expected);
+
+        var truncated = model.CreateSession();
+        truncated.Evaluate(first, Span<float>.Empty);
+        Assert.Equal(first, truncated.Tokens.ToArray());
+        truncated.Truncate(30);
+        var copied = model.CreateSession();
+        copied.Evaluate([5, 6, 7], Span<float>.Empty);
+        copied.CopyPrefixFrom(truncated, 30);
+        foreach (var session in new[] { truncated, copied })
+        {
+            var actual = new float[next.Length * vocab];
+            session.Evaluate(next, actual);
+            Assert.Equal(expected, actual);
+            Assert.Equal(first.Take(30).Concat(next).ToArray(), session.Tokens.ToArray());
+        }
+    }
 }

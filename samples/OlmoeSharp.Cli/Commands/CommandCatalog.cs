@@ -19,5 +19,6 @@ internal static class CommandCatalog
         yield return QuantizeCommand.Create();
         yield return ConvertCommand.Create();
         yield return BenchCommand.Create();
+        yield return SessionBenchCommand.Create();
     }
 }

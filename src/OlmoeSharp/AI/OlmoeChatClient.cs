@@ -56,9 +56,10 @@ public sealed class OlmoeChatClient : IChatClient
             var usage = update.Usage!;
             last.Contents.Add(new UsageContent(new UsageDetails
             {
-                InputTokenCount = usage.PromptTokens,
+                InputTokenCount = usage.PromptTokens + usage.CachedPromptTokens,
+                CachedInputTokenCount = usage.CachedPromptTokens,
                 OutputTokenCount = usage.GeneratedTokens,
-                TotalTokenCount = usage.PromptTokens + usage.GeneratedTokens,
+                TotalTokenCount = usage.PromptTokens + usage.CachedPromptTokens + usage.GeneratedTokens,
             }));
             yield return last;
         }

@@ -12,11 +12,16 @@ public enum FinishReason
 }
 
 /// <summary>Token counts and speeds of one generation.</summary>
-/// <param name="PromptTokens">Tokens processed before the first generated one (only the new ones in a chat that re-uses its cache).</param>
+/// <param name="PromptTokens">Prompt tokens processed before the first generated one: only the new ones when a cached prefix was
+/// re-used (<see cref="CachedPromptTokens"/> more were not recomputed).</param>
 /// <param name="GeneratedTokens">Tokens generated.</param>
 /// <param name="PromptTokensPerSecond">Prompt processing speed.</param>
 /// <param name="DecodeTokensPerSecond">Generation speed after the first token.</param>
-public sealed record GenerationUsage(int PromptTokens, int GeneratedTokens, double PromptTokensPerSecond, double DecodeTokensPerSecond);
+public sealed record GenerationUsage(int PromptTokens, int GeneratedTokens, double PromptTokensPerSecond, double DecodeTokensPerSecond)
+{
+    /// <summary>Leading prompt tokens whose KV cache was re-used from an idle session (prefix caching) instead of recomputed.</summary>
+    public int CachedPromptTokens { get; init; }
+}
 
 /// <summary>
 /// One step of a streamed generation: new text (possibly empty, when a token completes no character yet or may be

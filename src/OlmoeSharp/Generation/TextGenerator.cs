@@ -13,10 +13,17 @@ namespace OlmoeSharp.Generation;
 /// the KV cache, decoding each into text as soon as it forms whole characters. Thread-safe: each call runs in its
 /// own <see cref="InferenceSession"/>, so one generator serves concurrent requests. Without a tokenizer it still
 /// generates from token ids (the updates then carry ids and no text).
+/// <para>
+/// Prefix caching: finished requests leave their session idle in a small pool (<see cref="MaxIdleSessions"/>,
+/// <see cref="MaxIdleCacheBytes"/>); a new request — or a <see cref="ChatSession"/> turn — leases the idle session that
+/// holds the longest prefix of its prompt and evaluates only the rest, so requests sharing a long system prompt or
+/// document process it once. The results are those of recomputing (the cached keys and values are the same numbers).
+/// </para>
 /// </summary>
 public sealed class TextGenerator
 {
     private readonly HashSet<int> _endOfText;
+    private SessionPool? _pool;
 
     /// <summary>Creates a generator over a loaded model and its tokenizer (by default the model's own).</summary>
     /// <param name="model">The model.</param>
@@ -33,6 +40,25 @@ public sealed class TextGenerator
 
     /// <summary>The model.</summary>
     public OlmoeModel Model { get; }
+
+    /// <summary>Idle sessions kept for prefix caching (least recently used evicted first); 0 turns prefix caching off. Default 4.</summary>
+    public int MaxIdleSessions
+    {
+        get;
+        init => field = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxIdleSessions), value, "must be 0 or more.");
+    } = 4;
+
+    /// <summary>
+    /// Bound on the KV cache bytes the idle sessions hold together (allocated storage, see
+    /// <see cref="InferenceSession.CacheBytes"/>). Default 2 GiB: eight 1,000-token sessions of the full model in float32.
+    /// </summary>
+    public long MaxIdleCacheBytes
+    {
+        get;
+        init => field = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxIdleCacheBytes), value, "must be 0 or more.");
+    } = 2L << 30;
+
+    internal SessionPool Pool => LazyInitializer.EnsureInitialized(ref _pool, () => new SessionPool(Model, MaxIdleSessions, MaxIdleCacheBytes));
 
     /// <summary>The tokenizer, or null when the model folder has none.</summary>
     public OlmoeTokenizer? Tokenizer { get; }
@@ -68,9 +94,31 @@ public sealed class TextGenerator
         options.Validate();
         if (promptTokens.Count == 0) throw new ArgumentException("the prompt is empty.", nameof(promptTokens));
         CheckContext(promptTokens.Count, Model.Config.MaxPositionEmbeddings, options);
-        var session = Model.CreateSession();
+        Model.ThrowIfDisposed();
+        return RunPooledAsync([.. promptTokens], options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> (the whole prompt) in the pooled session holding its longest prefix, returning the
+    /// session to the pool at the end, however the enumeration ends. <paramref name="finished"/> sees the session first.
+    /// </summary>
+    internal async IAsyncEnumerable<GenerationUpdate> RunPooledAsync(List<int> tokens, GenerationOptions options,
+        [EnumeratorCancellation] CancellationToken cancellationToken, Action<InferenceSession>? finished = null)
+    {
+        var (session, reused) = Pool.Lease(tokens);
+        // Sessions are leased per request: the observer goes with the lease (and leaves with it: pooled sessions are shared).
         session.RouterObserver = RouterObserver;
-        return RunAsync(session, [.. promptTokens], promptTokens.Count, options, cancellationToken);
+        try
+        {
+            await foreach (var update in RunAsync(session, tokens, tokens.Count - reused, options, cancellationToken, reused))
+                yield return update;
+            finished?.Invoke(session);
+        }
+        finally
+        {
+            session.RouterObserver = null;
+            Pool.Return(session);
+        }
     }
 
     /// <summary>Refuses a request that would run past the context window rather than attend wrongly.</summary>
@@ -87,7 +135,7 @@ public sealed class TextGenerator
     /// its last <paramref name="pending"/> are not yet in the session's cache. Generated tokens are appended to it.
     /// </summary>
     internal async IAsyncEnumerable<GenerationUpdate> RunAsync(InferenceSession session, List<int> tokens, int pending,
-        GenerationOptions options, [EnumeratorCancellation] CancellationToken cancellationToken)
+        GenerationOptions options, [EnumeratorCancellation] CancellationToken cancellationToken, int cached = 0)
     {
         var sampler = new Sampler(options, Math.Min(Tokenizer?.VocabularySize ?? int.MaxValue, Model.Config.VocabSize));
         var decoder = Tokenizer?.CreateStreamingDecoder(skipSpecialTokens: true);
@@ -143,7 +191,7 @@ public sealed class TextGenerator
             promptTokens,
             generated,
             promptSeconds > 0 ? promptTokens / promptSeconds : 0,
-            generated > 1 && decodeSeconds > 0 ? (generated - 1) / decodeSeconds : 0);
+            generated > 1 && decodeSeconds > 0 ? (generated - 1) / decodeSeconds : 0) { CachedPromptTokens = cached };
         Log.GenerationFinished(Logger, generated, finish.ToString(), usage.PromptTokensPerSecond, usage.DecodeTokensPerSecond);
         yield return new GenerationUpdate(rest, null, finish, usage);
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using OlmoeSharp.Tensors;
 
 namespace OlmoeSharp.Model;
@@ -80,6 +81,51 @@ internal sealed class KvCache
                 BFloat16Kernels.Narrow(v, _values16[layer].AsSpan(offset, _headDim));
             }
         }
+    }
+
+    /// <summary>Layers the cache holds.</summary>
+    public int Layers => _layers;
+
+    /// <summary>Key/value heads per layer.</summary>
+    public int Heads => _heads;
+
+    /// <summary>Width of one head.</summary>
+    public int HeadDim => _headDim;
+
+    /// <summary>Bytes one stored element takes: 4 (float32) or 2 (bf16).</summary>
+    public int ElementBytes => Precision == KvCachePrecision.Float32 ? sizeof(float) : sizeof(ushort);
+
+    /// <summary>Bytes one position takes over all layers, keys and values: layers × 2 × kvHeads × headDim × <see cref="ElementBytes"/>.</summary>
+    public long BytesPerPosition => (long)_layers * 2 * _heads * _headDim * ElementBytes;
+
+    /// <summary>Bytes of storage allocated now (<see cref="Capacity"/> positions).</summary>
+    public long AllocatedBytes => BytesPerPosition * Capacity;
+
+    /// <summary>
+    /// The raw bytes of one head's first <paramref name="positions"/> keys (or values) in one layer: positions × headDim
+    /// elements, contiguous (the head-major layout), in the machine's byte order. Valid until the next growth.
+    /// </summary>
+    public Span<byte> HeadBytes(int layer, int head, bool values, int positions)
+    {
+        if ((uint)positions > (uint)Capacity) throw new ArgumentOutOfRangeException(nameof(positions), $"{positions} positions exceed the capacity of {Capacity}.");
+        int offset = head * HeadStride, length = positions * _headDim;
+        return Precision == KvCachePrecision.Float32
+            ? MemoryMarshal.AsBytes((values ? _values : _keys)[layer].AsSpan(offset, length))
+            : MemoryMarshal.AsBytes((values ? _values16 : _keys16)[layer].AsSpan(offset, length));
+    }
+
+    /// <summary>Copies the first <paramref name="positions"/> positions of <paramref name="source"/> (same shape and precision) over this cache's.</summary>
+    public void CopyPrefixFrom(KvCache source, int positions)
+    {
+        if (source._layers != _layers || source._heads != _heads || source._headDim != _headDim || source.Precision != Precision)
+            throw new ArgumentException("the caches differ in shape or precision.", nameof(source));
+        EnsureCapacity(positions);
+        for (int l = 0; l < _layers; l++)
+            for (int h = 0; h < _heads; h++)
+            {
+                source.HeadBytes(l, h, values: false, positions).CopyTo(HeadBytes(l, h, values: false, positions));
+                source.HeadBytes(l, h, values: true, positions).CopyTo(HeadBytes(l, h, values: true, positions));
+            }
     }
 
     private void Resize(int capacity)

@@ -42,4 +42,30 @@ public sealed class KvCacheTests
                 Assert.Equal(OlmoeSharp.Tensors.BFloat16Kernels.FromSingle(values[head * 4 + i]), cache.Values16(0)[head * cache.HeadStride + 63 * 4 + i]);
             }
     }
+
+    [Theory]
+    [InlineData(KvCachePrecision.Float32)]
+    [InlineData(KvCachePrecision.BFloat16)]
+    public void A_prefix_copies_into_another_cache_and_head_bytes_are_each_heads_positions(KvCachePrecision precision)
+    {
+        var source = new KvCache(layers: 2, kvHeads: 2, headDim: 4, maxPositions: 512, initialPositions: 64, precision);
+        var target = new KvCache(layers: 2, kvHeads: 2, headDim: 4, maxPositions: 512, initialPositions: 64, precision);
+        source.EnsureCapacity(100);
+        for (int p = 0; p < 100; p++)
+            for (int l = 0; l < 2; l++)
+                source.Store(l, p, [.. Enumerable.Range(0, 8).Select(i => p + l * 0.5f + i)], [.. Enumerable.Range(0, 8).Select(i => -p - i * 0.25f)]);
+        target.CopyPrefixFrom(source, 90);
+        Assert.True(target.Capacity >= 90);
+        int element = precision == KvCachePrecision.Float32 ? 4 : 2;
+        Assert.Equal(2L * 2 * 2 * 4 * element, source.BytesPerPosition);
+        for (int l = 0; l < 2; l++)
+            for (int h = 0; h < 2; h++)
+            {
+                Assert.Equal(90 * 4 * element, target.HeadBytes(l, h, values: false, 90).Length);
+                Assert.True(source.HeadBytes(l, h, values: false, 90).SequenceEqual(target.HeadBytes(l, h, values: false, 90)));
+                Assert.True(source.HeadBytes(l, h, values: true, 90).SequenceEqual(target.HeadBytes(l, h, values: true, 90)));
+            }
+        Assert.Throws<ArgumentOutOfRangeException>(() => { source.HeadBytes(0, 0, false, source.Capacity + 1); });
+        Assert.Throws<ArgumentException>(() => new KvCache(1, 2, 4, 512).CopyPrefixFrom(source, 1));
+    }
 }
