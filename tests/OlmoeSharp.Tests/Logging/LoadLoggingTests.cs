@@ -87,9 +87,15 @@ public sealed class LoadLoggingTests(TinyModelFixture fixture) : IClassFixture<T
         var logger = new CollectingLogger();
         var generator = new TextGenerator(fixture.Model, logger: logger);
         var chat = new ChatSession(generator);
-        await foreach (var _ in chat.SendAsync("Hi", new GenerationOptions { MaxNewTokens = 3, Temperature = 0, IgnoreEndOfText = true })) { }
-        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Debug && e.Message.StartsWith("Chat turn: 0 of ", StringComparison.Ordinal));
-        Assert.Contains(logger.Entries, e => e.Level == LogLevel.Debug && e.Message.StartsWith("Generating: ", StringComparison.Ordinal));
+        var options = new GenerationOptions { MaxNewTokens = 3, Temperature = 0, IgnoreEndOfText = true };
+        await foreach (var _ in chat.SendAsync("Hi", options)) { }
+        await foreach (var _ in chat.SendAsync("And then?", options)) { }
+        var starts = logger.Entries.Where(e => e.Level == LogLevel.Debug && e.Message.StartsWith("Generating: ", StringComparison.Ordinal))
+            .Select(e => System.Text.RegularExpressions.Regex.Match(e.Message, @"^Generating: (\d+) prompt tokens \((\d+) to process\)"))
+            .Select(m => (Prompt: int.Parse(m.Groups[1].Value), Pending: int.Parse(m.Groups[2].Value))).ToList();
+        Assert.Equal(2, starts.Count);
+        Assert.Equal(starts[0].Prompt, starts[0].Pending);   // the first turn processes its whole prompt
+        Assert.True(starts[1].Pending < starts[1].Prompt);   // the second re-uses the first turn's cache, and says so
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Debug && e.Message.StartsWith("Generated 3 tokens, finish Length", StringComparison.Ordinal));
     }
 
