@@ -484,19 +484,9 @@ public sealed class MLTokenizersTests
 
     private static byte[] Bytes(IEnumerable<int> ids) => [.. ids.SelectMany(id => Olmoe.TokenBytes[id].ToArray())];
 
-    private static TheoryData<int> LineNumbers(string file)
-    {
-        var data = new TheoryData<int>();
-        var lines = File.ReadAllLines(SharedData.Path("tokenizers", file));
-        for (int i = 0; i < lines.Length; i++)
-        {
-            if (!string.IsNullOrWhiteSpace(lines[i])) data.Add(i + 1);
-        }
-        return data;
-    }
+    private static TheoryData<int> LineNumbers(string file) => PublicCaseFiles.LineNumbers(file);
 
-    private static JsonDocument Read(string file, int line) =>
-        JsonDocument.Parse(File.ReadLines(SharedData.Path("tokenizers", file)).ElementAt(line - 1));
+    private static JsonDocument Read(string file, int line) => PublicCaseFiles.Read(file, line);
 
     private static IEnumerable<string> ReferenceLines()
     {

@@ -38,18 +38,7 @@ public sealed class PublicCasesTests
         Assert.Equal(root.GetProperty("decode_skip_special").GetString(), tokenizer.Decode(ids, skipSpecialTokens: true));
     }
 
-    private static TheoryData<int> LineNumbers(string file)
-    {
-        var data = new TheoryData<int>();
-        var lines = File.ReadAllLines(SharedData.Path("tokenizers", file));
-        for (int i = 0; i < lines.Length; i++)
-        {
-            if (!string.IsNullOrWhiteSpace(lines[i])) data.Add(i + 1);
-        }
+    private static TheoryData<int> LineNumbers(string file) => PublicCaseFiles.LineNumbers(file);
 
-        return data;
-    }
-
-    private static JsonDocument Read(string file, int line) =>
-        JsonDocument.Parse(File.ReadLines(SharedData.Path("tokenizers", file)).ElementAt(line - 1));
+    private static JsonDocument Read(string file, int line) => PublicCaseFiles.Read(file, line);
 }
