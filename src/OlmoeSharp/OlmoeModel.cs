@@ -148,6 +148,8 @@ public sealed class OlmoeModel : IDisposable
                     options.MeasurePackedSpeed ? MeasureSpeedup(options.Residency, encoder, matrices) : null);
                 if (residency == WeightResidency.Preloaded && files is Loading.Gguf.GgufCheckpoint)
                     (residency, choice) = (WeightResidency.Mapped, "mapped instead of preloaded: a GGUF file is always mapped (preloading copies safetensors files)");
+                else if (options.Residency == WeightResidency.Auto && packedBytes == 0 && files is Loading.Gguf.GgufCheckpoint)
+                    choice = $"auto → mapped: the GGUF file's weights as stored ({string.Join(", ", matrices.Select(m => m.Format.Name).Distinct().Order())})";
                 if (residency == WeightResidency.Packed)
                 {
                     encoded = EncodedWeights.Encode(matrices, encoder, threads,

@@ -73,6 +73,8 @@ public sealed class GgufModelTests
         Assert.Null(c.BosTokenId); // written, but add_bos_token is not set: llama.cpp does not add it either
         Assert.Null(model.Tokenizer);
         Assert.Equal(path, model.Directory);
+        Assert.Equal(WeightResidency.Mapped, model.Residency);
+        Assert.Equal("auto → mapped: the GGUF file's weights as stored (f32)", model.ResidencyChoice);
     }
 
     [Fact]
