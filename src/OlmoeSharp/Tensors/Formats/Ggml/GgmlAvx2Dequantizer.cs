@@ -41,19 +41,11 @@ internal static unsafe class GgmlAvx2Dequantizer
         Avx.Multiply(b, d).Store(destination + 8);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Low(Vector128<byte> v) => Sse2.And(v, Vector128.Create((byte)0x0F));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> High(Vector128<byte> v) => Sse2.And(Sse2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), Vector128.Create((byte)0x0F));
-
-    private static float Half(byte* p) => (float)BitConverter.UInt16BitsToHalf(*(ushort*)p);
-
     public static void WidenQ8_0(byte* row, float* destination, int blocks)
     {
         for (int b = 0; b < blocks; b++, row += 34, destination += 32)
         {
-            var d = Vector256.Create(Half(row));
+            var d = Vector256.Create(GgmlBits.ExactHalf(row));
             StoreScaled(Sse2.LoadVector128((sbyte*)(row + 2)), d, destination);
             StoreScaled(Sse2.LoadVector128((sbyte*)(row + 18)), d, destination + 16);
         }
@@ -64,10 +56,10 @@ internal static unsafe class GgmlAvx2Dequantizer
         var eight = Vector128.Create((sbyte)8);
         for (int b = 0; b < blocks; b++, row += 18, destination += 32)
         {
-            var d = Vector256.Create(Half(row));
+            var d = Vector256.Create(GgmlBits.ExactHalf(row));
             var q = Sse2.LoadVector128(row + 2);
-            StoreScaled(Sse2.Subtract(Low(q).AsSByte(), eight), d, destination);
-            StoreScaled(Sse2.Subtract(High(q).AsSByte(), eight), d, destination + 16);
+            StoreScaled(Sse2.Subtract(GgmlBits.Low(q).AsSByte(), eight), d, destination);
+            StoreScaled(Sse2.Subtract(GgmlBits.High(q).AsSByte(), eight), d, destination + 16);
         }
     }
 
@@ -75,7 +67,7 @@ internal static unsafe class GgmlAvx2Dequantizer
     {
         for (int s = 0; s < superBlocks; s++, row += 144)
         {
-            float d = Half(row), min = Half(row + 2);
+            float d = GgmlBits.ExactHalf(row), min = GgmlBits.ExactHalf(row + 2);
             for (int j = 0; j < 8; j += 2, destination += 64)
             {
                 var (sc0, m0) = KQuantScales.Get(row + 4, j);
@@ -84,10 +76,10 @@ internal static unsafe class GgmlAvx2Dequantizer
                 var q1 = Sse2.LoadVector128(row + 32 + j * 16);
                 Vector256<float> d0 = Vector256.Create(d * sc0), n0 = Vector256.Create(min * m0);
                 Vector256<float> d1 = Vector256.Create(d * sc1), n1 = Vector256.Create(min * m1);
-                StoreScaled(Low(q0), d0, n0, destination);
-                StoreScaled(Low(q1), d0, n0, destination + 16);
-                StoreScaled(High(q0), d1, n1, destination + 32);
-                StoreScaled(High(q1), d1, n1, destination + 48);
+                StoreScaled(GgmlBits.Low(q0), d0, n0, destination);
+                StoreScaled(GgmlBits.Low(q1), d0, n0, destination + 16);
+                StoreScaled(GgmlBits.High(q0), d1, n1, destination + 32);
+                StoreScaled(GgmlBits.High(q1), d1, n1, destination + 48);
             }
         }
     }
@@ -97,7 +89,7 @@ internal static unsafe class GgmlAvx2Dequantizer
         var bit = Vector128.Create((byte)0x01);
         for (int s = 0; s < superBlocks; s++, row += 176)
         {
-            float d = Half(row), min = Half(row + 2);
+            float d = GgmlBits.ExactHalf(row), min = GgmlBits.ExactHalf(row + 2);
             var h0 = Sse2.LoadVector128(row + 16);
             var h1 = Sse2.LoadVector128(row + 32);
             for (int j = 0; j < 8; j += 2, destination += 64)
@@ -108,19 +100,15 @@ internal static unsafe class GgmlAvx2Dequantizer
                 var q1 = Sse2.LoadVector128(row + 64 + j * 16);
                 Vector256<float> d0 = Vector256.Create(d * sc0), n0 = Vector256.Create(min * m0);
                 Vector256<float> d1 = Vector256.Create(d * sc1), n1 = Vector256.Create(min * m1);
-                StoreScaled(Sse2.Or(Low(q0), Fifth(h0, bit)), d0, n0, destination);
-                StoreScaled(Sse2.Or(Low(q1), Fifth(h1, bit)), d0, n0, destination + 16);
+                StoreScaled(Sse2.Or(GgmlBits.Low(q0), GgmlBits.Fifth(h0, bit)), d0, n0, destination);
+                StoreScaled(Sse2.Or(GgmlBits.Low(q1), GgmlBits.Fifth(h1, bit)), d0, n0, destination + 16);
                 h0 = Sse2.ShiftRightLogical(h0.AsUInt16(), 1).AsByte(); h1 = Sse2.ShiftRightLogical(h1.AsUInt16(), 1).AsByte();
-                StoreScaled(Sse2.Or(High(q0), Fifth(h0, bit)), d1, n1, destination + 32);
-                StoreScaled(Sse2.Or(High(q1), Fifth(h1, bit)), d1, n1, destination + 48);
+                StoreScaled(Sse2.Or(GgmlBits.High(q0), GgmlBits.Fifth(h0, bit)), d1, n1, destination + 32);
+                StoreScaled(Sse2.Or(GgmlBits.High(q1), GgmlBits.Fifth(h1, bit)), d1, n1, destination + 48);
                 h0 = Sse2.ShiftRightLogical(h0.AsUInt16(), 1).AsByte(); h1 = Sse2.ShiftRightLogical(h1.AsUInt16(), 1).AsByte();
             }
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Fifth(Vector128<byte> high, Vector128<byte> bit) =>
-        Sse2.ShiftLeftLogical(Sse2.And(high, bit).AsUInt16(), 4).AsByte();
 
     public static void WidenQ6_K(byte* row, float* destination, int superBlocks)
     {
@@ -128,7 +116,7 @@ internal static unsafe class GgmlAvx2Dequantizer
         var offset = Vector128.Create((sbyte)32);
         for (int s = 0; s < superBlocks; s++, row += 210, destination += 256)
         {
-            float d = Half(row + 208);
+            float d = GgmlBits.ExactHalf(row + 208);
             sbyte* scales = (sbyte*)(row + 192);
             for (int half = 0; half < 2; half++)
             {
@@ -140,7 +128,7 @@ internal static unsafe class GgmlAvx2Dequantizer
                     for (int k = 0; k < 4; k++)
                     {
                         var ql = (k & 1) == 0 ? ql0 : ql1;
-                        var low = k < 2 ? Low(ql) : High(ql);
+                        var low = k < 2 ? GgmlBits.Low(ql) : GgmlBits.High(ql);
                         var high = Sse2.ShiftLeftLogical(Sse2.And(qh, three).AsUInt16(), 4).AsByte();
                         qh = Sse2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte();
                         int value = half * 128 + k * 32 + part * 16;

@@ -31,12 +31,6 @@ internal static unsafe class GgmlAvx2Kernels
         Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Vector256.Create(scale), acc);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Low(Vector128<byte> v) => Sse2.And(v, Vector128.Create((byte)0x0F));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> High(Vector128<byte> v) => Sse2.And(Sse2.ShiftRightLogical(v.AsUInt16(), 4).AsByte(), Vector128.Create((byte)0x0F));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Sum(Vector256<float> v)
     {
         var s = Sse.Add(v.GetLower(), v.GetUpper());
@@ -109,8 +103,8 @@ internal static unsafe class GgmlAvx2Kernels
                 var q0 = Sse2.LoadVector128(group + k * 18 + 2);
                 var q1 = Sse2.LoadVector128(group + k * 18 + 20);
                 short* x0 = x.Values + (b + k) * 32;
-                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(Low(q0), x0), Dot16(High(q0), x0 + 16))), Lane(factors, k), acc0);
-                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(Low(q1), x0 + 32), Dot16(High(q1), x0 + 48))), Lane(factors, k + 1), acc1);
+                acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(GgmlBits.Low(q0), x0), Dot16(GgmlBits.High(q0), x0 + 16))), Lane(factors, k), acc0);
+                acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(GgmlBits.Low(q1), x0 + 32), Dot16(GgmlBits.High(q1), x0 + 48))), Lane(factors, k + 1), acc1);
             }
         }
         for (; b < blocks; b++)
@@ -119,7 +113,7 @@ internal static unsafe class GgmlAvx2Kernels
             float d = Half(block);
             var q = Sse2.LoadVector128(block + 2);
             short* xq = x.Values + b * 32;
-            acc0 = Accumulate(Avx2.Add(Dot16(Low(q), xq), Dot16(High(q), xq + 16)), d * x.Scales[b], acc0);
+            acc0 = Accumulate(Avx2.Add(Dot16(GgmlBits.Low(q), xq), Dot16(GgmlBits.High(q), xq + 16)), d * x.Scales[b], acc0);
             offset += d * x.Sums[b];
         }
         return Sum(Avx.Add(acc0, acc1)) - 8 * (Sum(offsets) + offset);
@@ -166,8 +160,8 @@ internal static unsafe class GgmlAvx2Kernels
         var q0 = Sse2.LoadVector128(quants + j * 16);
         var q1 = Sse2.LoadVector128(quants + j * 16 + 16);
         short* x0 = xq + j * 32;
-        acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(Low(q0), x0), Dot16(Low(q1), x0 + 16))), Lane(factors, j), acc0);
-        acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(High(q0), x0 + 32), Dot16(High(q1), x0 + 48))), Lane(factors, j + 1), acc1);
+        acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(GgmlBits.Low(q0), x0), Dot16(GgmlBits.Low(q1), x0 + 16))), Lane(factors, j), acc0);
+        acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(GgmlBits.High(q0), x0 + 32), Dot16(GgmlBits.High(q1), x0 + 48))), Lane(factors, j + 1), acc1);
     }
 
     public static float DotQ5_K(byte* row, int superBlocks, Int16Activations x)
@@ -187,9 +181,9 @@ internal static unsafe class GgmlAvx2Kernels
                 var q1 = Sse2.LoadVector128(block + 64 + j * 16);
                 // The fifth bit of sub-block j is bit j of each high byte: h moves down a bit a sub-block, so bit 0
                 // is the current one's, masked and moved to bit 4.
-                var a0 = Sse2.Or(Low(q0), Fifth(h0, bit)); var a1 = Sse2.Or(Low(q1), Fifth(h1, bit));
+                var a0 = Sse2.Or(GgmlBits.Low(q0), GgmlBits.Fifth(h0, bit)); var a1 = Sse2.Or(GgmlBits.Low(q1), GgmlBits.Fifth(h1, bit));
                 h0 = Sse2.ShiftRightLogical(h0.AsUInt16(), 1).AsByte(); h1 = Sse2.ShiftRightLogical(h1.AsUInt16(), 1).AsByte();
-                var b0 = Sse2.Or(High(q0), Fifth(h0, bit)); var b1 = Sse2.Or(High(q1), Fifth(h1, bit));
+                var b0 = Sse2.Or(GgmlBits.High(q0), GgmlBits.Fifth(h0, bit)); var b1 = Sse2.Or(GgmlBits.High(q1), GgmlBits.Fifth(h1, bit));
                 h0 = Sse2.ShiftRightLogical(h0.AsUInt16(), 1).AsByte(); h1 = Sse2.ShiftRightLogical(h1.AsUInt16(), 1).AsByte();
                 short* x0 = xq + j * 32;
                 acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(Avx2.Add(Dot16(a0, x0), Dot16(a1, x0 + 16))), Lane(factors, j), acc0);
@@ -198,10 +192,6 @@ internal static unsafe class GgmlAvx2Kernels
         }
         return Sum(Avx.Add(acc0, acc1)) - Sum(mins);
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<byte> Fifth(Vector128<byte> high, Vector128<byte> bit) =>
-        Sse2.ShiftLeftLogical(Sse2.And(high, bit).AsUInt16(), 4).AsByte();
 
     public static float DotQ6_K(byte* row, int superBlocks, Int16Activations x)
     {

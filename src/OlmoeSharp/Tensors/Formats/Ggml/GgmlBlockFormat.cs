@@ -72,5 +72,5 @@ internal abstract unsafe class GgmlBlockFormat : WeightFormat
     }
 
     /// <summary>An IEEE half stored little-endian at <paramref name="p"/>, widened exactly (ggml's GGML_FP16_TO_FP32).</summary>
-    protected static float Half(byte* p) => (float)BitConverter.UInt16BitsToHalf(*(ushort*)p);
+    protected static float Half(byte* p) => GgmlBits.ExactHalf(p);
 }
