@@ -11,16 +11,20 @@ namespace OlmoeSharp;
 public sealed class InferenceSession
 {
     private readonly OlmoeModel _model;
-    private readonly RunState _state;
-    private readonly ForwardPass _forward;
+    private readonly KvCache _cache;
+    private readonly ForwardSegment[] _segment = new ForwardSegment[1];
+    // The activations and jobs of Evaluate, made on its first call: a session that only runs in the model's batched
+    // steps (text generation) never needs its own.
+    private RunState? _state;
+    private ForwardPass? _forward;
     private int[] _tokens = [];
     private int _busy;
 
     internal InferenceSession(OlmoeModel model)
     {
         _model = model;
-        _state = new RunState(model.Config, model.KvCachePrecision);
-        _forward = new ForwardPass(model.Config, model.Weights, model.Pool);
+        var c = model.Config;
+        _cache = new KvCache(c.NumHiddenLayers, c.NumKeyValueHeads, c.HeadDim, c.MaxPositionEmbeddings, precision: model.KvCachePrecision);
     }
 
     /// <summary>The model this session runs.</summary>
@@ -39,12 +43,13 @@ public sealed class InferenceSession
     /// Bytes <see cref="SaveState"/> writes per position: layers × 2 × kvHeads × headDim × 4 (float32 cache) or 2 (bf16),
     /// plus 4 for the token id — 262,148 on the full-size model in float32 (1.0 GB for 4,000 tokens), 131,076 in bf16.
     /// </summary>
-    public long StateBytesPerToken => _state.Cache.BytesPerPosition + sizeof(int);
+    public long StateBytesPerToken => _cache.BytesPerPosition + sizeof(int);
 
     /// <summary>Bytes of KV cache storage the session has allocated.</summary>
-    public long CacheBytes => _state.Cache.AllocatedBytes;
+    public long CacheBytes => _cache.AllocatedBytes;
 
-    internal RunState State => _state;
+    /// <summary>The session's keys and values.</summary>
+    internal KvCache Cache => _cache;
 
     /// <summary>
     /// Writes the session — the tokens it holds and their keys and values — to <paramref name="stream"/> in a
@@ -60,7 +65,7 @@ public sealed class InferenceSession
         try
         {
             _model.ThrowIfDisposed();
-            SessionStateFormat.Write(stream, _model.Config, _model.WeightsFingerprint, _state.Cache, Tokens);
+            SessionStateFormat.Write(stream, _model.Config, _model.WeightsFingerprint, _cache, Tokens);
         }
         finally
         {
@@ -71,7 +76,7 @@ public sealed class InferenceSession
     /// <summary>Sets the tokens a freshly read cache holds (<see cref="SessionStateFormat.Read"/>).</summary>
     internal void Restore(int[] tokens)
     {
-        _tokens = tokens.Length >= _state.Cache.Capacity ? tokens : [.. tokens, .. new int[_state.Cache.Capacity - tokens.Length]];
+        _tokens = tokens.Length >= _cache.Capacity ? tokens : [.. tokens, .. new int[_cache.Capacity - tokens.Length]];
         Position = tokens.Length;
     }
 
@@ -86,8 +91,7 @@ public sealed class InferenceSession
         Enter();
         try
         {
-            _state.EnsurePositions(positions);
-            _state.Cache.CopyPrefixFrom(source._state.Cache, positions);
+            _cache.CopyPrefixFrom(source._cache, positions);
             EnsureTokenCapacity();
             source.Tokens[..positions].CopyTo(_tokens);
             Position = positions;
@@ -100,7 +104,7 @@ public sealed class InferenceSession
 
     private void EnsureTokenCapacity()
     {
-        if (_tokens.Length < _state.Cache.Capacity) Array.Resize(ref _tokens, _state.Cache.Capacity);
+        if (_tokens.Length < _cache.Capacity) Array.Resize(ref _tokens, _cache.Capacity);
     }
 
     /// <summary>
@@ -122,15 +126,14 @@ public sealed class InferenceSession
         bool allRows = logits.Length == (long)tokens.Length * vocab && tokens.Length > 1;
         if (!logits.IsEmpty && logits.Length != vocab && !allRows)
             throw new ArgumentException($"logits must be empty, {vocab} (last row) or {tokens.Length} × {vocab} (every row) long; it is {logits.Length}.", nameof(logits));
-        ValidateTokens(tokens);
-        if (Position + tokens.Length > ContextLength)
-            throw new ArgumentOutOfRangeException(nameof(tokens), $"{Position} cached + {tokens.Length} new tokens exceed the context of {ContextLength}.");
+        ValidateAppend(tokens);
         Enter();
         try
         {
             _model.ThrowIfDisposed();
-            _state.EnsurePositions(Position + tokens.Length); // once for the whole prompt, not block by block
-            EnsureTokenCapacity();
+            ReserveFor(tokens.Length); // once for the whole prompt, not block by block
+            _state ??= new RunState(_model.Config);
+            _forward ??= new ForwardPass(_model.Config, _model.Weights, _model.Pool);
             // A prompt runs in blocks: each expert's weights are read once per block, not once per token.
             for (int start = 0; start < tokens.Length; start += ForwardPass.MaxBlock)
             {
@@ -138,17 +141,49 @@ public sealed class InferenceSession
                 int count = Math.Min(ForwardPass.MaxBlock, tokens.Length - start);
                 bool last = start + count == tokens.Length;
                 var rows = allRows ? logits.Slice(start * vocab, count * vocab) : last ? logits : Span<float>.Empty;
-                _forward.Forward(_state, tokens.Slice(start, count), Position, rows, cancellationToken, RouterObserver);
-                tokens.Slice(start, count).CopyTo(_tokens.AsSpan(Position));
-                Position += count;
-                _model.CountEvaluated(count);
+                _segment[0] = new ForwardSegment(_cache, Position, count, rows.Length / vocab, RouterObserver);
+                _forward.Forward(_state, tokens.Slice(start, count), _segment, rows, cancellationToken);
+                Advance(tokens.Slice(start, count));
             }
         }
         finally
         {
+            _segment[0] = default; // the cache and observer are not kept alive by a finished call
             Exit();
         }
     }
+
+    /// <summary>Refuses tokens outside the vocabulary, or more than the context has room for after what is cached.</summary>
+    internal void ValidateAppend(ReadOnlySpan<int> tokens)
+    {
+        ValidateTokens(tokens);
+        if (Position + tokens.Length > ContextLength)
+            throw new ArgumentOutOfRangeException(nameof(tokens), $"{Position} cached + {tokens.Length} new tokens exceed the context of {ContextLength}.");
+    }
+
+    /// <summary>Makes room in the cache for <paramref name="count"/> more positions.</summary>
+    internal void ReserveFor(int count)
+    {
+        _cache.EnsureCapacity(Position + count);
+        EnsureTokenCapacity();
+    }
+
+    /// <summary>Records <paramref name="tokens"/>, whose keys and values a forward pass just cached, as processed.</summary>
+    internal void Advance(ReadOnlySpan<int> tokens)
+    {
+        tokens.CopyTo(_tokens.AsSpan(Position));
+        Position += tokens.Length;
+        _model.CountEvaluated(tokens.Length);
+    }
+
+    /// <summary>Marks the session in use by one caller (a batched step, or <see cref="Evaluate"/>); concurrent use throws.</summary>
+    internal void Enter()
+    {
+        if (Interlocked.Exchange(ref _busy, 1) != 0)
+            throw new InvalidOperationException("This session is already in use on another thread; create one session per concurrent sequence.");
+    }
+
+    internal void Exit() => Volatile.Write(ref _busy, 0);
 
     /// <summary>Forgets everything after the first <paramref name="position"/> tokens (to re-use a shared prefix).</summary>
     public void Truncate(int position)
@@ -171,11 +206,4 @@ public sealed class InferenceSession
                 throw new ArgumentOutOfRangeException(nameof(tokens), $"token {tokens[i]} at index {i} is outside the vocabulary [0, {vocab}).");
     }
 
-    private void Enter()
-    {
-        if (Interlocked.Exchange(ref _busy, 1) != 0)
-            throw new InvalidOperationException("This session is already in use on another thread; create one session per concurrent sequence.");
-    }
-
-    private void Exit() => Volatile.Write(ref _busy, 0);
 }

@@ -48,8 +48,13 @@ public sealed record ModelLoadOptions
     /// </summary>
     public ILogger? Logger { get; init; }
 
+    /// <summary>How concurrent text generations are batched into shared forward steps (default: up to 16 sequences at once).</summary>
+    public Batching.BatchingOptions Batching { get; init; } = new();
+
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(Batching);
+        Batching.Validate();
         if (Threads < 0 || Threads > 1024) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "must be between 0 (one per core) and 1024.");
         if (!Enum.IsDefined(Residency)) throw new ArgumentOutOfRangeException(nameof(Residency), Residency, "unknown residency.");
         if (!Enum.IsDefined(KvCache)) throw new ArgumentOutOfRangeException(nameof(KvCache), KvCache, "unknown KV cache precision.");

@@ -24,7 +24,7 @@ public sealed class OlmoeModel : IDisposable
     private readonly Lazy<ulong> _weightsFingerprint;
 
     private OlmoeModel(string directory, OlmoeConfig config, ICheckpointTensors files, EncodedWeights? encoded, OlmoeWeights weights, int threads, OlmoeTokenizer? tokenizer,
-        ChatTemplateChoice chatTemplate, WeightResidency residency, string residencyChoice, KvCachePrecision kvCachePrecision)
+        ChatTemplateChoice chatTemplate, WeightResidency residency, string residencyChoice, KvCachePrecision kvCachePrecision, Batching.BatchingOptions batching)
     {
         ChatTemplate = chatTemplate;
         KvCachePrecision = kvCachePrecision;
@@ -37,6 +37,7 @@ public sealed class OlmoeModel : IDisposable
         _encoded = encoded;
         Weights = weights;
         Pool = new WorkerPool(threads);
+        Scheduler = new Batching.StepScheduler(this, batching);
         _weightsFingerprint = new(() => SessionStateFormat.WeightsFingerprint(Weights));
     }
 
@@ -78,6 +79,12 @@ public sealed class OlmoeModel : IDisposable
     internal OlmoeWeights Weights { get; }
 
     internal WorkerPool Pool { get; }
+
+    /// <summary>Batches the steps of concurrent generations into shared forward passes.</summary>
+    internal Batching.StepScheduler Scheduler { get; }
+
+    /// <summary>What batched generation is doing now: sequences running and waiting, their KV cache bytes, steps so far.</summary>
+    public Batching.BatchingStatus BatchingStatus => Scheduler.Status;
 
     /// <summary>
     /// Loads a checkpoint folder in Hugging Face layout — config.json, model.safetensors or sharded files with an
@@ -162,7 +169,7 @@ public sealed class OlmoeModel : IDisposable
                 Log.ResidencyNotAsRequested(logger, options.Residency, residency, choice);
             progress?.Report(new ModelLoadProgress(ModelLoadStage.Ready, null, files.FileCount, files.FileCount));
             Log.LoadFinished(logger, directory, clock.Elapsed.TotalSeconds, files.DataBytes, options.KvCache);
-            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, chatTemplate, residency, choice, options.KvCache);
+            return new OlmoeModel(directory, config, files, encoded, weights, threads, tokenizer, chatTemplate, residency, choice, options.KvCache, options.Batching);
         }
         catch
         {
@@ -310,6 +317,7 @@ public sealed class OlmoeModel : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Scheduler.Dispose(); // after the step in progress: it reads the weights
         Pool.Dispose();
         _encoded?.Dispose();
         _files.Dispose();

@@ -114,10 +114,10 @@ internal static class SessionStateFormat
             throw new ModelFormatException(source, $"truncated: {positions} positions need {expected} bytes, the stream holds {stream.Length - stream.Position + HeaderBytes}.", "length");
         // Non-seekable streams: positions is bounded by the context, so at most one full-context cache is allocated.
         var session = new InferenceSession(model);
-        var cache = session.State.Cache;
+        var cache = session.Cache;
         var tokens = new int[positions];
         Take(stream, hash, System.Runtime.InteropServices.MemoryMarshal.AsBytes(tokens.AsSpan()), source, "tokens");
-        session.State.EnsurePositions(positions);
+        cache.EnsureCapacity(positions);
         for (int l = 0; l < cache.Layers; l++)
             for (int h = 0; h < cache.Heads; h++)
             {

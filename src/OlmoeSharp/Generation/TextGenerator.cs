@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using OlmoeSharp.Batching;
 using OlmoeSharp.Telemetry;
 using OlmoeSharp.Tokenization;
 
@@ -144,18 +145,26 @@ public sealed class TextGenerator
         var stops = new StopSequenceMatcher(options.StopSequences);
         var logits = new float[Model.Config.VocabSize];
         int promptTokens = pending, generated = 0;
-        Log.GenerationStarted(Logger, tokens.Count, pending, options.MaxNewTokens);
+        // A place among the sequences the model batches; waiting for one counts as prompt time.
         var clock = Stopwatch.StartNew();
+        var lease = await AdmitAsync(session, cancellationToken).ConfigureAwait(false);
+        if (lease is null)
+        {
+            yield return new GenerationUpdate("", null, FinishReason.Cancelled, new GenerationUsage(promptTokens, 0, 0, 0) { CachedPromptTokens = cached });
+            yield break;
+        }
+        using var _ = lease;
+        Log.GenerationStarted(Logger, tokens.Count, pending, options.MaxNewTokens);
         double promptSeconds = 0;
         var finish = FinishReason.Length;
 
         while (true)
         {
-            // The prompt on the first pass, then each sampled token, runs off the caller's thread.
+            // The prompt on the first pass, then each sampled token, runs in the model's next batched step.
             int start = tokens.Count - pending, count = pending;
             try
             {
-                await Task.Run(() => session.Evaluate(CollectionsMarshal.AsSpan(tokens).Slice(start, count), logits, cancellationToken), cancellationToken);
+                await Model.Scheduler.EvaluateAsync(session, CollectionsMarshal.AsSpan(tokens).Slice(start, count), logits, session.RouterObserver, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -194,5 +203,18 @@ public sealed class TextGenerator
             generated > 1 && decodeSeconds > 0 ? (generated - 1) / decodeSeconds : 0) { CachedPromptTokens = cached };
         Log.GenerationFinished(Logger, generated, finish.ToString(), usage.PromptTokensPerSecond, usage.DecodeTokensPerSecond);
         yield return new GenerationUpdate(rest, null, finish, usage);
+    }
+
+    /// <summary>A place among the model's batched sequences, or null when cancelled while waiting for one.</summary>
+    private async Task<SequenceLease?> AdmitAsync(InferenceSession session, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Model.Scheduler.AdmitAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 }

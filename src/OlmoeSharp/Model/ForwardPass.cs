@@ -5,10 +5,12 @@ using OlmoeSharp.Tensors;
 namespace OlmoeSharp.Model;
 
 /// <summary>
-/// The OLMoE forward pass for a block of consecutive tokens (one token when decoding, up to <see cref="MaxBlock"/>
-/// of a prompt), reading and writing a <see cref="RunState"/>. Projections run as matrix × matrix over the block,
-/// experts over the tokens that chose them, attention causally within the block and over the cache. Step numbers
-/// are those of docs/model.md. One instance per session: its jobs hold the arguments of the run in progress.
+/// The OLMoE forward pass for a block of tokens (one token when decoding, up to <see cref="MaxBlock"/> of a prompt,
+/// or a batched step: the tokens of several sequences, each a <see cref="ForwardSegment"/> at its own position with
+/// its own cache), writing a <see cref="RunState"/>. Projections run as matrix × matrix over the whole block, experts
+/// over the tokens (of any sequence) that chose them, attention causally within each segment and over its cache.
+/// Step numbers are those of docs/model.md. Not shared between threads: its jobs hold the arguments of the run in
+/// progress.
 /// </summary>
 internal sealed class ForwardPass
 {
@@ -34,19 +36,31 @@ internal sealed class ForwardPass
     }
 
     /// <summary>
-    /// Runs <paramref name="tokens"/> (at most <see cref="MaxBlock"/>) at positions starting at
-    /// <paramref name="position"/>; the state's cache must hold the positions before it. <paramref name="logits"/>
-    /// receives the last token's logits (length V), every token's ([tokens, V]), or nothing (empty).
-    /// Cancellation is checked before every layer. <paramref name="observer"/>, when set, sees each token's routing
-    /// in each layer as it is decided.
+    /// Runs <paramref name="tokens"/> (at most <see cref="MaxBlock"/>), split into <paramref name="segments"/> in
+    /// order; each segment's cache must hold room for its positions (<see cref="KvCache.EnsureCapacity"/>) and the
+    /// positions before. <paramref name="logits"/> receives, segment after segment, the rows each asks for
+    /// (<see cref="ForwardSegment.LogitRows"/>), [rows, V]. Cancellation is checked before every layer; each
+    /// segment's observer sees its tokens' routing in each layer as it is decided.
     /// </summary>
-    public void Forward(RunState state, ReadOnlySpan<int> tokens, int position, Span<float> logits, CancellationToken cancellationToken,
-        IRouterObserver? observer = null)
+    public void Forward(RunState state, ReadOnlySpan<int> tokens, ReadOnlyMemory<ForwardSegment> segments, Span<float> logits, CancellationToken cancellationToken)
     {
-        int n = tokens.Length, d = _config.HiddenSize;
+        int n = tokens.Length, d = _config.HiddenSize, rows = 0, covered = 0, positions = 0;
         if (n is < 1 or > MaxBlock) throw new ArgumentOutOfRangeException(nameof(tokens), $"a block holds 1 to {MaxBlock} tokens.");
+        foreach (var segment in segments.Span)
+        {
+            if (segment.Count < 1 || (segment.LogitRows != 0 && segment.LogitRows != 1 && segment.LogitRows != segment.Count))
+                throw new ArgumentException("a segment holds at least one token and asks for 0, 1 or all of its logit rows.", nameof(segments));
+            if (segment.Cache.Capacity < segment.Position + segment.Count)
+                throw new ArgumentException("a segment's cache has no room for its positions.", nameof(segments));
+            covered += segment.Count;
+            rows += segment.LogitRows;
+            positions = Math.Max(positions, segment.Position + segment.Count);
+        }
+        if (covered != n) throw new ArgumentException($"the segments cover {covered} tokens; the block has {n}.", nameof(segments));
+        if (logits.Length != (long)rows * _config.VocabSize)
+            throw new ArgumentException($"the segments ask for {rows} logit rows; the span holds {logits.Length} values.", nameof(logits));
         state.EnsureCapacity(n);
-        state.EnsurePositions(position + n);
+        state.EnsureScores(positions);
 
         // 1. h = embed_tokens[token]
         for (int i = 0; i < n; i++) MatVec.WidenRow(_weights.Embeddings, tokens[i], state.Hidden.AsSpan(i * d, d));
@@ -57,15 +71,15 @@ internal sealed class ForwardPass
             // far are simply overwritten next time, since the caller advances its position only on success.
             cancellationToken.ThrowIfCancellationRequested();
             var layer = _weights.Layers[l];
-            AttentionBlock(state, layer, l, n, position);
-            MoeBlock(state, layer, l, tokens, position, observer);
+            AttentionBlock(state, layer, l, n, segments);
+            MoeBlock(state, layer, l, tokens, segments);
         }
 
-        if (!logits.IsEmpty) LmHead(state, n, logits);
+        if (rows > 0) LmHead(state, segments.Span, logits);
     }
 
-    /// <summary>Steps 2.1–2.8: h += o_proj(attention(RMSNorm(h))), the block's keys and values added to the cache.</summary>
-    private void AttentionBlock(RunState s, LayerWeights layer, int l, int n, int position)
+    /// <summary>Steps 2.1–2.8: h += o_proj(attention(RMSNorm(h))), each segment's keys and values added to its cache.</summary>
+    private void AttentionBlock(RunState s, LayerWeights layer, int l, int n, ReadOnlyMemory<ForwardSegment> segments)
     {
         var c = _config;
         int d = c.HiddenSize, qSize = c.NumAttentionHeads * c.HeadDim, kv = c.KeyValueSize;
@@ -74,29 +88,31 @@ internal sealed class ForwardPass
         NormRows(s.Hidden, layer.InputNorm, s.Normed, n);
         _projection.Run(_pool, s.Normed, n, layer.Q, s.Query, layer.K, s.Key, layer.V, s.Value);
 
-        for (int i = 0; i < n; i++)
-        {
-            var q = s.Query.AsSpan(i * qSize, qSize);
-            var k = s.Key.AsSpan(i * kv, kv);
-            var v = s.Value.AsSpan(i * kv, kv);
-            // 2.3 q/k RMSNorm over the whole projection (all heads together), before RoPE. 2.4 optional clipping.
-            VectorMath.RmsNorm(q, layer.QNorm, c.RmsNormEps, q);
-            VectorMath.RmsNorm(k, layer.KNorm, c.RmsNormEps, k);
-            if (c.ClipQkv is float clip)
+        int row = 0;
+        foreach (var segment in segments.Span)
+            for (int i = 0; i < segment.Count; i++, row++)
             {
-                VectorMath.Clamp(q, clip);
-                VectorMath.Clamp(k, clip);
-                VectorMath.Clamp(v, clip);
+                var q = s.Query.AsSpan(row * qSize, qSize);
+                var k = s.Key.AsSpan(row * kv, kv);
+                var v = s.Value.AsSpan(row * kv, kv);
+                // 2.3 q/k RMSNorm over the whole projection (all heads together), before RoPE. 2.4 optional clipping.
+                VectorMath.RmsNorm(q, layer.QNorm, c.RmsNormEps, q);
+                VectorMath.RmsNorm(k, layer.KNorm, c.RmsNormEps, k);
+                if (c.ClipQkv is float clip)
+                {
+                    VectorMath.Clamp(q, clip);
+                    VectorMath.Clamp(k, clip);
+                    VectorMath.Clamp(v, clip);
+                }
+                // 2.5–2.6 rotate-half RoPE per head; the cache keeps k after RoPE and raw v.
+                _rope.Angles(segment.Position + i, s.RopeCos, s.RopeSin);
+                RotaryEmbedding.Apply(q, c.HeadDim, s.RopeCos, s.RopeSin);
+                RotaryEmbedding.Apply(k, c.HeadDim, s.RopeCos, s.RopeSin);
+                segment.Cache.Store(l, segment.Position + i, k, v);
             }
-            // 2.5–2.6 rotate-half RoPE per head; the cache keeps k after RoPE and raw v.
-            _rope.Angles(position + i, s.RopeCos, s.RopeSin);
-            RotaryEmbedding.Apply(q, c.HeadDim, s.RopeCos, s.RopeSin);
-            RotaryEmbedding.Apply(k, c.HeadDim, s.RopeCos, s.RopeSin);
-            s.Cache.Store(l, position + i, k, v);
-        }
 
-        // 2.7 causal attention: token i sees positions [0, position + i].
-        _attention.Run(_pool, s.Query, s.Cache, l, position, n, s.Scores, s.AttentionHeads);
+        // 2.7 causal attention: a segment's token i sees its positions [0, position + i].
+        _attention.Run(_pool, s.Query, segments, l, s.Scores, s.ScoreStride, s.AttentionHeads);
 
         // 2.8 h += Wo·heads
         _projection.Run(_pool, s.AttentionHeads, n, layer.O, s.AttentionOutput);
@@ -104,7 +120,7 @@ internal sealed class ForwardPass
     }
 
     /// <summary>Steps 2.9–2.12: h += Σ_top-k w_e · expert_e(RMSNorm(h)) — the router, then the experts.</summary>
-    private void MoeBlock(RunState s, LayerWeights layer, int l, ReadOnlySpan<int> tokens, int position, IRouterObserver? observer)
+    private void MoeBlock(RunState s, LayerWeights layer, int l, ReadOnlySpan<int> tokens, ReadOnlyMemory<ForwardSegment> segments)
     {
         var c = _config;
         int n = tokens.Length, e = c.NumExperts, k = c.NumExpertsPerToken;
@@ -116,29 +132,47 @@ internal sealed class ForwardPass
             MoeRouter.Route(s.RouterLogits.AsSpan(i * e, e), c.NormTopKProb, s.ChosenExperts.AsSpan(i * k, k), s.ChosenWeights.AsSpan(i * k, k));
         // Telemetry: the decisions just made, as spans over the buffers the experts read next (the router logits
         // now hold the probabilities). Nothing runs here without an observer.
-        if (observer is not null)
-            for (int i = 0; i < n; i++)
-                observer.OnRouted(new RouterDecision(l, position + i, tokens[i], s.ChosenExperts.AsSpan(i * k, k), s.ChosenWeights.AsSpan(i * k, k), s.RouterLogits.AsSpan(i * e, e)));
+        int row = 0;
+        foreach (var segment in segments.Span)
+        {
+            if (segment.Observer is { } observer)
+                for (int i = 0; i < segment.Count; i++)
+                {
+                    int t = row + i;
+                    observer.OnRouted(new RouterDecision(l, segment.Position + i, tokens[t], s.ChosenExperts.AsSpan(t * k, k), s.ChosenWeights.AsSpan(t * k, k), s.RouterLogits.AsSpan(t * e, e)));
+                }
+            row += segment.Count;
+        }
 
-        // 2.11–2.12 h += Σ w_e · down_e(silu(gate_e·m) ⊙ up_e·m)
+        // 2.11–2.12 h += Σ w_e · down_e(silu(gate_e·m) ⊙ up_e·m), each expert over the tokens of every segment that chose it.
         _experts.Apply(_pool, layer.Experts, n, s.ChosenExperts, s.ChosenWeights, s.Normed, s.Hidden, s.Experts);
     }
 
-    /// <summary>Step 3: logits = lm_head · RMSNorm(h), for the last token or for all of them.</summary>
-    private void LmHead(RunState s, int n, Span<float> logits)
+    /// <summary>Step 3: logits = lm_head · RMSNorm(h), for the rows the segments ask for, in passes of a few rows.</summary>
+    private void LmHead(RunState s, ReadOnlySpan<ForwardSegment> segments, Span<float> logits)
     {
         var c = _config;
-        int d = c.HiddenSize;
-        bool allRows = logits.Length == n * c.VocabSize && n > 1;
-        int firstRow = allRows ? 0 : n - 1;
-        for (int row = firstRow; row < n; row += RunState.LogitRowsPerPass)
+        int d = c.HiddenSize, pending = 0, written = 0, first = 0;
+        foreach (var segment in segments)
         {
-            int rows = Math.Min(RunState.LogitRowsPerPass, n - row);
-            for (int i = 0; i < rows; i++)
-                VectorMath.RmsNorm(s.Hidden.AsSpan((row + i) * d, d), _weights.FinalNorm, c.RmsNormEps, s.Normed.AsSpan(i * d, d));
-            _projection.Run(_pool, s.Normed, rows, _weights.LmHead, s.Logits);
-            s.Logits.AsSpan(0, rows * c.VocabSize).CopyTo(logits[((row - firstRow) * c.VocabSize)..]);
+            for (int row = first + segment.Count - segment.LogitRows; row < first + segment.Count; row++)
+            {
+                VectorMath.RmsNorm(s.Hidden.AsSpan(row * d, d), _weights.FinalNorm, c.RmsNormEps, s.Normed.AsSpan(pending * d, d));
+                if (++pending == RunState.LogitRowsPerPass) written += LmHeadPass(s, ref pending, logits[(written * c.VocabSize)..]);
+            }
+            first += segment.Count;
         }
+        if (pending > 0) LmHeadPass(s, ref pending, logits[(written * c.VocabSize)..]);
+    }
+
+    /// <summary>The logits of the <paramref name="pending"/> rows normed into <see cref="RunState.Normed"/>, into the start of <paramref name="logits"/>.</summary>
+    private int LmHeadPass(RunState s, ref int pending, Span<float> logits)
+    {
+        int rows = pending;
+        _projection.Run(_pool, s.Normed, rows, _weights.LmHead, s.Logits);
+        s.Logits.AsSpan(0, rows * _config.VocabSize).CopyTo(logits);
+        pending = 0;
+        return rows;
     }
 
     private void NormRows(float[] source, float[] weight, float[] destination, int rows)

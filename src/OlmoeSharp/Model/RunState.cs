@@ -1,8 +1,9 @@
 namespace OlmoeSharp.Model;
 
 /// <summary>
-/// Everything one sequence's forward pass writes — the RunState of Config / Weights / RunState: the KV cache and
-/// the activations of a block of tokens, row-major [tokens, width], named after the steps of docs/model.md.
+/// The activations a forward pass writes for a block of tokens — the RunState of Config / Weights / RunState —
+/// row-major [tokens, width], named after the steps of docs/model.md. The block may hold one sequence's tokens or
+/// several sequences' (a batched step); their keys and values live in each sequence's own <see cref="KvCache"/>.
 /// Buffers grow to the largest block seen and are then reused, so decoding allocates nothing. (The kernels' own
 /// per-thread scratch is <see cref="Tensors.ThreadScratch"/>: the worker threads are shared by all sessions.)
 /// </summary>
@@ -13,18 +14,14 @@ internal sealed class RunState
 
     private readonly OlmoeConfig _config;
 
-    public RunState(OlmoeConfig config, KvCachePrecision cachePrecision = KvCachePrecision.Float32)
+    public RunState(OlmoeConfig config)
     {
         _config = config;
-        Cache = new KvCache(config.NumHiddenLayers, config.NumKeyValueHeads, config.HeadDim, config.MaxPositionEmbeddings, precision: cachePrecision);
         Experts = new ExpertBuffers(config);
         RopeCos = new float[config.HeadDim / 2];
         RopeSin = new float[config.HeadDim / 2];
         EnsureCapacity(1);
     }
-
-    /// <summary>Keys and values of every position processed so far.</summary>
-    public KvCache Cache { get; }
 
     /// <summary>Tokens per block the buffers hold.</summary>
     public int Capacity { get; private set; }
@@ -42,7 +39,7 @@ internal sealed class RunState
     public float[] Logits { get; private set; } = [];          // [min(tokens, LogitRowsPerPass), V]
     public float[] RopeCos { get; }                            // [hd/2] one position's rotation
     public float[] RopeSin { get; }                            // [hd/2]
-    public float[] Scores { get; private set; } = [];          // [heads, Cache.Capacity] attention weights per head
+    public float[] Scores { get; private set; } = [];          // [heads, ScoreStride] attention weights per head
     public ExpertBuffers Experts { get; }                      // the MoE pairs and their activations
 
     /// <summary>Makes room for a block of <paramref name="tokens"/> tokens.</summary>
@@ -66,11 +63,16 @@ internal sealed class RunState
         Capacity = tokens;
     }
 
-    /// <summary>Makes room for <paramref name="positions"/> cached positions (the cache and the attention scores).</summary>
-    public void EnsurePositions(int positions)
+    /// <summary>Positions one head's row of <see cref="Scores"/> holds.</summary>
+    public int ScoreStride { get; private set; }
+
+    /// <summary>Makes room in <see cref="Scores"/> for attention over <paramref name="positions"/> positions.</summary>
+    public void EnsureScores(int positions)
     {
-        Cache.EnsureCapacity(positions);
-        int heads = _config.NumAttentionHeads;
-        if (Scores.Length < heads * Cache.Capacity) Scores = new float[heads * Cache.Capacity];
+        if (positions <= ScoreStride) return;
+        // Grown like the caches (doubling, to a multiple of 64), so decoding does not reallocate per token.
+        long wanted = Math.Max(2L * ScoreStride, (positions + 63L) / 64 * 64);
+        ScoreStride = (int)Math.Max(positions, Math.Min(wanted, _config.MaxPositionEmbeddings));
+        Scores = new float[_config.NumAttentionHeads * ScoreStride];
     }
 }
