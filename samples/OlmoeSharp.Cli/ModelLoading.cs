@@ -44,10 +44,11 @@ internal static class ModelLoading
     }
 
     public static async Task<OlmoeModel> LoadAsync(string model, int threads, WeightResidency residency, KvCachePrecision kvCache, bool measurePackedSpeed, CancellationToken cancellationToken,
-        Generation.IChatTemplate? chatTemplate = null)
+        Generation.IChatTemplate? chatTemplate = null, Batching.BatchingOptions? batching = null)
     {
         var options = new ModelLoadOptions
         {
+            Batching = batching ?? new Batching.BatchingOptions(),
             ChatTemplate = chatTemplate,
             Threads = threads,
             Residency = residency,

@@ -8,6 +8,7 @@ namespace OlmoeSharp.Cli.Commands;
 /// <summary>
 /// <c>bench --model DIR --prompt-tokens 128 --gen-tokens 64 --threads 2 --runs 3 [--json]</c>: load once, then per run
 /// prefill a prompt and decode tokens one at a time; report medians, peak memory and the weight bandwidth achieved.
+/// With <c>--concurrency 1,2,4,8,16</c>: batched generation instead (<see cref="ConcurrencyBench"/>).
 /// </summary>
 internal static class BenchCommand
 {
@@ -19,24 +20,31 @@ internal static class BenchCommand
         var runs = new Option<int>("--runs") { Description = "Measured runs (the median is reported).", DefaultValueFactory = _ => 3 };
         var warmup = new Option<int>("--warmup") { Description = "Unmeasured runs first (JIT tiering, caches).", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "End stdout with one JSON object of the results." };
+        var concurrency = new Option<string?>("--concurrency")
+        {
+            Description = "Comma-separated numbers of concurrent streams (e.g. 1,2,4,8,16): measure batched generation's aggregate and per-stream decode speed and a newcomer's time to first token instead.",
+        };
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();
         var kvCache = CommonOptions.KvCache();
         var noProbe = CommonOptions.NoProbe();
         var command = new Command("bench", "Measure load time, prompt and decode speed, and peak memory.")
         {
-            model, promptTokens, genTokens, threads, weights, kvCache, noProbe, runs, warmup, json,
+            model, promptTokens, genTokens, threads, weights, kvCache, noProbe, runs, warmup, json, concurrency,
         };
         command.SetAction((parse, cancel) => CliRunner.RunAsync(async () =>
         {
             int prompt = parse.GetValue(promptTokens), gen = parse.GetValue(genTokens), runCount = parse.GetValue(runs), warmupCount = parse.GetValue(warmup);
             if (prompt < 1 || gen < 1 || runCount < 1) throw new ArgumentException("--prompt-tokens, --gen-tokens and --runs must be at least 1.");
             if (warmupCount < 0) throw new ArgumentException("--warmup must not be negative.");
+            int[]? levels = ConcurrencyBench.ParseLevels(parse.GetValue(concurrency));
             var loadClock = Stopwatch.StartNew();
-            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel);
+            using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel,
+                batching: levels is null ? null : new Batching.BatchingOptions { MaxSequences = levels.Max() + 1 });
             double loadSeconds = loadClock.Elapsed.TotalSeconds;
             var c = loaded.Config;
             if (prompt + gen > c.MaxPositionEmbeddings) throw new ArgumentException($"prompt + generated tokens exceed the context of {c.MaxPositionEmbeddings}.");
+            if (levels is not null) return await ConcurrencyBench.RunAsync(loaded, levels, prompt, gen, parse.GetValue(json));
 
             int[] promptIds = BenchProtocol.RandomPrompt(prompt, c.VocabSize);
             var logits = new float[c.VocabSize];

@@ -8,7 +8,8 @@ namespace OlmoeSharp.Telemetry;
 /// a session without one pays nothing (a null check per layer and block).
 /// </summary>
 /// <remarks>
-/// Calls come on the thread that called <see cref="InferenceSession.Evaluate"/>, in the order of the computation: for
+/// Calls come on the thread that called <see cref="InferenceSession.Evaluate"/> (for a session generating through a
+/// <see cref="Generation.TextGenerator"/>, on the model's batch-step thread), in the order of the computation: for
 /// each block of a prompt (up to 256 tokens), layer 0 for every token of the block, then layer 1, …; one token at a
 /// time when decoding. A block that is cancelled midway is recomputed when evaluated again, so its decisions can be
 /// reported twice. An exception thrown by the observer ends the <see cref="InferenceSession.Evaluate"/> call (the
