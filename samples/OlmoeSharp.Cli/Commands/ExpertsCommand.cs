@@ -98,6 +98,8 @@ internal static class ExpertsCommand
 
     private static InputRouting[] RouteAll(OlmoeModel model, string[] names, int[][] tokens, int context, CancellationToken cancel)
     {
+        if (context < 1 || context > model.Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"--context {context}: a window must be 1 to {model.Directory}'s {model.Config.MaxPositionEmbeddings} positions.");
         var routings = new InputRouting[tokens.Length];
         for (int i = 0; i < tokens.Length; i++)
         {

@@ -76,7 +76,9 @@ internal static class ExpertTables
                 ["load_max_share"] = shares.Max(),
                 ["load_min_share"] = shares.Min(),
                 ["unused_experts"] = shares.Count(s => s == 0),
-                ["strongest_coactivation"] = pair is { } p ? new Dictionary<string, object> { ["a"] = p.A, ["b"] = p.B, ["probability"] = p.Probability } : null,
+                ["strongest_coactivation"] = pair is { } p
+                    ? new Dictionary<string, object> { ["a"] = p.A, ["b"] = p.B, ["probability"] = p.Probability, ["tokens_choosing_a"] = f.CoActivation.Chosen(l, p.A) }
+                    : null,
                 ["vocabulary_specialisation"] = f.Vocabulary.Specialisation(l),
                 ["vocabulary_occurrence_weighted"] = f.Vocabulary.OccurrenceWeighted(l),
             };

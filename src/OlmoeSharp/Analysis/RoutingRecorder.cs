@@ -48,6 +48,8 @@ public sealed class RoutingRecorder : IRouterObserver
     {
         ArgumentOutOfRangeException.ThrowIfNegative(positions);
         if (positions <= _tokens.Length) return;
+        if ((long)positions * _layers * _expertsPerToken > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(positions), $"{positions} positions × {_layers} layers × {_expertsPerToken} experts exceed what one array holds; route the text in parts.");
         int old = _tokens.Length;
         Array.Resize(ref _tokens, positions);
         Array.Resize(ref _experts, positions * _layers * _expertsPerToken);
