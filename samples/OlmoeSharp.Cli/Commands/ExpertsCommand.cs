@@ -54,7 +54,7 @@ internal static class ExpertsCommand
                 CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel);
 
             int[][] tokens;
-            int windows;
+            int window;
             InputRouting[] routings;
             OlmoeTokenizer tokenizer;
             Model.OlmoeConfig config;
@@ -62,8 +62,8 @@ internal static class ExpertsCommand
             {
                 var scorer = new Scorer(loaded);
                 tokens = [.. texts.Select(scorer.Encode)];
-                windows = parse.GetValue(context) ?? Math.Min(PaperContext, loaded.Config.MaxPositionEmbeddings);
-                routings = RouteAll(loaded, names, tokens, windows, cancel);
+                window = parse.GetValue(context) ?? Math.Min(PaperContext, loaded.Config.MaxPositionEmbeddings);
+                routings = RouteAll(loaded, names, tokens, window, cancel);
                 tokenizer = loaded.Tokenizer!;
                 config = loaded.Config;
             }
@@ -75,10 +75,10 @@ internal static class ExpertsCommand
                 if (c.NumHiddenLayers != config.NumHiddenLayers || c.NumExperts != config.NumExperts || c.NumExpertsPerToken != config.NumExpertsPerToken || c.VocabSize != config.VocabSize)
                     throw new ArgumentException($"--compare {compareName}: {c.NumHiddenLayers} layers, {c.NumExpertsPerToken} of {c.NumExperts} experts, vocabulary {c.VocabSize}; "
                         + $"--model has {config.NumHiddenLayers}, {config.NumExpertsPerToken} of {config.NumExperts}, {config.VocabSize}: saturation compares checkpoints of the same shape.");
-                compared = RouteAll(other, names, tokens, windows, cancel);
+                compared = RouteAll(other, names, tokens, window, cancel);
             }
 
-            var findings = new ExpertFindings(modelName, compareName, windows, routings,
+            var findings = new ExpertFindings(modelName, compareName, window, routings,
                 ExpertLoad.Of(routings), [.. routings.Select(ExpertLoad.Of)], CoActivation.Of(routings), VocabularySpecialisation.Of(routings),
                 compared is null ? null : RouterSaturation.Compare(routings, compared), id => tokenizer.Decode([id]));
             Directory.CreateDirectory(outDir);
