@@ -11,6 +11,7 @@ internal static class CommandCatalog
         yield return GenerateCommand.Create();
         yield return ScoreCommand.Create();
         yield return PerplexityCommand.Create();
+        yield return ExpertsCommand.Create();
         yield return ChatCommand.Create();
         yield return TokenizeCommand.Create();
         yield return GgufInfoCommand.Create();
