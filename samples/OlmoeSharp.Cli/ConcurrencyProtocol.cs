@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 
 namespace OlmoeSharp.Cli;
 
@@ -7,7 +8,8 @@ namespace OlmoeSharp.Cli;
 /// too) so both engines batch the same work: N streams, each with its own random prompt, start together and decode
 /// greedily; the aggregate speed is taken in the steady state, while all N decode (from the moment the last stream
 /// has its first token to the moment the first stream is done), so prompt time does not blur it. A newcomer's time
-/// to first token is measured with N others decoding, against its time alone.
+/// to first token is measured with N others decoding, against its time alone. The report's lines and JSON keys are
+/// made here too, so the two engines' logs line up.
 /// </summary>
 internal static class ConcurrencyProtocol
 {
@@ -19,6 +21,66 @@ internal static class ConcurrencyProtocol
 
     /// <summary>A concurrency level's figures.</summary>
     public sealed record Result(int Streams, double AggregateTokensPerSecond, double PerStreamTokensPerSecond, double MeanFirstTokenSeconds, int WindowTokens);
+
+    /// <summary>A whole run's figures: each level, and a newcomer's first token idle and with <c>BusyOthers</c> decoding.</summary>
+    public sealed record Report(IReadOnlyList<Result> Levels, double NewcomerIdleSeconds, double NewcomerBusySeconds, int BusyOthers);
+
+    /// <summary>The numbers of streams of <c>--concurrency 1,2,4,8,16</c>; null without the option.</summary>
+    public static int[]? ParseLevels(string? text)
+    {
+        if (text is null) return null;
+        var levels = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(part => int.TryParse(part, out int n) && n is >= 1 and <= 256 ? n : throw new ArgumentException($"--concurrency: \"{part}\" is not a number of streams from 1 to 256."))
+            .ToArray();
+        return levels.Length > 0 ? levels : throw new ArgumentException("--concurrency needs at least one number of streams.");
+    }
+
+    /// <summary>
+    /// The whole run: a short warm-up stream (JIT tiering, page cache), each level in turn with a line printed per
+    /// level (ending with the engine's forward <paramref name="steps"/> so far), then a newcomer's first token idle
+    /// and with up to 8 others decoding, which run up to the model's <paramref name="maxPositions"/>.
+    /// </summary>
+    public static async Task<Report> RunAsync(int[] levels, int promptTokens, int gen, int vocab, int maxPositions, RunStream run, Func<long> steps)
+    {
+        await MeasureAsync(1, promptTokens, Math.Min(gen, 8), vocab, run);
+        var results = new List<Result>();
+        foreach (int streams in levels)
+        {
+            var result = await MeasureAsync(streams, promptTokens, gen, vocab, run);
+            results.Add(result);
+            Console.WriteLine($"{streams,3} streams: aggregate {result.AggregateTokensPerSecond:F2} tok/s, per stream {result.PerStreamTokensPerSecond:F2} tok/s ({result.WindowTokens} tokens in the steady state), mean first token {result.MeanFirstTokenSeconds:F2} s; {steps()} steps so far");
+        }
+        int backgroundGen = maxPositions - promptTokens;
+        double idle = await NewcomerFirstTokenAsync(0, promptTokens, backgroundGen, vocab, run);
+        int busyOthers = Math.Min(levels.Max(), 8);
+        double busy = await NewcomerFirstTokenAsync(busyOthers, promptTokens, backgroundGen, vocab, run);
+        Console.WriteLine($"newcomer's first token: {idle:F2} s idle, {busy:F2} s with {busyOthers} others decoding ({busy / idle:F2}×)");
+        return new Report(results, idle, busy, busyOthers);
+    }
+
+    /// <summary>The run as one JSON object: the engine's own fields (engine, simd, threads, weights, …), then the protocol's.</summary>
+    public static string Json(IEnumerable<KeyValuePair<string, object>> engine, int promptTokens, int gen, Report report)
+    {
+        double single = report.Levels.FirstOrDefault(r => r.Streams == 1)?.AggregateTokensPerSecond ?? double.NaN;
+        var fields = new Dictionary<string, object>(engine)
+        {
+            ["prompt_tokens"] = promptTokens,
+            ["gen_tokens"] = gen,
+            ["levels"] = report.Levels.Select(r => new Dictionary<string, object>
+            {
+                ["streams"] = r.Streams,
+                ["aggregate_tok_s"] = Math.Round(r.AggregateTokensPerSecond, 3),
+                ["per_stream_tok_s"] = Math.Round(r.PerStreamTokensPerSecond, 3),
+                ["vs_one_stream"] = Math.Round(r.AggregateTokensPerSecond / single, 3),
+                ["mean_first_token_s"] = Math.Round(r.MeanFirstTokenSeconds, 3),
+            }).ToArray(),
+            ["newcomer_first_token_idle_s"] = Math.Round(report.NewcomerIdleSeconds, 3),
+            ["newcomer_first_token_busy_s"] = Math.Round(report.NewcomerBusySeconds, 3),
+            ["newcomer_busy_others"] = report.BusyOthers,
+            ["peak_rss_mb"] = Math.Round(BenchProtocol.PeakResidentMegabytes(), 1),
+        };
+        return JsonSerializer.Serialize(fields);
+    }
 
     /// <summary>Stream <paramref name="stream"/>'s prompt: ids from a seed of its own, so no two streams share a prefix.</summary>
     public static int[] Prompt(int stream, int tokens, int vocab)

@@ -37,7 +37,7 @@ internal static class BenchCommand
             int prompt = parse.GetValue(promptTokens), gen = parse.GetValue(genTokens), runCount = parse.GetValue(runs), warmupCount = parse.GetValue(warmup);
             if (prompt < 1 || gen < 1 || runCount < 1) throw new ArgumentException("--prompt-tokens, --gen-tokens and --runs must be at least 1.");
             if (warmupCount < 0) throw new ArgumentException("--warmup must not be negative.");
-            int[]? levels = ConcurrencyBench.ParseLevels(parse.GetValue(concurrency));
+            int[]? levels = ConcurrencyProtocol.ParseLevels(parse.GetValue(concurrency));
             var loadClock = Stopwatch.StartNew();
             using var loaded = await ModelLoading.LoadAsync(parse.GetValue(model)!, parse.GetValue(threads), parse.GetValue(weights), CommonOptions.ParseKvCache(parse.GetValue(kvCache)!), !parse.GetValue(noProbe), cancel,
                 batching: levels is null ? null : new Batching.BatchingOptions { MaxSequences = levels.Max() + 1 });
