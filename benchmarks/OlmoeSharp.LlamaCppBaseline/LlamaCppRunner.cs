@@ -15,16 +15,7 @@ internal sealed class LlamaCppRunner : IDisposable
     public LlamaCppRunner(string ggufPath, int threads, int contextSize, bool float32Cache = false)
     {
         ChooseLibrary();
-        var parameters = new ModelParams(ggufPath)
-        {
-            ContextSize = (uint)contextSize,
-            Threads = threads,
-            BatchThreads = threads,
-            BatchSize = (uint)contextSize,
-            UBatchSize = 512,
-            GpuLayerCount = 0,
-            LoadMode = LLamaLoadMode.MemoryMap,
-        };
+        var parameters = Parameters(ggufPath, threads, (uint)contextSize, batchSize: (uint)contextSize);
         // llama.cpp's default cache is f16; the f32 cache of a comparison isolates the weights' and kernels' rounding.
         if (float32Cache) parameters.TypeK = parameters.TypeV = GGMLType.GGML_TYPE_F32;
         _weights = LLamaWeights.LoadFromFile(parameters);
@@ -33,6 +24,18 @@ internal sealed class LlamaCppRunner : IDisposable
     }
 
     public int VocabSize { get; }
+
+    /// <summary>The CPU context every command uses: the file memory-mapped, <paramref name="threads"/> for one token and for batches, 512-token micro-batches.</summary>
+    public static ModelParams Parameters(string ggufPath, int threads, uint contextSize, uint batchSize) => new(ggufPath)
+    {
+        ContextSize = contextSize,
+        Threads = threads,
+        BatchThreads = threads,
+        BatchSize = batchSize,
+        UBatchSize = 512,
+        GpuLayerCount = 0,
+        LoadMode = LLamaLoadMode.MemoryMap,
+    };
 
     /// <summary>Which of LLamaSharp's CPU builds is loaded: the one for this process's SIMD class (avx512, avx2, or noavx).</summary>
     public static string Build { get; } = BenchProtocol.SimdClass() is "avx512" or "avx2" ? BenchProtocol.SimdClass() : "noavx";

@@ -8,7 +8,7 @@ using OlmoeSharp.Scoring;
 using OlmoeSharp.LlamaCppBaseline;
 
 // The llama.cpp side of the side-by-side comparison: `export-gguf` writes the same weights as GGUF, `bench` measures
-// them with the prompt/decode protocol of `olmoe bench`, `compare` checks both engines compute the same logits,
+// them with the prompt/decode protocol of `olmoe bench`, `concurrency` batches streams as `olmoe bench --concurrency` does, `compare` checks both engines compute the same logits,
 // `quantize` runs llama.cpp's quantizer (and its dequantizer, --type f32), `check-quantize` compares olmoe's quantizer with it.
 var model = new Option<string>("--model") { Description = "Checkpoint folder (safetensors).", Required = true };
 var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json (default: the one in --model)." };
@@ -65,6 +65,15 @@ bench.SetAction(parse =>
         }));
     }
 });
+
+var levels = new Option<string>("--concurrency") { Description = "Comma-separated numbers of concurrent streams (e.g. 1,2,4,8,16).", Required = true };
+var check = new Option<bool>("--check") { Description = "First check one stream's greedy ids against `bench`'s one-sequence path, and again when it joins other streams in the seq_id of one just cancelled." };
+var concurrency = new Command("concurrency", "Batched generation on llama.cpp (continuous batching, one llama_decode per step for every running sequence), same protocol and report as `olmoe bench --concurrency`.")
+{
+    gguf, levels, promptTokens, genTokens, threads, json, check,
+};
+concurrency.SetAction(parse => ConcurrencyCommand.RunAsync(parse.GetValue(gguf)!, ConcurrencyProtocol.ParseLevels(parse.GetValue(levels))!, parse.GetValue(promptTokens), parse.GetValue(genTokens),
+    parse.GetValue(threads), parse.GetValue(json), parse.GetValue(check)));
 
 var tokens = new Option<int>("--tokens") { Description = "Random prompt tokens to compare.", DefaultValueFactory = _ => 16 };
 var compare = new Command("compare", "Run the same prompt through OlmoeSharp and llama.cpp and report the largest logit difference.")
@@ -154,7 +163,7 @@ perplexity.SetAction(parse =>
     Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["perplexity"] = Math.Exp(nll / scored), ["tokens_scored"] = scored, ["windows"] = windows }));
 });
 
-var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { perplexity, export, bench, compare, quantize, checkDequant, checkQuantize };
+var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { perplexity, export, bench, concurrency, compare, quantize, checkDequant, checkQuantize };
 return await root.Parse(args).InvokeAsync();
 
 // llama.cpp's quantizer (llama_model_quantize) on a GGUF file: --type f32 dequantizes with its dequantizer.
