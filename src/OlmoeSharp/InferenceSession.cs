@@ -114,6 +114,12 @@ public sealed class InferenceSession
     public IRouterObserver? RouterObserver { get; set; }
 
     /// <summary>
+    /// Sees the named intermediate activations (<see cref="ActivationName"/>) of the following <see cref="Evaluate"/>
+    /// calls and generation steps, or null (the default: no cost). Set it between calls.
+    /// </summary>
+    public IActivationObserver? ActivationObserver { get; set; }
+
+    /// <summary>
     /// Processes <paramref name="tokens"/> after what the session holds. <paramref name="logits"/> receives either the
     /// last token's next-token logits (length vocab_size), every token's (length tokens × vocab_size, row-major), or
     /// nothing (empty).
@@ -141,7 +147,7 @@ public sealed class InferenceSession
                 int count = Math.Min(ForwardPass.MaxBlock, tokens.Length - start);
                 bool last = start + count == tokens.Length;
                 var rows = allRows ? logits.Slice(start * vocab, count * vocab) : last ? logits : Span<float>.Empty;
-                _segment[0] = new ForwardSegment(_cache, Position, count, rows.Length / vocab, RouterObserver);
+                _segment[0] = new ForwardSegment(_cache, Position, count, rows.Length / vocab, RouterObserver, ActivationObserver);
                 _forward.Forward(_state, tokens.Slice(start, count), _segment, rows, cancellationToken);
                 Advance(tokens.Slice(start, count));
             }

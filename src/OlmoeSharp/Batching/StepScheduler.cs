@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using OlmoeSharp.Model;
-using OlmoeSharp.Telemetry;
 
 namespace OlmoeSharp.Batching;
 
@@ -112,9 +111,9 @@ internal sealed class StepScheduler : IDisposable
     /// Appends <paramref name="tokens"/> to <paramref name="session"/> in the coming steps; the task completes when all
     /// are cached, with the last one's next-token logits in <paramref name="logits"/> (length vocab_size). The session
     /// is in use until then. Cancelled while waiting, the request leaves at once; while in a step, when the step ends
-    /// (a prompt's finished chunks stay cached).
+    /// (a prompt's finished chunks stay cached). The session's observers, as set now, see its steps.
     /// </summary>
-    public Task EvaluateAsync(InferenceSession session, ReadOnlySpan<int> tokens, float[] logits, IRouterObserver? observer, CancellationToken cancellationToken)
+    public Task EvaluateAsync(InferenceSession session, ReadOnlySpan<int> tokens, float[] logits, CancellationToken cancellationToken)
     {
         if (tokens.IsEmpty) throw new ArgumentException("no tokens to evaluate.", nameof(tokens));
         if (logits.Length != _model.Config.VocabSize) throw new ArgumentException($"logits must hold {_model.Config.VocabSize} values.", nameof(logits));
@@ -124,7 +123,8 @@ internal sealed class StepScheduler : IDisposable
         try
         {
             session.ReserveFor(tokens.Length);
-            request = new StepRequest(session, tokens.ToArray(), logits, observer is null ? null : new GuardedObserver(observer), cancellationToken);
+            var observer = session.RouterObserver is null && session.ActivationObserver is null ? null : new GuardedObserver(session.RouterObserver, session.ActivationObserver);
+            request = new StepRequest(session, tokens.ToArray(), logits, observer, cancellationToken);
             request.Registration = cancellationToken.Register(() => CancelWaiting(request));
         }
         catch
@@ -198,7 +198,7 @@ internal sealed class StepScheduler : IDisposable
             {
                 var (request, count) = batch[i];
                 bool last = count == request.Remaining;
-                segments[i] = new ForwardSegment(request.Session.Cache, request.Session.Position, count, last ? 1 : 0, request.Observer);
+                segments[i] = new ForwardSegment(request.Session.Cache, request.Session.Position, count, last ? 1 : 0, request.Observer?.Router, request.Observer?.Activations);
                 request.Tokens.AsSpan(request.Done, count).CopyTo(tokens.AsSpan(n));
                 n += count;
                 rows += last ? 1 : 0;

@@ -71,6 +71,12 @@ public sealed class TextGenerator
     /// </summary>
     public IRouterObserver? RouterObserver { get; init; }
 
+    /// <summary>
+    /// Sees the named intermediate activations of every token the generator's sessions evaluate, each generation its
+    /// own rows (see <see cref="IActivationObserver"/>); generations running at once call it at once. Null by default: no cost.
+    /// </summary>
+    public IActivationObserver? ActivationObserver { get; init; }
+
     /// <summary>Where the generator (and the <see cref="ChatSession"/>s over it) log; <see cref="NullLogger.Instance"/> when none was given.</summary>
     public ILogger Logger { get; }
 
@@ -107,8 +113,9 @@ public sealed class TextGenerator
         [EnumeratorCancellation] CancellationToken cancellationToken, Action<InferenceSession>? finished = null)
     {
         var (session, reused) = Pool.Lease(tokens);
-        // Sessions are leased per request: the observer goes with the lease (and leaves with it: pooled sessions are shared).
+        // Sessions are leased per request: the observers go with the lease (and leave with it: pooled sessions are shared).
         session.RouterObserver = RouterObserver;
+        session.ActivationObserver = ActivationObserver;
         try
         {
             await foreach (var update in RunAsync(session, tokens, tokens.Count - reused, options, cancellationToken, reused))
@@ -118,6 +125,7 @@ public sealed class TextGenerator
         finally
         {
             session.RouterObserver = null;
+            session.ActivationObserver = null;
             Pool.Return(session);
         }
     }
@@ -164,7 +172,7 @@ public sealed class TextGenerator
             int start = tokens.Count - pending, count = pending;
             try
             {
-                await Model.Scheduler.EvaluateAsync(session, CollectionsMarshal.AsSpan(tokens).Slice(start, count), logits, session.RouterObserver, cancellationToken).ConfigureAwait(false);
+                await Model.Scheduler.EvaluateAsync(session, CollectionsMarshal.AsSpan(tokens).Slice(start, count), logits, cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

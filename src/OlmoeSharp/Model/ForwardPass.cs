@@ -65,27 +65,30 @@ internal sealed class ForwardPass
         // 1. h = embed_tokens[token]
         for (int i = 0; i < n; i++) MatVec.WidenRow(_weights.Embeddings, tokens[i], state.Hidden.AsSpan(i * d, d));
 
+        bool observed = false;
+        foreach (var segment in segments.Span) observed |= segment.Activations is not null;
         for (int l = 0; l < _weights.Layers.Length; l++)
         {
             // A long prompt block takes seconds; checking per layer keeps cancellation prompt. Positions written so
             // far are simply overwritten next time, since the caller advances its position only on success.
             cancellationToken.ThrowIfCancellationRequested();
             var layer = _weights.Layers[l];
-            AttentionBlock(state, layer, l, n, segments);
-            MoeBlock(state, layer, l, tokens, segments);
+            AttentionBlock(state, layer, l, n, segments, observed);
+            MoeBlock(state, layer, l, tokens, segments, observed);
         }
 
         if (rows > 0) LmHead(state, segments.Span, logits);
     }
 
     /// <summary>Steps 2.1–2.8: h += o_proj(attention(RMSNorm(h))), each segment's keys and values added to its cache.</summary>
-    private void AttentionBlock(RunState s, LayerWeights layer, int l, int n, ReadOnlyMemory<ForwardSegment> segments)
+    private void AttentionBlock(RunState s, LayerWeights layer, int l, int n, ReadOnlyMemory<ForwardSegment> segments, bool observed)
     {
         var c = _config;
         int d = c.HiddenSize, qSize = c.NumAttentionHeads * c.HeadDim, kv = c.KeyValueSize;
 
         // 2.1–2.2 a = RMSNorm(h); q, k, v = W·a
         NormRows(s.Hidden, layer.InputNorm, s.Normed, n);
+        if (observed) Report(segments.Span, ActivationName.AttentionNorm, l, s.Normed, d);
         _projection.Run(_pool, s.Normed, n, layer.Q, s.Query, layer.K, s.Key, layer.V, s.Value);
 
         int row = 0;
@@ -110,23 +113,36 @@ internal sealed class ForwardPass
                 RotaryEmbedding.Apply(k, c.HeadDim, s.RopeCos, s.RopeSin);
                 segment.Cache.Store(l, segment.Position + i, k, v);
             }
+        if (observed)
+        {
+            Report(segments.Span, ActivationName.Query, l, s.Query, qSize);
+            Report(segments.Span, ActivationName.Key, l, s.Key, kv);
+            Report(segments.Span, ActivationName.Value, l, s.Value, kv);
+        }
 
         // 2.7 causal attention: a segment's token i sees its positions [0, position + i].
         _attention.Run(_pool, s.Query, segments, l, s.Scores, s.ScoreStride, s.AttentionHeads);
+        if (observed) Report(segments.Span, ActivationName.AttentionHeads, l, s.AttentionHeads, qSize);
 
         // 2.8 h += Wo·heads
         _projection.Run(_pool, s.AttentionHeads, n, layer.O, s.AttentionOutput);
         TensorPrimitives.Add(s.Hidden.AsSpan(0, n * d), s.AttentionOutput.AsSpan(0, n * d), s.Hidden.AsSpan(0, n * d));
+        if (observed)
+        {
+            Report(segments.Span, ActivationName.AttentionOutput, l, s.AttentionOutput, d);
+            Report(segments.Span, ActivationName.FfnInput, l, s.Hidden, d);
+        }
     }
 
     /// <summary>Steps 2.9–2.12: h += Σ_top-k w_e · expert_e(RMSNorm(h)) — the router, then the experts.</summary>
-    private void MoeBlock(RunState s, LayerWeights layer, int l, ReadOnlySpan<int> tokens, ReadOnlyMemory<ForwardSegment> segments)
+    private void MoeBlock(RunState s, LayerWeights layer, int l, ReadOnlySpan<int> tokens, ReadOnlyMemory<ForwardSegment> segments, bool observed)
     {
         var c = _config;
-        int n = tokens.Length, e = c.NumExperts, k = c.NumExpertsPerToken;
+        int n = tokens.Length, e = c.NumExperts, k = c.NumExpertsPerToken, d = c.HiddenSize;
 
         // 2.9–2.10 m = RMSNorm(h); route each token over all experts.
         NormRows(s.Hidden, layer.PostAttentionNorm, s.Normed, n);
+        if (observed) Report(segments.Span, ActivationName.FfnNorm, l, s.Normed, d);
         _projection.Run(_pool, s.Normed, n, layer.Router, s.RouterLogits);
         for (int i = 0; i < n; i++)
             MoeRouter.Route(s.RouterLogits.AsSpan(i * e, e), c.NormTopKProb, s.ChosenExperts.AsSpan(i * k, k), s.ChosenWeights.AsSpan(i * k, k));
@@ -143,9 +159,30 @@ internal sealed class ForwardPass
                 }
             row += segment.Count;
         }
+        if (observed) Report(segments.Span, ActivationName.RouterProbabilities, l, s.RouterLogits, e);
 
-        // 2.11–2.12 h += Σ w_e · down_e(silu(gate_e·m) ⊙ up_e·m), each expert over the tokens of every segment that chose it.
-        _experts.Apply(_pool, layer.Experts, n, s.ChosenExperts, s.ChosenWeights, s.Normed, s.Hidden, s.Experts);
+        // 2.11–2.12 h += Σ w_e · down_e(silu(gate_e·m) ⊙ up_e·m), each expert over the tokens of every segment that
+        // chose it. The sum is made on its own, then added to h, as the reference does (and so it can be observed).
+        var moe = s.MoeOutput.AsSpan(0, n * d);
+        moe.Clear();
+        _experts.Apply(_pool, layer.Experts, n, s.ChosenExperts, s.ChosenWeights, s.Normed, s.MoeOutput, s.Experts);
+        TensorPrimitives.Add(s.Hidden.AsSpan(0, n * d), moe, s.Hidden.AsSpan(0, n * d));
+        if (observed)
+        {
+            Report(segments.Span, ActivationName.MoeOutput, l, s.MoeOutput, d);
+            Report(segments.Span, ActivationName.LayerOutput, l, s.Hidden, d);
+        }
+    }
+
+    /// <summary>Shows each observing segment its rows of an intermediate.</summary>
+    private static void Report(ReadOnlySpan<ForwardSegment> segments, ActivationName name, int layer, float[] buffer, int width)
+    {
+        int row = 0;
+        foreach (var segment in segments)
+        {
+            segment.Activations?.OnActivation(new Activation(name, layer, segment.Position, segment.Count, width, buffer.AsSpan(row * width, segment.Count * width)));
+            row += segment.Count;
+        }
     }
 
     /// <summary>Step 3: logits = lm_head · RMSNorm(h), for the rows the segments ask for, in passes of a few rows.</summary>
@@ -157,7 +194,9 @@ internal sealed class ForwardPass
         {
             for (int row = first + segment.Count - segment.LogitRows; row < first + segment.Count; row++)
             {
-                VectorMath.RmsNorm(s.Hidden.AsSpan(row * d, d), _weights.FinalNorm, c.RmsNormEps, s.Normed.AsSpan(pending * d, d));
+                var normed = s.Normed.AsSpan(pending * d, d);
+                VectorMath.RmsNorm(s.Hidden.AsSpan(row * d, d), _weights.FinalNorm, c.RmsNormEps, normed);
+                segment.Activations?.OnActivation(new Activation(ActivationName.FinalNorm, -1, segment.Position + row - first, 1, d, normed));
                 if (++pending == RunState.LogitRowsPerPass) written += LmHeadPass(s, ref pending, logits[(written * c.VocabSize)..]);
             }
             first += segment.Count;

@@ -13,4 +13,5 @@ namespace OlmoeSharp.Model;
 /// <param name="Count">Tokens of the segment (consecutive in the block, after the previous segments').</param>
 /// <param name="LogitRows">Logit rows wanted: 0 (none), 1 (the last token's) or <paramref name="Count"/> (every token's).</param>
 /// <param name="Observer">Sees the segment's routing decisions, or null.</param>
-internal readonly record struct ForwardSegment(KvCache Cache, int Position, int Count, int LogitRows, IRouterObserver? Observer = null);
+/// <param name="Activations">Sees the segment's named intermediates, or null.</param>
+internal readonly record struct ForwardSegment(KvCache Cache, int Position, int Count, int LogitRows, IRouterObserver? Observer = null, IActivationObserver? Activations = null);

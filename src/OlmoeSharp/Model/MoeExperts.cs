@@ -7,7 +7,7 @@ namespace OlmoeSharp.Model;
 /// Pairs are bucketed by expert ("slots"), each slot's tokens gathered into one contiguous block so the expert's
 /// weights are read once for all of them (one token in decode, ~16 per expert in a 128-token prompt). Each thread
 /// takes the same contiguous share of every expert's rows, which keeps the work balanced however the tokens are
-/// spread and lets each thread add its share of the down projection straight into the residual stream without
+/// spread and lets each thread add its share of the down projection straight into the output rows without
 /// locks. Experts no token chose cost nothing. Contributions are summed in ascending expert order, as the
 /// reference implementation does.
 /// </summary>
@@ -26,23 +26,23 @@ internal sealed class MoeExperts
         _down = new DownJob(config.HiddenSize, config.IntermediateSize);
     }
 
-    /// <summary>residual[t] += Σ_j weights[t, j] · expert_{chosen[t, j]}(input[t]) for every token t of the block.</summary>
+    /// <summary>output[t] += Σ_j weights[t, j] · expert_{chosen[t, j]}(input[t]) for every token t of the block.</summary>
     /// <param name="pool">Threads to use.</param>
     /// <param name="experts">All experts of the layer.</param>
     /// <param name="tokens">Tokens in the block.</param>
     /// <param name="chosen">[tokens, k] chosen expert indices.</param>
     /// <param name="weights">[tokens, k] their router weights.</param>
     /// <param name="input">[tokens, d] post-attention-normed hidden states.</param>
-    /// <param name="residual">[tokens, d] residual stream, updated in place.</param>
+    /// <param name="output">[tokens, d] the sum, added to in place.</param>
     /// <param name="buffers">Working memory, sized here.</param>
-    public void Apply(WorkerPool pool, ExpertWeights[] experts, int tokens, int[] chosen, float[] weights, float[] input, float[] residual, ExpertBuffers buffers)
+    public void Apply(WorkerPool pool, ExpertWeights[] experts, int tokens, int[] chosen, float[] weights, float[] input, float[] output, ExpertBuffers buffers)
     {
         buffers.EnsureCapacity(tokens);
         Bucket(tokens, chosen, weights, buffers);
         for (int p = 0; p < tokens * _k; p++)
             input.AsSpan(buffers.PairToken[p] * _d, _d).CopyTo(buffers.Gathered.AsSpan(p * _d, _d));
         _gateUp.Run(pool, experts, buffers);
-        _down.Run(pool, experts, buffers, residual);
+        _down.Run(pool, experts, buffers, output);
     }
 
     /// <summary>Counting sort of the (token, expert) pairs by expert.</summary>
@@ -124,17 +124,17 @@ internal sealed class MoeExperts
         }
     }
 
-    /// <summary>Phase 2, item p = row range p of every expert: down projections, each pair's output weighted into its token's residual.</summary>
+    /// <summary>Phase 2, item p = row range p of every expert: down projections, each pair's output weighted into its token's output row.</summary>
     private sealed class DownJob(int d, int inter) : IRangeJob
     {
         private ExpertWeights[] _experts = [];
         private ExpertBuffers? _buffers;
-        private float[] _residual = [];
+        private float[] _output = [];
         private int _parts;
 
-        public void Run(WorkerPool pool, ExpertWeights[] experts, ExpertBuffers buffers, float[] residual)
+        public void Run(WorkerPool pool, ExpertWeights[] experts, ExpertBuffers buffers, float[] output)
         {
-            (_experts, _buffers, _residual, _parts) = (experts, buffers, residual, Parts(pool, buffers));
+            (_experts, _buffers, _output, _parts) = (experts, buffers, output, Parts(pool, buffers));
             pool.Run(this, _parts, 1, _parts / pool.ThreadCount);
         }
 
@@ -154,7 +154,7 @@ internal sealed class MoeExperts
                     for (int j = 0; j < count; j++)
                     {
                         float w = b.PairWeight[first + j];
-                        var target = _residual.AsSpan(b.PairToken[first + j] * d, d);
+                        var target = _output.AsSpan(b.PairToken[first + j] * d, d);
                         for (int r = rowStart; r < rowEnd; r++) target[r] += w * down[j * d + r];
                     }
                 }

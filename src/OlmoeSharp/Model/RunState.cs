@@ -33,6 +33,7 @@ internal sealed class RunState
     public float[] Value { get; private set; } = [];           // [tokens, kvHeads·hd]
     public float[] AttentionHeads { get; private set; } = [];  // [tokens, heads·hd] attention output before o_proj
     public float[] AttentionOutput { get; private set; } = []; // [tokens, d] after o_proj
+    public float[] MoeOutput { get; private set; } = [];       // [tokens, d] Σ_chosen w·expert(m), before it joins h
     public float[] RouterLogits { get; private set; } = [];    // [tokens, E], then the router's probabilities
     public int[] ChosenExperts { get; private set; } = [];     // [tokens, k]
     public float[] ChosenWeights { get; private set; } = [];   // [tokens, k]
@@ -55,6 +56,7 @@ internal sealed class RunState
         Value = new float[tokens * kv];
         AttentionHeads = new float[tokens * qSize];
         AttentionOutput = new float[tokens * d];
+        MoeOutput = new float[tokens * d];
         RouterLogits = new float[tokens * c.NumExperts];
         ChosenExperts = new int[tokens * c.NumExpertsPerToken];
         ChosenWeights = new float[tokens * c.NumExpertsPerToken];

@@ -42,11 +42,11 @@ public sealed class BatchedStepTests(TinyModelFixture fixture) : IClassFixture<T
         var session = model.CreateSession();
         var result = new List<float[]>();
         var logits = new float[model.Config.VocabSize];
-        await model.Scheduler.EvaluateAsync(session, prompt, logits, null, token);
+        await model.Scheduler.EvaluateAsync(session, prompt, logits, token);
         result.Add([.. logits]);
         for (int s = 0; s < steps; s++)
         {
-            await model.Scheduler.EvaluateAsync(session, [ArgMax(logits)], logits, null, token);
+            await model.Scheduler.EvaluateAsync(session, [ArgMax(logits)], logits, token);
             result.Add([.. logits]);
         }
         return result;
@@ -140,11 +140,12 @@ public sealed class BatchedStepTests(TinyModelFixture fixture) : IClassFixture<T
         var good = Prompt(11, 3);
         var expected = Alone(model, good, 0)[0];
         var failing = model.CreateSession();
+        failing.RouterObserver = new ThrowingObserver(1);
         var healthy = model.CreateSession();
         var logits = new float[model.Config.VocabSize];
         var other = new float[model.Config.VocabSize];
-        var bad = model.Scheduler.EvaluateAsync(failing, Prompt(7, 4), other, new ThrowingObserver(1), CancellationToken.None);
-        var fine = model.Scheduler.EvaluateAsync(healthy, good, logits, null, CancellationToken.None);
+        var bad = model.Scheduler.EvaluateAsync(failing, Prompt(7, 4), other, CancellationToken.None);
+        var fine = model.Scheduler.EvaluateAsync(healthy, good, logits, CancellationToken.None);
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bad);
         Assert.Equal("observer failed", error.Message);
         await fine;
