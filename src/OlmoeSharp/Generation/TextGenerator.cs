@@ -15,6 +15,12 @@ namespace OlmoeSharp.Generation;
 /// own <see cref="InferenceSession"/>, so one generator serves concurrent requests. Without a tokenizer it still
 /// generates from token ids (the updates then carry ids and no text).
 /// <para>
+/// Concurrent generations on one model — through any generators, chats or chat clients over it — are batched: each
+/// step of the model runs the next token of every running generation and chunks of waiting prompts as one forward
+/// pass (<see cref="ModelLoadOptions.Batching"/> bounds how many run and wait; one more throws
+/// <see cref="Batching.BatchQueueFullException"/> from the enumeration). Each gets the tokens it would get alone.
+/// </para>
+/// <para>
 /// Prefix caching: finished requests leave their session idle in a small pool (<see cref="MaxIdleSessions"/>,
 /// <see cref="MaxIdleCacheBytes"/>); a new request — or a <see cref="ChatSession"/> turn — leases the idle session that
 /// holds the longest prefix of its prompt and evaluates only the rest, so requests sharing a long system prompt or
