@@ -36,13 +36,15 @@ internal static class ConcurrencyProtocol
     }
 
     /// <summary>
-    /// The whole run: a short warm-up stream (JIT tiering, page cache), each level in turn with a line printed per
+    /// The whole run: a warm-up (one stream, then four at once, so the batched paths are compiled at full tier too, and
+    /// the page cache is warm), each level in turn with a line printed per
     /// level (ending with the engine's forward <paramref name="steps"/> so far), then a newcomer's first token idle
     /// and with up to 8 others decoding, which run up to the model's <paramref name="maxPositions"/>.
     /// </summary>
     public static async Task<Report> RunAsync(int[] levels, int promptTokens, int gen, int vocab, int maxPositions, RunStream run, Func<long> steps)
     {
-        await MeasureAsync(1, promptTokens, Math.Min(gen, 8), vocab, run);
+        await MeasureAsync(1, promptTokens, gen, vocab, run);
+        await MeasureAsync(4, promptTokens, Math.Min(gen, 16), vocab, run);
         var results = new List<Result>();
         foreach (int streams in levels)
         {
