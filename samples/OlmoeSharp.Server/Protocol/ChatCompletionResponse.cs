@@ -1,0 +1,28 @@
+namespace OlmoeSharp.Server.Protocol;
+
+/// <summary>A whole chat completion (<c>"object": "chat.completion"</c>), the answer to a non-streaming request.</summary>
+internal sealed class ChatCompletionResponse
+{
+    public required string Id { get; init; }
+    public string Object => "chat.completion";
+    public required long Created { get; init; }
+    public required string Model { get; init; }
+    public required List<ChatChoice> Choices { get; init; }
+    public required Usage Usage { get; init; }
+}
+
+/// <summary>One of a chat completion's <c>n</c> answers.</summary>
+internal sealed class ChatChoice
+{
+    public required int Index { get; init; }
+    public required ChatMessageOut Message { get; init; }
+    public ChatLogprobs? Logprobs { get; init; }
+    public required string FinishReason { get; init; }
+}
+
+/// <summary>The assistant's message of a whole answer, or the delta of a chunk (<see cref="Role"/> only on a choice's first chunk).</summary>
+internal sealed class ChatMessageOut
+{
+    public string? Role { get; init; }
+    public string? Content { get; init; }
+}
