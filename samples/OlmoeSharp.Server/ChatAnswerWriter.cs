@@ -23,11 +23,11 @@ internal sealed class ChatAnswerWriter(ResponseHead head, LogprobText? logprobs,
             Logprobs = logprobs is not null && step is { TokenId: int id, LogProbabilities: { } lp } ? new ChatLogprobs { Content = [logprobs.Chat(id, lp)] } : null,
             FinishReason = step.FinishReason is { } reason ? UsageReport.FinishReasonText(reason) : null,
         };
-        return events.WriteAsync(Chunk([choice]), ServerJsonContext.Default.ChatCompletionChunk, cancellationToken);
+        return events.WriteAsync(Chunk([choice]), ServerJsonContext.Relaxed.ChatCompletionChunk, cancellationToken);
     }
 
     public Task WriteUsageChunkAsync(ServerSentEvents events, Usage usage, CancellationToken cancellationToken) =>
-        events.WriteAsync(Chunk([], usage), ServerJsonContext.Default.ChatCompletionChunk, cancellationToken);
+        events.WriteAsync(Chunk([], usage), ServerJsonContext.Relaxed.ChatCompletionChunk, cancellationToken);
 
     public Task WriteWholeAsync(HttpResponse response, IReadOnlyList<ChoiceAccumulator> results, Usage usage, CancellationToken cancellationToken)
     {
@@ -45,7 +45,7 @@ internal sealed class ChatAnswerWriter(ResponseHead head, LogprobText? logprobs,
             })],
             Usage = usage,
         };
-        return response.WriteAsJsonAsync(answer, ServerJsonContext.Default.ChatCompletionResponse, cancellationToken: cancellationToken);
+        return response.WriteAsJsonAsync(answer, ServerJsonContext.Relaxed.ChatCompletionResponse, cancellationToken: cancellationToken);
     }
 
     private ChatCompletionChunk Chunk(List<ChatChunkChoice> choiceList, Usage? usage = null) =>

@@ -22,11 +22,11 @@ internal sealed class CompletionAnswerWriter(ResponseHead head, LogprobText? log
             Logprobs = logprobs is not null && step is { TokenId: int id, LogProbabilities: { } lp } ? logprobs.Completion([(id, lp)], ref _offsets[index]) : null,
             FinishReason = step.FinishReason is { } reason ? UsageReport.FinishReasonText(reason) : null,
         };
-        return events.WriteAsync(Answer([choice]), ServerJsonContext.Default.CompletionResponse, cancellationToken: cancellationToken);
+        return events.WriteAsync(Answer([choice]), ServerJsonContext.Relaxed.CompletionResponse, cancellationToken: cancellationToken);
     }
 
     public Task WriteUsageChunkAsync(ServerSentEvents events, Usage usage, CancellationToken cancellationToken) =>
-        events.WriteAsync(Answer([], usage), ServerJsonContext.Default.CompletionResponse, cancellationToken: cancellationToken);
+        events.WriteAsync(Answer([], usage), ServerJsonContext.Relaxed.CompletionResponse, cancellationToken: cancellationToken);
 
     public Task WriteWholeAsync(HttpResponse response, IReadOnlyList<ChoiceAccumulator> results, Usage usage, CancellationToken cancellationToken)
     {
@@ -39,7 +39,7 @@ internal sealed class CompletionAnswerWriter(ResponseHead head, LogprobText? log
                 Logprobs = logprobs?.Completion(results[i].Steps, ref _offsets[i]),
                 FinishReason = UsageReport.FinishReasonText(results[i].FinishReason!.Value),
             });
-        return response.WriteAsJsonAsync(Answer(choiceList, usage), ServerJsonContext.Default.CompletionResponse, cancellationToken: cancellationToken);
+        return response.WriteAsJsonAsync(Answer(choiceList, usage), ServerJsonContext.Relaxed.CompletionResponse, cancellationToken: cancellationToken);
     }
 
     private CompletionResponse Answer(List<CompletionChoice> choiceList, Usage? usage = null) =>

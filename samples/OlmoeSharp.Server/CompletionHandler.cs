@@ -13,11 +13,11 @@ namespace OlmoeSharp.Server;
 /// </summary>
 internal sealed class CompletionHandler(ModelHost host, AdmissionQueue admission, SequenceRunner runner, ServerOptions options)
 {
-    public Task ChatAsync(HttpContext context) => RunAsync(context, ServerJsonContext.Default.ChatCompletionRequest,
+    public Task ChatAsync(HttpContext context) => RunAsync(context, ServerJsonContext.Relaxed.ChatCompletionRequest,
         (validator, request) => validator.Chat(request),
         (model, plan) => new ChatAnswerWriter(ResponseHead.New("chatcmpl", model.Id), plan.LogProbs ? new LogprobText(model.Tokenizer) : null, plan.Sequences.Count));
 
-    public Task CompletionAsync(HttpContext context) => RunAsync(context, ServerJsonContext.Default.CompletionRequest,
+    public Task CompletionAsync(HttpContext context) => RunAsync(context, ServerJsonContext.Relaxed.CompletionRequest,
         (validator, request) => validator.Completion(request),
         (model, plan) => new CompletionAnswerWriter(ResponseHead.New("cmpl", model.Id), plan.LogProbs ? new LogprobText(model.Tokenizer) : null, plan.Sequences.Count));
 

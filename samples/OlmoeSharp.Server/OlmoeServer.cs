@@ -48,14 +48,14 @@ internal static class OlmoeServer
         {
             var model = host.Require();
             var list = new ModelList { Data = [new ModelCard { Id = model.Id, Created = model.Created, MaxModelLen = model.ContextLength }] };
-            return context.Response.WriteAsJsonAsync(list, ServerJsonContext.Default.ModelList, cancellationToken: context.RequestAborted);
+            return context.Response.WriteAsJsonAsync(list, ServerJsonContext.Relaxed.ModelList, cancellationToken: context.RequestAborted);
         });
         app.MapGet("/health", (HttpContext context) =>
         {
             var model = host.Loaded;
             context.Response.StatusCode = model is null ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
             var status = new HealthStatus { Status = model is null ? "loading" : "ok", Model = model?.Id };
-            return context.Response.WriteAsJsonAsync(status, ServerJsonContext.Default.HealthStatus, cancellationToken: context.RequestAborted);
+            return context.Response.WriteAsJsonAsync(status, ServerJsonContext.Relaxed.HealthStatus, cancellationToken: context.RequestAborted);
         });
         app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
@@ -101,7 +101,7 @@ internal static class OlmoeServer
         context.Response.StatusCode = error.Status;
         if (error.RetryAfterSeconds is int seconds) context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (error.Status == StatusCodes.Status401Unauthorized) context.Response.Headers.WWWAuthenticate = "Bearer";
-        return context.Response.WriteAsJsonAsync(error.ToResponse(), ServerJsonContext.Default.ErrorResponse);
+        return context.Response.WriteAsJsonAsync(error.ToResponse(), ServerJsonContext.Relaxed.ErrorResponse);
     }
 
     /// <summary><c>/v1/*</c> needs <c>Authorization: Bearer KEY</c>, compared in constant time; probes and scrapers (<c>/health</c>, <c>/metrics</c>) do not.</summary>
