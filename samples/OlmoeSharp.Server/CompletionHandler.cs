@@ -11,7 +11,7 @@ namespace OlmoeSharp.Server;
 /// wait for admission, run the sequences, and write the answer whole or as events. A client that goes away
 /// (<see cref="HttpContext.RequestAborted"/>) cancels its sequences at once, queued or running.
 /// </summary>
-internal sealed class CompletionHandler(ModelHost host, AdmissionQueue admission, SequenceRunner runner, ServerOptions options)
+internal sealed class CompletionHandler(ModelHost host, AdmissionQueue admission, SequenceRunner runner, ServerOptions options, ILogger<CompletionHandler> logger)
 {
     public Task ChatAsync(HttpContext context) => RunAsync(context, ServerJsonContext.Relaxed.ChatCompletionRequest,
         (validator, request) => validator.Chat(request),
@@ -38,16 +38,26 @@ internal sealed class CompletionHandler(ModelHost host, AdmissionQueue admission
         else await WriteWholeAsync(context.Response, plan, writer, updates, aborted);
     }
 
-    private static async Task StreamAsync(HttpResponse response, GenerationPlan plan, IAnswerWriter writer, IAsyncEnumerable<ChoiceUpdate> updates, CancellationToken aborted)
+    private async Task StreamAsync(HttpResponse response, GenerationPlan plan, IAnswerWriter writer, IAsyncEnumerable<ChoiceUpdate> updates, CancellationToken aborted)
     {
         var events = new ServerSentEvents(response);
         await events.StartAsync(aborted);
         var usages = new GenerationUsage?[plan.Sequences.Count];
-        await foreach (var update in updates.WithCancellation(aborted))
+        try
         {
-            if (update.Update.FinishReason == FinishReason.Cancelled) continue;
-            await writer.WriteChunkAsync(events, update, aborted);
-            if (update.Update.Usage is { } usage) usages[update.Index] = usage;
+            await foreach (var update in updates.WithCancellation(aborted))
+            {
+                if (update.Update.FinishReason == FinishReason.Cancelled) continue;
+                await writer.WriteChunkAsync(events, update, aborted);
+                if (update.Update.Usage is { } usage) usages[update.Index] = usage;
+            }
+        }
+        catch (Exception e) when (!aborted.IsCancellationRequested)
+        {
+            // The status line is sent: the failure goes out as a last event in OpenAI's error shape, without [DONE].
+            logger.LogError(e, "a streamed generation failed");
+            await events.WriteAsync(new ApiException(500, $"generation failed: {e.Message}").ToResponse(), ServerJsonContext.Relaxed.ErrorResponse, aborted);
+            return;
         }
         if (plan.IncludeUsage) await writer.WriteUsageChunkAsync(events, UsageReport.Of(plan, usages), aborted);
         await events.WriteDoneAsync(aborted);

@@ -1,16 +1,9 @@
 namespace OlmoeSharp.Server.Protocol;
 
 /// <summary>One server-sent event of a streamed chat completion (<c>"object": "chat.completion.chunk"</c>).</summary>
-internal sealed class ChatCompletionChunk
+internal sealed class ChatCompletionChunk : ResponseEnvelope<ChatChunkChoice>
 {
-    public required string Id { get; init; }
-    public string Object => "chat.completion.chunk";
-    public required long Created { get; init; }
-    public required string Model { get; init; }
-    public required List<ChatChunkChoice> Choices { get; init; }
-
-    /// <summary>Only on the last chunk, whose choices are empty, when <c>stream_options.include_usage</c> asked for it.</summary>
-    public Usage? Usage { get; init; }
+    public override string Object => "chat.completion.chunk";
 }
 
 /// <summary>What one choice gained in a chunk.</summary>

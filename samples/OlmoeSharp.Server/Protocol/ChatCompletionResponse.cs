@@ -1,14 +1,9 @@
 namespace OlmoeSharp.Server.Protocol;
 
 /// <summary>A whole chat completion (<c>"object": "chat.completion"</c>), the answer to a non-streaming request.</summary>
-internal sealed class ChatCompletionResponse
+internal sealed class ChatCompletionResponse : ResponseEnvelope<ChatChoice>
 {
-    public required string Id { get; init; }
-    public string Object => "chat.completion";
-    public required long Created { get; init; }
-    public required string Model { get; init; }
-    public required List<ChatChoice> Choices { get; init; }
-    public required Usage Usage { get; init; }
+    public override string Object => "chat.completion";
 }
 
 /// <summary>One of a chat completion's <c>n</c> answers.</summary>

@@ -4,16 +4,9 @@ namespace OlmoeSharp.Server.Protocol;
 /// A completion (<c>"object": "text_completion"</c>): the whole answer of a non-streaming request, or one
 /// server-sent event of a streamed one (then each choice carries the text it gained).
 /// </summary>
-internal sealed class CompletionResponse
+internal sealed class CompletionResponse : ResponseEnvelope<CompletionChoice>
 {
-    public required string Id { get; init; }
-    public string Object => "text_completion";
-    public required long Created { get; init; }
-    public required string Model { get; init; }
-    public required List<CompletionChoice> Choices { get; init; }
-
-    /// <summary>Always on a whole answer; on a stream's last event only, when <c>stream_options.include_usage</c> asked for it.</summary>
-    public Usage? Usage { get; init; }
+    public override string Object => "text_completion";
 }
 
 /// <summary>One completion choice (index = prompt index × n + choice).</summary>
