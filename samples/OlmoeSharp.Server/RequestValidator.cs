@@ -21,6 +21,8 @@ internal sealed class RequestValidator(LoadedModel model, ServerOptions limits)
         CheckModel(request.Model);
         if (request.Tools is { ValueKind: not System.Text.Json.JsonValueKind.Null })
             throw ApiException.BadField("tools", "tools are not supported: OLMoE's chat format has no tool turns.");
+        if (request.ResponseFormat is { Type: not (null or "text") } format)
+            throw ApiException.BadField("response_format", $"response_format '{format.Type}' is not supported; only text.");
         var template = model.ChatTemplate
             ?? throw new ApiException(400, $"this model's chat template cannot be run ({model.Model.ChatTemplate.Description}); use /v1/completions.", "messages", "unsupported_chat_template");
         if (request.Messages is not { Count: > 0 } messages) throw ApiException.BadField("messages", "'messages' must hold at least one message.");
@@ -55,6 +57,9 @@ internal sealed class RequestValidator(LoadedModel model, ServerOptions limits)
     public GenerationPlan Completion(CompletionRequest request)
     {
         CheckModel(request.Model);
+        if (request.Echo == true) throw ApiException.BadField("echo", "echo is not supported.");
+        if (request.Suffix is not null) throw ApiException.BadField("suffix", "suffix (insertion) is not supported.");
+        if (request.BestOf is > 1) throw ApiException.BadField("best_of", "best_of is not supported; use n.");
         if (request.Prompt is not { Count: > 0 } prompts) throw ApiException.BadField("prompt", "'prompt' is required: a string, an array of strings or of token ids.");
         var encoded = new List<IReadOnlyList<int>>(prompts.Count);
         for (int i = 0; i < prompts.Count; i++)

@@ -33,11 +33,9 @@ internal sealed record ServerOptions
         var model = new Option<string?>("--model") { Description = "Model folder, .gguf file or Hugging Face repo id (default: a small model with random weights, made in models/ on first start)." };
         var urls = new Option<string>("--urls") { Description = "Where to listen (';'-separated).", DefaultValueFactory = _ => defaults.Urls };
         var apiKey = new Option<string?>("--api-key") { Description = "Require 'Authorization: Bearer KEY' on /v1/* (default: OLMOE_API_KEY, else none)." };
-        var maxSequences = Positive(new Option<int>("--max-sequences") { Description = "Sequences generating at once.", DefaultValueFactory = _ => defaults.MaxSequences });
-        var maxQueue = new Option<int>("--max-queue") { Description = "Sequences allowed to wait; beyond, requests get 429.", DefaultValueFactory = _ => defaults.MaxQueue };
-        maxQueue.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-queue must be 0 or more."); });
-        var threads = new Option<int>("--threads") { Description = "Threads per forward pass (0 = one per core).", DefaultValueFactory = _ => 0 };
-        threads.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--threads must be 0 or more."); });
+        var maxSequences = AtLeast(1, new Option<int>("--max-sequences") { Description = "Sequences generating at once.", DefaultValueFactory = _ => defaults.MaxSequences });
+        var maxQueue = AtLeast(0, new Option<int>("--max-queue") { Description = "Sequences allowed to wait; beyond, requests get 429.", DefaultValueFactory = _ => defaults.MaxQueue });
+        var threads = AtLeast(0, new Option<int>("--threads") { Description = "Threads per forward pass (0 = one per core).", DefaultValueFactory = _ => 0 });
         var root = new RootCommand("OlmoeSharp.Server: an OpenAI-compatible server for OLMoE.") { model, urls, apiKey, maxSequences, maxQueue, threads };
 
         ServerOptions? parsed = null;
@@ -54,9 +52,14 @@ internal sealed record ServerOptions
         return exitCode == 0 ? parsed : null;
     }
 
-    private static Option<int> Positive(Option<int> option)
+    private static Option<int> AtLeast(int minimum, Option<int> option)
     {
-        option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{option.Name} must be 1 or more."); });
+        // A value that is not a number is System.CommandLine's own error; only numbers are checked here.
+        option.Validators.Add(r =>
+        {
+            if (r.Tokens is [var token] && int.TryParse(token.Value, System.Globalization.CultureInfo.InvariantCulture, out int value) && value < minimum)
+                r.AddError($"{option.Name} must be {minimum} or more; it is {value}.");
+        });
         return option;
     }
 }

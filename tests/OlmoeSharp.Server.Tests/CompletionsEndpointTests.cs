@@ -92,7 +92,7 @@ public sealed class CompletionsEndpointTests(DefaultServerFixture server) : ICla
     {
         var body = new JsonObject
         {
-            ["prompt"] = "Once upon a time", ["max_tokens"] = 7, ["temperature"] = 0, ["stream"] = true,
+            ["prompt"] = "Once upon a time", ["max_tokens"] = 7, ["temperature"] = 0, ["stream"] = true, ["n"] = 2,
             ["stream_options"] = new JsonObject { ["include_usage"] = true },
         };
         using var response = await SendAsync(body);
@@ -101,10 +101,16 @@ public sealed class CompletionsEndpointTests(DefaultServerFixture server) : ICla
 
         Assert.Equal("[DONE]", events[^1]);
         var chunks = events[..^1].Select(e => JsonDocument.Parse(e).RootElement).ToArray();
-        string text = string.Concat(chunks.SelectMany(c => c.GetProperty("choices").EnumerateArray()).Select(c => c.GetProperty("text").GetString()));
-        Assert.Equal(await LibraryAsync("Once upon a time", new GenerationOptions { Temperature = 0, MaxNewTokens = 7 }), text);
+        var parts = chunks.SelectMany(c => c.GetProperty("choices").EnumerateArray()).ToArray();
+        string expected = await LibraryAsync("Once upon a time", new GenerationOptions { Temperature = 0, MaxNewTokens = 7 });
+        for (int index = 0; index < 2; index++)
+        {
+            // The two choices' events interleave; each choice's own add up to its text and end with its finish reason.
+            var own = parts.Where(p => p.GetProperty("index").GetInt32() == index).ToArray();
+            Assert.Equal(expected, string.Concat(own.Select(p => p.GetProperty("text").GetString())));
+            Assert.Equal("length", own[^1].GetProperty("finish_reason").GetString());
+        }
         Assert.Equal(0, chunks[^1].GetProperty("choices").GetArrayLength());
-        Assert.Equal(7, chunks[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
-        Assert.Equal("length", chunks[^2].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(2 * 7, chunks[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 }

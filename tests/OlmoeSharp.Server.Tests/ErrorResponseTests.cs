@@ -40,6 +40,7 @@ public sealed class ErrorResponseTests(DefaultServerFixture server) : IClassFixt
     [InlineData(Chat, """{"messages":[{"role":"user","content":"Hi"}],"stop":[""]}""", "stop")]
     [InlineData(Chat, """{"messages":[{"role":"user","content":"Hi"}],"presence_penalty":0.5}""", "presence_penalty")]
     [InlineData(Chat, """{"messages":[{"role":"user","content":"Hi"}],"tools":[{"type":"function"}]}""", "tools")]
+    [InlineData(Chat, """{"messages":[{"role":"user","content":"Hi"}],"response_format":{"type":"json_object"}}""", "response_format")]
     [InlineData(Chat, """{"messages":[]}""", "messages")]
     [InlineData(Chat, """{"messages":[{"role":"tool","content":"x"}]}""", "messages[0].role")]
     [InlineData(Chat, """{"messages":[{"role":"user","content":"Hi"},{"role":"user"}]}""", "messages[1].content")]
@@ -49,6 +50,9 @@ public sealed class ErrorResponseTests(DefaultServerFixture server) : IClassFixt
     [InlineData(Completions, """{"prompt":[1, 2, 999999]}""", "prompt")]
     [InlineData(Completions, """{"prompt":["ok", 3]}""", "prompt")]
     [InlineData(Completions, """{"prompt":"Hi","logprobs":25}""", "logprobs")]
+    [InlineData(Completions, """{"prompt":"Hi","echo":true}""", "echo")]
+    [InlineData(Completions, """{"prompt":"Hi","best_of":3}""", "best_of")]
+    [InlineData(Completions, """{"prompt":["a","b","c","d","e"]}""", "prompt")]
     public async Task A_bad_field_is_a_400_naming_it(string path, string body, string field)
     {
         var (status, error, _) = await PostAsync(path, body);

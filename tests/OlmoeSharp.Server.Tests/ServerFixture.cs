@@ -57,13 +57,16 @@ public abstract class ServerFixture : IAsyncLifetime
         return http;
     }
 
-    /// <summary>A value of <c>GET /metrics</c> (the line that starts with <paramref name="series"/> and a space).</summary>
+    /// <summary>
+    /// A value of <c>GET /metrics</c>: the line that starts with <paramref name="series"/> and a space, or 0 when there
+    /// is none (a labelled counter appears once it counts something).
+    /// </summary>
     public async Task<double> MetricAsync(string series)
     {
         using var http = Http(withKey: false);
         string text = await http.GetStringAsync("/metrics");
-        string line = text.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal));
-        return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+        string? line = text.Split('\n').SingleOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal));
+        return line is null ? 0 : double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
     }
 
     /// <summary>Waits (up to 10 s) until <paramref name="series"/> reads <paramref name="expected"/>, and returns what it read last.</summary>

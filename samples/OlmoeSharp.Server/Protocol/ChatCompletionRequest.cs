@@ -20,6 +20,9 @@ internal sealed class ChatCompletionRequest : SamplingFields
 
     /// <summary>Tool definitions: refused (OLMoE's chat format has no tool turns), so a client relying on them learns it at once.</summary>
     public System.Text.Json.JsonElement? Tools { get; set; }
+
+    /// <summary>Only <c>{"type": "text"}</c> (the default) is served; JSON modes are refused rather than ignored.</summary>
+    public ResponseFormatDto? ResponseFormat { get; set; }
 }
 
 /// <summary>One message of <see cref="ChatCompletionRequest.Messages"/>.</summary>
@@ -30,4 +33,10 @@ internal sealed class ChatMessageDto
     /// <summary>A string, or an array of content parts of which only <c>{"type":"text","text":…}</c> is understood.</summary>
     [JsonConverter(typeof(MessageContentConverter))]
     public MessageContent? Content { get; set; }
+}
+
+/// <summary><c>response_format</c>.</summary>
+internal sealed class ResponseFormatDto
+{
+    public string? Type { get; set; }
 }

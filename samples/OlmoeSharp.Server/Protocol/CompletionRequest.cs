@@ -13,4 +13,13 @@ internal sealed class CompletionRequest : SamplingFields
 
     /// <summary>Alternatives per token to report (0–20), with the chosen token's log-probability; null reports none.</summary>
     public int? Logprobs { get; set; }
+
+    /// <summary>Not implemented: refused when true rather than ignored.</summary>
+    public bool? Echo { get; set; }
+
+    /// <summary>Not implemented (insertion): refused when given.</summary>
+    public string? Suffix { get; set; }
+
+    /// <summary>Not implemented: refused above 1.</summary>
+    public int? BestOf { get; set; }
 }
