@@ -20,7 +20,7 @@ internal sealed class SequenceRunner(ServerMetrics metrics)
         metrics.PromptProcessed(plan.PromptTokens);
         var channel = Channel.CreateUnbounded<ChoiceUpdate>(new UnboundedChannelOptions { SingleReader = true });
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var all = Task.WhenAll(plan.Sequences.Select(s => PumpAsync(generator, s, arrivedTimestamp, channel.Writer, stop.Token)));
+        var all = Task.WhenAll(plan.Sequences.Select(s => PumpAsync(generator, s, arrivedTimestamp, channel.Writer, stop)));
         _ = all.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.GetBaseException()), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
@@ -35,19 +35,28 @@ internal sealed class SequenceRunner(ServerMetrics metrics)
         }
     }
 
-    private async Task PumpAsync(TextGenerator generator, SequencePlan sequence, long arrivedTimestamp, ChannelWriter<ChoiceUpdate> output, CancellationToken cancellationToken)
+    /// <summary>Runs one sequence into <paramref name="output"/>; if it fails, the request's other sequences are stopped too (the request has failed).</summary>
+    private async Task PumpAsync(TextGenerator generator, SequencePlan sequence, long arrivedTimestamp, ChannelWriter<ChoiceUpdate> output, CancellationTokenSource stop)
     {
         bool first = true;
-        await foreach (var update in generator.GenerateAsync(sequence.PromptTokens, sequence.Options, cancellationToken))
+        try
         {
-            if (update.TokenId is not null)
+            await foreach (var update in generator.GenerateAsync(sequence.PromptTokens, sequence.Options, stop.Token))
             {
-                if (first) metrics.FirstToken(Stopwatch.GetElapsedTime(arrivedTimestamp));
-                first = false;
-                metrics.TokenGenerated();
+                if (update.TokenId is not null)
+                {
+                    if (first) metrics.FirstToken(Stopwatch.GetElapsedTime(arrivedTimestamp));
+                    first = false;
+                    metrics.TokenGenerated();
+                }
+                if (update.FinishReason is { } reason) metrics.SequenceFinished(reason);
+                output.TryWrite(new ChoiceUpdate(sequence.Index, update)); // unbounded: always accepted
             }
-            if (update.FinishReason is { } reason) metrics.SequenceFinished(reason);
-            output.TryWrite(new ChoiceUpdate(sequence.Index, update)); // unbounded: always accepted
+        }
+        catch (Exception) when (!stop.IsCancellationRequested)
+        {
+            await stop.CancelAsync();
+            throw;
         }
     }
 }

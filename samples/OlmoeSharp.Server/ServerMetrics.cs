@@ -84,7 +84,7 @@ internal sealed class ServerMetrics(AdmissionQueue admission, ModelHost host)
         Gauge(text, "olmoe_max_queue", "Sequences allowed to wait (--max-queue).", admission.MaxWaiting);
         Gauge(text, "olmoe_generation_tokens_per_second", $"Tokens generated per second over the last {RateWindowSeconds} s, all sequences together.", TokensPerSecond());
         Counter(text, "olmoe_generated_tokens_total", "Tokens generated.", Interlocked.Read(ref _generatedTokens));
-        Counter(text, "olmoe_prompt_tokens_total", "Prompt tokens of admitted sequences.", Interlocked.Read(ref _promptTokens));
+        Counter(text, "olmoe_prompt_tokens_total", "Prompt tokens of admitted requests (each prompt once, however many choices).", Interlocked.Read(ref _promptTokens));
 
         text.Append("# HELP olmoe_time_to_first_token_seconds From a request's arrival (queueing included) to a sequence's first generated token.\n");
         text.Append("# TYPE olmoe_time_to_first_token_seconds histogram\n");
