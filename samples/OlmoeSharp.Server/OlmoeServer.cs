@@ -46,9 +46,15 @@ internal static class OlmoeServer
         app.MapPost("/v1/completions", handler.CompletionAsync);
         app.MapGet("/v1/models", (HttpContext context) =>
         {
-            var model = host.Require();
-            var list = new ModelList { Data = [new ModelCard { Id = model.Id, Created = model.Created, MaxModelLen = model.ContextLength }] };
+            var list = new ModelList { Data = [Card(host.Require())] };
             return context.Response.WriteAsJsonAsync(list, ServerJsonContext.Relaxed.ModelList, cancellationToken: context.RequestAborted);
+        });
+        // Repo ids hold a slash (allenai/OLMoE-…): the id is the rest of the path.
+        app.MapGet("/v1/models/{**id}", (HttpContext context, string id) =>
+        {
+            var model = host.Require();
+            if (id != model.Id) throw new ApiException(404, $"the model '{id}' does not exist; this server runs '{model.Id}'.", "model", "model_not_found");
+            return context.Response.WriteAsJsonAsync(Card(model), ServerJsonContext.Relaxed.ModelCard, cancellationToken: context.RequestAborted);
         });
         app.MapGet("/health", (HttpContext context) =>
         {
@@ -60,6 +66,8 @@ internal static class OlmoeServer
         app.MapGet("/metrics", () => Results.Text(metrics.Render(), "text/plain; version=0.0.4; charset=utf-8"));
         return app;
     }
+
+    private static ModelCard Card(LoadedModel model) => new() { Id = model.Id, Created = model.Created, MaxModelLen = model.ContextLength };
 
     /// <summary>
     /// Answers an <see cref="ApiException"/> in OpenAI's error shape (with <c>Retry-After</c> where it says), any other

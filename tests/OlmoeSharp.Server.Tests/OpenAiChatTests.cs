@@ -199,6 +199,10 @@ public sealed class OpenAiChatTests(DefaultServerFixture server) : IClassFixture
     {
         var models = await server.Client().GetOpenAIModelClient().GetModelsAsync();
         Assert.Equal([TinyModel.Id], models.Value.Select(m => m.Id));
+        var model = await server.Client().GetOpenAIModelClient().GetModelAsync(TinyModel.Id);
+        Assert.Equal(TinyModel.Id, model.Value.Id);
+        var missing = await Assert.ThrowsAsync<ClientResultException>(() => server.Client().GetOpenAIModelClient().GetModelAsync("gpt-4o"));
+        Assert.Equal(404, missing.Status);
     }
 
     [Fact]

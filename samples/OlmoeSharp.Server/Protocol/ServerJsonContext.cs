@@ -19,6 +19,7 @@ namespace OlmoeSharp.Server.Protocol;
 [JsonSerializable(typeof(CompletionResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(ModelList))]
+[JsonSerializable(typeof(ModelCard))]
 [JsonSerializable(typeof(HealthStatus))]
 internal sealed partial class ServerJsonContext : JsonSerializerContext
 {
