@@ -37,8 +37,11 @@ internal sealed class ModelHost(Func<CancellationToken, Task<LoadedModel>> load,
         catch (Exception e)
         {
             LoadError = e;
-            logger.LogCritical(e, "the model could not be loaded: {Message}", e.Message);
-            lifetime.StopApplication();
+            // A missing or malformed model is the user's to fix: its one-line message says what; anything else is a bug, with its trace.
+            bool explained = e is Hub.HubException or ModelFormatException or IOException or UnauthorizedAccessException or ArgumentException;
+            logger.LogCritical(explained ? null : e, "the model could not be loaded: {Message}", e.Message);
+            // Stopping while the host still starts would cancel its start (an exception, not an exit code): stop once started.
+            lifetime.ApplicationStarted.Register(lifetime.StopApplication);
         }
     }
 

@@ -4,5 +4,6 @@ using OlmoeSharp.Server;
 var options = ServerOptions.Parse(args, out int exitCode);
 if (options is null) return exitCode;
 await using var app = OlmoeServer.Build(options);
+var model = app.Services.GetRequiredService<ModelHost>(); // RunAsync disposes the services
 await app.RunAsync();
-return app.Services.GetRequiredService<ModelHost>().LoadError is null ? 0 : 1;
+return model.LoadError is null ? 0 : 1;
