@@ -88,6 +88,18 @@ public sealed class CompletionsEndpointTests(DefaultServerFixture server) : ICla
     }
 
     [Fact]
+    public async Task A_stop_given_as_one_string_ends_the_text_before_it()
+    {
+        string full = await LibraryAsync("The capital of France", new GenerationOptions { Temperature = 0, MaxNewTokens = 16 });
+        string stop = full.Substring(full.Length / 2, 2);
+        var body = new JsonObject { ["prompt"] = "The capital of France", ["max_tokens"] = 16, ["temperature"] = 0, ["stop"] = stop };
+        using var response = await SendAsync(body);
+        var choice = JsonDocument.Parse(response.Content.ToString()).RootElement.GetProperty("choices")[0];
+        Assert.Equal(full[..full.IndexOf(stop, StringComparison.Ordinal)], choice.GetProperty("text").GetString());
+        Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
+    }
+
+    [Fact]
     public async Task A_streamed_completion_is_events_ending_with_usage_and_done()
     {
         var body = new JsonObject

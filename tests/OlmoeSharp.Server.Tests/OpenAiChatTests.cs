@@ -83,6 +83,18 @@ public sealed class OpenAiChatTests(DefaultServerFixture server) : IClassFixture
     }
 
     [Fact]
+    public async Task Content_sent_as_text_parts_is_read_as_their_concatenation()
+    {
+        var greedy = new ChatCompletionOptions { MaxOutputTokenCount = 8, Temperature = 0 };
+        ChatMessage[] parts = [new SystemChatMessage("You are terse."),
+            new UserChatMessage(ChatMessageContentPart.CreateTextPart("Name three "), ChatMessageContentPart.CreateTextPart("rivers."))];
+        ChatCompletion fromParts = await Chat.CompleteChatAsync(parts, greedy);
+        ChatCompletion fromText = await Chat.CompleteChatAsync(Question, greedy);
+        Assert.Equal(fromText.Content.Single().Text, fromParts.Content.Single().Text);
+        Assert.Equal(PromptTokens().Count, fromParts.Usage.InputTokenCount);
+    }
+
+    [Fact]
     public async Task The_same_seed_gives_the_same_text_and_another_seed_another()
     {
         async Task<string> Sample(long seed) =>
