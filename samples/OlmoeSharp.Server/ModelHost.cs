@@ -54,7 +54,9 @@ internal sealed class ModelHost(Func<CancellationToken, Task<LoadedModel>> load,
         string source = options.Model ?? RandomDefaultModel.Ensure(RandomDefaultModel.Folder, Checkpoints.RandomCheckpoint.Small);
         if (options.Model is null)
             logger.LogWarning("no --model given: serving a small model with RANDOM weights ({Folder}); its words are gibberish", source);
-        var model = await OlmoeModel.LoadAsync(source, new ModelLoadOptions { Threads = options.Threads, Logger = logger }, null, cancellationToken);
+        // The model batches as many sequences as the server admits, so an admitted sequence never waits a second time.
+        var batching = new Batching.BatchingOptions { MaxSequences = options.MaxSequences };
+        var model = await OlmoeModel.LoadAsync(source, new ModelLoadOptions { Threads = options.Threads, Logger = logger, Batching = batching }, null, cancellationToken);
         try
         {
             bool local = Directory.Exists(source) || File.Exists(source);

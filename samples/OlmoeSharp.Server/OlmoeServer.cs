@@ -88,6 +88,11 @@ internal static class OlmoeServer
         {
             await WriteErrorAsync(context, e);
         }
+        catch (Batching.BatchQueueFullException e) when (!context.Response.HasStarted)
+        {
+            // The model's own queue (shared with any other user of the model in this process) is full: the same answer as ours.
+            await WriteErrorAsync(context, new ApiException(429, e.Message, code: "queue_full") { RetryAfterSeconds = 1 });
+        }
         catch (Exception e) when (!context.Response.HasStarted)
         {
             logger.LogError(e, "request {Path} failed", context.Request.Path);

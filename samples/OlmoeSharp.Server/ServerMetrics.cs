@@ -85,6 +85,13 @@ internal sealed class ServerMetrics(AdmissionQueue admission, ModelHost host)
         Gauge(text, "olmoe_generation_tokens_per_second", $"Tokens generated per second over the last {RateWindowSeconds} s, all sequences together.", TokensPerSecond());
         Counter(text, "olmoe_generated_tokens_total", "Tokens generated.", Interlocked.Read(ref _generatedTokens));
         Counter(text, "olmoe_prompt_tokens_total", "Prompt tokens of admitted requests (each prompt once, however many choices).", Interlocked.Read(ref _promptTokens));
+        if (host.Loaded?.Model.BatchingStatus is { } batching)
+        {
+            Gauge(text, "olmoe_running_cache_bytes", "KV cache bytes the running sequences hold.", batching.RunningCacheBytes);
+            Counter(text, "olmoe_batch_steps_total", "Batched forward steps (each runs every running sequence's next token, and prompt chunks).", batching.Steps);
+            Counter(text, "olmoe_batch_step_tokens_total", "Tokens the batched steps processed.", batching.StepTokens);
+            Counter(text, "olmoe_batch_step_sequences_total", "Sequences the batched steps served, summed over steps (÷ steps = mean batch size).", batching.StepSequences);
+        }
 
         text.Append("# HELP olmoe_time_to_first_token_seconds From a request's arrival (queueing included) to a sequence's first generated token.\n");
         text.Append("# TYPE olmoe_time_to_first_token_seconds histogram\n");
