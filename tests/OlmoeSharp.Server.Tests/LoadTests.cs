@@ -10,7 +10,8 @@ public sealed class LoadServerFixture : ServerFixture;
 /// <summary>
 /// A bounded load on loopback: 32 concurrent clients make 96 requests (streamed and whole) with random
 /// disconnects. Nothing fails but the designed 429s and the clients' own cancellations; every completed answer
-/// equals the serial run of its prompt (greedy); afterwards nothing runs or waits, and memory is back where it was.
+/// equals the serial run of its prompt (greedy); the sequences shared the model's batched steps; afterwards nothing
+/// runs or waits, and memory is back where it was.
 /// </summary>
 public sealed class LoadTests(LoadServerFixture server) : IClassFixture<LoadServerFixture>
 {
@@ -30,6 +31,8 @@ public sealed class LoadTests(LoadServerFixture server) : IClassFixture<LoadServ
         GC.Collect();
         GC.WaitForPendingFinalizers();
         long memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
+        double stepsBefore = await server.MetricAsync("olmoe_batch_steps_total");
+        double servedBefore = await server.MetricAsync("olmoe_batch_step_sequences_total");
 
         int answered = 0, refused = 0, left = 0;
         var failures = new List<string>();
@@ -71,6 +74,10 @@ public sealed class LoadTests(LoadServerFixture server) : IClassFixture<LoadServ
         Assert.True(answered > 0 && refused > 0 && left > 0, $"answered {answered}, refused {refused}, left {left}");
         Assert.Equal(0, await server.MetricSettlesAtAsync("olmoe_running_sequences", 0));
         Assert.Equal(0, await server.MetricSettlesAtAsync("olmoe_queue_depth", 0));
+        // Concurrent requests shared the model's steps: more than one sequence per step on average.
+        double steps = await server.MetricAsync("olmoe_batch_steps_total") - stepsBefore;
+        double served = await server.MetricAsync("olmoe_batch_step_sequences_total") - servedBefore;
+        Assert.True(served > 1.5 * steps, $"{served} sequence-steps in {steps} steps");
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
