@@ -30,6 +30,19 @@ public sealed record GenerationOptions
     /// <summary>Keep generating after the end-of-text token.</summary>
     public bool IgnoreEndOfText { get; init; }
 
+    /// <summary>The most alternatives <see cref="TopLogProbs"/> may ask for (OpenAI's bound).</summary>
+    public const int MaxTopLogProbs = 20;
+
+    /// <summary>
+    /// Report each generated token's log-probability in <see cref="GenerationUpdate.LogProbabilities"/>: the
+    /// log-softmax of the model's logits at that step, before repetition penalty, temperature and filters.
+    /// Off by default (it costs a pass over the vocabulary per token).
+    /// </summary>
+    public bool LogProbs { get; init; }
+
+    /// <summary>With <see cref="LogProbs"/>: also report this many of the most probable tokens at each step, 0 to <see cref="MaxTopLogProbs"/>.</summary>
+    public int TopLogProbs { get; init; }
+
     /// <summary>Checks every value; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
     public void Validate()
     {
@@ -39,6 +52,8 @@ public sealed record GenerationOptions
         if (!(TopP > 0 && TopP <= 1)) throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "must be in (0, 1].");
         if (!(MinP >= 0 && MinP <= 1)) throw new ArgumentOutOfRangeException(nameof(MinP), MinP, "must be in [0, 1].");
         if (!float.IsFinite(RepetitionPenalty) || RepetitionPenalty <= 0) throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), RepetitionPenalty, "must be a finite number > 0.");
+        if (TopLogProbs < 0 || TopLogProbs > MaxTopLogProbs) throw new ArgumentOutOfRangeException(nameof(TopLogProbs), TopLogProbs, $"must be in [0, {MaxTopLogProbs}].");
+        if (TopLogProbs > 0 && !LogProbs) throw new ArgumentException("TopLogProbs needs LogProbs set.", nameof(TopLogProbs));
         if (StopSequences is null) throw new ArgumentNullException(nameof(StopSequences));
         foreach (string stop in StopSequences)
             if (string.IsNullOrEmpty(stop)) throw new ArgumentException("stop sequences must be non-empty strings.", nameof(StopSequences));

@@ -32,4 +32,8 @@ public sealed record GenerationUsage(int PromptTokens, int GeneratedTokens, doub
 /// <param name="TokenId">The generated token, or null for the final update.</param>
 /// <param name="FinishReason">Set on the last update only.</param>
 /// <param name="Usage">Set on the last update only.</param>
-public sealed record GenerationUpdate(string Text, int? TokenId, FinishReason? FinishReason = null, GenerationUsage? Usage = null);
+public sealed record GenerationUpdate(string Text, int? TokenId, FinishReason? FinishReason = null, GenerationUsage? Usage = null)
+{
+    /// <summary>How probable the model found <see cref="TokenId"/>, when <see cref="GenerationOptions.LogProbs"/> is set; null otherwise and on the final update.</summary>
+    public TokenLogProbabilities? LogProbabilities { get; init; }
+}

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OlmoeSharp.Batching;
+using OlmoeSharp.Scoring;
 using OlmoeSharp.Telemetry;
 using OlmoeSharp.Tokenization;
 
@@ -158,6 +159,7 @@ public sealed class TextGenerator
             throw new InvalidOperationException("stop sequences need a tokenizer to see the generated text.");
         var stops = new StopSequenceMatcher(options.StopSequences);
         var logits = new float[Model.Config.VocabSize];
+        var logProbabilities = options.LogProbs ? new NextTokenLogProbabilities(Model.Config.VocabSize, options.TopLogProbs) : null;
         int promptTokens = pending, generated = 0;
         // A place among the sequences the model batches; waiting for one counts as prompt time.
         var clock = Stopwatch.StartNew();
@@ -189,6 +191,7 @@ public sealed class TextGenerator
             if (generated >= options.MaxNewTokens || session.Position >= session.ContextLength) break;
 
             int id = sampler.Sample(logits, CollectionsMarshal.AsSpan(tokens));
+            var chosen = logProbabilities?.Measure(logits, id);
             generated++;
             if (_endOfText.Contains(id) && !options.IgnoreEndOfText)
             {
@@ -197,7 +200,7 @@ public sealed class TextGenerator
             }
             tokens.Add(id);
             string text = decoder is null ? "" : stops.Append(decoder.Append(id));
-            yield return new GenerationUpdate(text, id);
+            yield return new GenerationUpdate(text, id) { LogProbabilities = chosen };
             if (stops.Stopped)
             {
                 finish = FinishReason.Stop;

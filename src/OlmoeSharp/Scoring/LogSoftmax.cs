@@ -24,6 +24,13 @@ internal static class LogSoftmax
     /// <summary>log p of a logit of the row <see cref="Normalizer"/> was computed for.</summary>
     public static double Of(float logit, float max, double logSum) => (logit - max) - logSum;
 
+    /// <summary>The tokens <paramref name="top"/> names with their log p, into <paramref name="destination"/> (as long as <paramref name="top"/>).</summary>
+    public static void Alternatives(ReadOnlySpan<float> row, ReadOnlySpan<int> top, float max, double logSum, Span<TokenAlternative> destination)
+    {
+        for (int j = 0; j < top.Length; j++)
+            destination[j] = new TokenAlternative(top[j], (float)Of(row[top[j]], max, logSum));
+    }
+
     /// <summary>
     /// How many entries rank above <paramref name="index"/>: larger values, and equal values at lower indices (so 0 is
     /// the argmax with the lowest index winning ties).

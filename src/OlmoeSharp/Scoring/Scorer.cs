@@ -114,8 +114,7 @@ public sealed class Scorer
                 logProbabilities[position] = (float)logProbability;
                 ranks[position] = LogSoftmax.Rank(row, target);
                 LogSoftmax.TopK(row, top, ref sortKeys);
-                for (int j = 0; j < topK; j++)
-                    alternatives[position * topK + j] = new TokenAlternative(top[j], (float)LogSoftmax.Of(row[top[j]], max, logSum));
+                LogSoftmax.Alternatives(row, top, max, logSum, alternatives.AsSpan(position * topK, topK));
             }
         }
         return new TokenScores(ids, logProbabilities, ranks, alternatives, topK, total);

@@ -197,6 +197,12 @@ public sealed partial class OlmoeTokenizer : Tokenizer
         }
     }
 
+    /// <summary>
+    /// The bytes token <paramref name="id"/> decodes to: UTF-8 that may start or end inside a character (which
+    /// <see cref="Decode(ReadOnlySpan{int}, bool)"/> of the token alone shows as U+FFFD); empty for an id with no token.
+    /// </summary>
+    public ReadOnlySpan<byte> GetTokenBytes(int id) => _tokenBytes[id];
+
     /// <summary>Creates a decoder for ids arriving one at a time (generation), which yields only complete characters.</summary>
     /// <param name="skipSpecialTokens">Drop the special tokens, as in <see cref="Decode(ReadOnlySpan{int}, bool)"/>.</param>
     public StreamingDecoder CreateStreamingDecoder(bool skipSpecialTokens = false) =>

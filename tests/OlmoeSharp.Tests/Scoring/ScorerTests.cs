@@ -25,7 +25,7 @@ public sealed class ScorerTests(TinyModelFixture tiny) : IClassFixture<TinyModel
     }
 
     /// <summary>log-softmax of one row in double: (x − max) − log Σ exp(x − max).</summary>
-    private static double[] ReferenceLogSoftmax(ReadOnlySpan<float> row)
+    internal static double[] ReferenceLogSoftmax(ReadOnlySpan<float> row)
     {
         double max = double.NegativeInfinity;
         foreach (float x in row) max = Math.Max(max, x);

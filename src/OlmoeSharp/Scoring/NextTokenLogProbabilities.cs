@@ -1,0 +1,24 @@
+using OlmoeSharp.Generation;
+
+namespace OlmoeSharp.Scoring;
+
+/// <summary>
+/// Turns one step's logits and the token chosen from them into <see cref="TokenLogProbabilities"/>, with the
+/// log-softmax <see cref="Scorer"/> uses, so a generated token's log-probability equals its score. Scratch is
+/// allocated once per generation; only the reported alternatives are allocated per token.
+/// </summary>
+internal sealed class NextTokenLogProbabilities(int vocabSize, int topK)
+{
+    private readonly float[] _scratch = new float[vocabSize];
+    private readonly int[] _top = new int[topK];
+    private ulong[]? _sortKeys;
+
+    public TokenLogProbabilities Measure(ReadOnlySpan<float> logits, int token)
+    {
+        var (max, logSum) = LogSoftmax.Normalizer(logits, _scratch);
+        LogSoftmax.TopK(logits, _top, ref _sortKeys);
+        var alternatives = new TokenAlternative[_top.Length];
+        LogSoftmax.Alternatives(logits, _top, max, logSum, alternatives);
+        return new TokenLogProbabilities((float)LogSoftmax.Of(logits[token], max, logSum), alternatives);
+    }
+}
