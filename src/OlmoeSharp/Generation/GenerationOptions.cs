@@ -27,7 +27,7 @@ public sealed record GenerationOptions
     /// <summary>Text that ends generation when produced (matched across token boundaries, never emitted).</summary>
     public IReadOnlyList<string> StopSequences { get; init; } = [];
 
-    /// <summary>Keep generating after the end-of-text token.</summary>
+    /// <summary>Keep generating after the end-of-text token. Not with a constrained <see cref="ResponseFormat"/>, which ends at the end of the document.</summary>
     public bool IgnoreEndOfText { get; init; }
 
     /// <summary>The most alternatives <see cref="TopLogProbs"/> may ask for (OpenAI's bound).</summary>
@@ -43,6 +43,13 @@ public sealed record GenerationOptions
     /// <summary>With <see cref="LogProbs"/>: also report this many of the most probable tokens at each step, 0 to <see cref="MaxTopLogProbs"/>.</summary>
     public int TopLogProbs { get; init; }
 
+    /// <summary>
+    /// The shape of the output: free text (default), any JSON value, a JSON Schema or a GBNF grammar. A constrained
+    /// generation stops with <see cref="FinishReason.Stop"/> at the end of the document, and always ends with a
+    /// complete one within <see cref="MaxNewTokens"/> (see <see cref="Generation.ResponseFormat"/>).
+    /// </summary>
+    public ResponseFormat ResponseFormat { get; init; } = ResponseFormat.Text;
+
     /// <summary>Checks every value; throws <see cref="ArgumentOutOfRangeException"/> naming the first bad one.</summary>
     public void Validate()
     {
@@ -55,6 +62,9 @@ public sealed record GenerationOptions
         if (TopLogProbs < 0 || TopLogProbs > MaxTopLogProbs) throw new ArgumentOutOfRangeException(nameof(TopLogProbs), TopLogProbs, $"must be in [0, {MaxTopLogProbs}].");
         if (TopLogProbs > 0 && !LogProbs) throw new ArgumentException("TopLogProbs needs LogProbs set.", nameof(TopLogProbs));
         if (StopSequences is null) throw new ArgumentNullException(nameof(StopSequences));
+        if (ResponseFormat is null) throw new ArgumentNullException(nameof(ResponseFormat));
+        if (IgnoreEndOfText && ResponseFormat.Kind != ResponseFormatKind.Text)
+            throw new ArgumentException("IgnoreEndOfText cannot be combined with a constrained ResponseFormat, which ends at the end of the document.", nameof(IgnoreEndOfText));
         foreach (string stop in StopSequences)
             if (string.IsNullOrEmpty(stop)) throw new ArgumentException("stop sequences must be non-empty strings.", nameof(StopSequences));
     }

@@ -3,8 +3,9 @@ namespace OlmoeSharp.Generation;
 /// <summary>
 /// Picks the next token from logits: repetition penalty, temperature, top-k, top-p and min-p, then a draw from a
 /// seeded generator, so a seed reproduces a text exactly. Tokens at or past <c>sampleable</c> (the padding rows of
-/// OLMoE's embedding) are never chosen, and non-finite logits are refused rather than sampled. All scratch is
-/// allocated once, so sampling a token allocates nothing.
+/// OLMoE's embedding) are never chosen. A logit of −∞ marks a token that may not be chosen (constrained decoding
+/// masks this way): it gets probability 0 under every setting, greedy included. NaN and +∞ are refused rather than
+/// sampled. All scratch is allocated once, so sampling a token allocates nothing.
 /// </summary>
 public sealed class Sampler
 {
@@ -33,14 +34,14 @@ public sealed class Sampler
     /// <summary>Chooses the next token.</summary>
     /// <param name="logits">Next-token logits (at least <c>sampleable</c> of them).</param>
     /// <param name="history">Tokens seen so far (prompt and output), for the repetition penalty.</param>
-    /// <exception cref="InvalidOperationException">A logit is NaN or infinite.</exception>
+    /// <exception cref="InvalidOperationException">A logit is NaN or +∞, or every logit is −∞.</exception>
     public int Sample(ReadOnlySpan<float> logits, ReadOnlySpan<int> history)
     {
         if (logits.Length < _sampleable) throw new ArgumentException($"expected at least {_sampleable} logits.", nameof(logits));
         var scores = _probabilities.AsSpan();
         logits[.._sampleable].CopyTo(scores);
         for (int i = 0; i < scores.Length; i++)
-            if (!float.IsFinite(scores[i]))
+            if (float.IsNaN(scores[i]) || float.IsPositiveInfinity(scores[i]))
                 throw new InvalidOperationException($"the model produced a non-finite logit ({scores[i]}) for token {i}; refusing to sample from it.");
 
         if (_options.RepetitionPenalty != 1f)
@@ -49,6 +50,7 @@ public sealed class Sampler
                     scores[id] = scores[id] > 0 ? scores[id] / _options.RepetitionPenalty : scores[id] * _options.RepetitionPenalty;
 
         int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(scores);
+        if (float.IsNegativeInfinity(scores[best])) throw new InvalidOperationException("every token is masked (all logits are −∞); there is nothing to sample.");
         if (_options.Temperature == 0f) return best;
 
         // Softmax of scores / T, stable.

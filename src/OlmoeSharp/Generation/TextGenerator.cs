@@ -146,6 +146,17 @@ public sealed class TextGenerator
                 nameof(options));
     }
 
+    /// <summary>The constraint of <paramref name="options"/>' response format (null for free text), refused when its document cannot fit in MaxNewTokens.</summary>
+    private Constraints.TokenConstraint? CreateConstraint(GenerationOptions options)
+    {
+        if (options.ResponseFormat.Kind == ResponseFormatKind.Text) return null;
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("a response format needs a tokenizer to know the bytes of each token.");
+        var constraint = options.ResponseFormat.CreateConstraint(tokenizer, _endOfText)!;
+        if (constraint.TokensToFinish > options.MaxNewTokens)
+            throw new ArgumentException($"the shortest document of the response format takes {constraint.TokensToFinish} tokens, more than MaxNewTokens = {options.MaxNewTokens}.", nameof(options));
+        return constraint;
+    }
+
     /// <summary>
     /// The generation loop. <paramref name="tokens"/> holds every token of the sequence (for the repetition penalty);
     /// its last <paramref name="pending"/> are not yet in the session's cache. Generated tokens are appended to it.
@@ -158,6 +169,7 @@ public sealed class TextGenerator
         if (decoder is null && options.StopSequences.Count > 0)
             throw new InvalidOperationException("stop sequences need a tokenizer to see the generated text.");
         var stops = new StopSequenceMatcher(options.StopSequences);
+        var constraint = CreateConstraint(options);
         var logits = new float[Model.Config.VocabSize];
         var logProbabilities = options.LogProbs ? new NextTokenLogProbabilities(Model.Config.VocabSize, options.TopLogProbs) : null;
         int promptTokens = pending, generated = 0;
@@ -190,6 +202,7 @@ public sealed class TextGenerator
             if (generated == 0) promptSeconds = clock.Elapsed.TotalSeconds;
             if (generated >= options.MaxNewTokens || session.Position >= session.ContextLength) break;
 
+            constraint?.Mask(logits, Math.Min(options.MaxNewTokens - generated, session.ContextLength - session.Position));
             int id = sampler.Sample(logits, CollectionsMarshal.AsSpan(tokens));
             var chosen = logProbabilities?.Measure(logits, id);
             generated++;
@@ -199,9 +212,10 @@ public sealed class TextGenerator
                 break;
             }
             tokens.Add(id);
+            constraint?.Advance(id);
             string text = decoder is null ? "" : stops.Append(decoder.Append(id));
             yield return new GenerationUpdate(text, id) { LogProbabilities = chosen };
-            if (stops.Stopped)
+            if (stops.Stopped || constraint is { IsComplete: true })
             {
                 finish = FinishReason.Stop;
                 break;
