@@ -51,7 +51,7 @@ internal sealed class Grammar
 
         public Grammar Run(GrammarExpr root)
         {
-            NewRule(root, "root", [root]);
+            NewRule(root, "root", root is ChoiceExpr choice ? [.. choice.Options] : [root]);
             var bodies = new List<int[]>();
             var starts = new List<List<int>>();
             // Lowering an alternative may create rules; they are appended and lowered in turn.

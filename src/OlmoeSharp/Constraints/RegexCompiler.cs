@@ -9,7 +9,8 @@ namespace OlmoeSharp.Constraints;
 /// alternation, the quantifiers <c>* + ? {n} {n,} {n,m}</c> (lazy forms too: generation has no preference) and the
 /// anchors <c>^</c> and <c>$</c> at the ends of a top-level alternative. A pattern without an anchor matches
 /// anywhere, so text is allowed around it, as JSON Schema specifies. Classes generate the characters every
-/// regex dialect agrees on (<c>\d</c> is 0–9, <c>\W</c> is ASCII punctuation, <c>.</c> no line terminator), so the
+/// regex dialect agrees on (<c>\d</c> is 0–9, <c>\W</c> is ASCII punctuation, <c>.</c> and negated classes a BMP
+/// character but no line terminator), so the
 /// validator's engine accepts what is generated. Backreferences, lookaround and <c>\b</c> are refused.
 /// </summary>
 internal sealed class RegexCompiler
@@ -21,6 +22,10 @@ internal sealed class RegexCompiler
     private static readonly CodePointSet Spaces = CodePointSet.Of((' ', ' '), ('\t', '\r'));
     private static readonly CodePointSet Ascii = CodePointSet.Of((0, 0x7F));
     private static readonly CodePointSet LineTerminators = CodePointSet.Of(('\n', '\n'), ('\r', '\r'), (0x2028, 0x2029));
+
+    // .NET and JavaScript regexes without the u flag match UTF-16 code units: a character beyond the BMP is two of
+    // them to `.` and to a negated class, so those generate BMP characters only.
+    private static readonly CodePointSet Bmp = CodePointSet.Of((0, 0xFFFF));
 
     private readonly string _pattern;
     private readonly string _location;
@@ -144,7 +149,7 @@ internal sealed class RegexCompiler
             case '[':
                 return JsonGrammar.Chars(Class());
             case '.':
-                return JsonGrammar.Chars(LineTerminators.Complement());
+                return JsonGrammar.Chars(Bmp.Except(LineTerminators));
             case '\\':
                 return JsonGrammar.Chars(Escape(inClass: false));
             case '*' or '+' or '?' or '{':
@@ -199,7 +204,7 @@ internal sealed class RegexCompiler
             }
             else set = set.Union(CodePointSet.Single(low));
         }
-        return negated ? set.Complement() : set;
+        return negated ? Bmp.Except(set) : set;
     }
 
     private int SingleEscape()

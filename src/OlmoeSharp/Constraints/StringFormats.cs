@@ -2,11 +2,11 @@ namespace OlmoeSharp.Constraints;
 
 /// <summary>
 /// Patterns for the JSON Schema string formats cheap to express as grammars, each generating only values every
-/// format validator accepts (days up to 28, so every date exists; lower-case e-mail addresses with a dotted domain).
+/// format validator accepts (years from 1000, days up to 28, so every date exists; lower-case e-mail addresses with a dotted domain).
 /// </summary>
 internal static class StringFormats
 {
-    private const string Date = "[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])";
+    private const string Date = "[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])";
     private const string Time = "([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])";
 
     /// <summary>The anchored pattern of <paramref name="format"/>, or null for a format this engine does not generate.</summary>
