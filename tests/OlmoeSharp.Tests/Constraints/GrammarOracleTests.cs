@@ -1,0 +1,148 @@
+using System.Text;
+using OlmoeSharp.Constraints;
+using OlmoeSharp.Generation;
+
+namespace OlmoeSharp.Tests.Constraints;
+
+/// <summary>
+/// The token masks against brute force: for finite grammars, every string of the language is enumerated straight
+/// from the grammar expression (no automaton, no trie), and at every prefix the allowed tokens must be exactly those
+/// whose bytes keep the text a prefix of some string — and, under a token budget, a prefix that can still be
+/// finished in the tokens left.
+/// </summary>
+public sealed class GrammarOracleTests
+{
+    private const string Alphabet = "abcdx\"{}:,12";
+
+    public static TheoryData<string> Grammars =>
+    [
+        """root ::= "ab" | "a" [cd]{1,2} "x"? | "b" ("c" | "dd")*  """.Replace("*", "{0,3}"),
+        """
+        root ::= "{" (pair ("," pair)?)? "}"
+        pair ::= "\"" [ab] "\":" value
+        value ::= "1" | "22" | "{}" | "\"" [x]{0,2} "\""
+        """,
+        """root ::= item item? ; item ::= [a-c] | "dx" """.Replace(";", "\n"),
+        """root ::= ("a" | "ab") ("bc" | "c")? "1"{1,2}""",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Grammars))]
+    public void Allowed_tokens_are_exactly_those_keeping_a_valid_prefix(string gbnf)
+    {
+        var expr = GbnfParser.Parse(gbnf);
+        var language = Enumerate(expr, maxLength: 24, depth: 6);
+        var prefixes = new HashSet<string>(language.SelectMany(w => Enumerable.Range(0, w.Length + 1).Select(n => w[..n])));
+        var vocabulary = SyntheticVocabulary();
+        int endOfText = vocabulary.Count;
+        var trie = TokenTrie.Build([.. vocabulary.Select(Encoding.Latin1.GetBytes), []]);
+        var masker = new TokenMasker(Grammar.Compile(expr), trie);
+
+        foreach (string prefix in prefixes)
+        {
+            foreach (int tokensLeft in (ReadOnlySpan<int>)[1000, 1, 2, 3, 5])
+            {
+                var constraint = new TokenConstraint(masker, [endOfText]);
+                foreach (char c in prefix) constraint.Advance(vocabulary.IndexOf(c.ToString()));
+                var logits = new float[vocabulary.Count + 1];
+                constraint.Mask(logits, tokensLeft);
+                var allowed = Enumerable.Range(0, logits.Length).Where(id => !float.IsNegativeInfinity(logits[id])).ToHashSet();
+
+                var expected = Enumerable.Range(0, vocabulary.Count)
+                    .Where(id => prefixes.Contains(prefix + vocabulary[id]) && TokensToFinish(prefix + vocabulary[id], language) <= tokensLeft - 1)
+                    .ToHashSet();
+                if (language.Contains(prefix)) expected.Add(endOfText);
+                Assert.True(expected.SetEquals(allowed),
+                    $"after \"{prefix}\" with {tokensLeft} tokens left: expected [{Describe(expected, vocabulary)}], allowed [{Describe(allowed, vocabulary)}]");
+                Assert.Equal(language.Contains(prefix), constraint.IsAccepting);
+            }
+        }
+    }
+
+    [Fact]
+    public void Masks_on_the_real_vocabulary_match_stepping_every_token_byte_by_byte()
+    {
+        var tokenizer = Tokenization.OlmoeTokenizer.FromFile(SharedData.Path("tokenizers", "allenai_gpt-neox-olmo-dolma-v1_5.json"));
+        var format = ResponseFormat.ForJsonSchema(SchemaCases.All["strings"]);
+        var trie = TokenTrie.For(tokenizer);
+        var masker = format.Masker(trie);
+        var reference = new ParserAutomaton(Grammar.Compile(JsonSchemaCompiler.Compile(System.Text.Json.JsonDocument.Parse(SchemaCases.All["strings"]).RootElement)));
+        string document = """{"code": "AB-123yz", "word": "green", "free": "xabby", "sized": "hello"}""";
+        var constraint = new TokenConstraint(masker, [tokenizer.EndOfTextId]);
+        var state = reference.Initial;
+        var logits = new float[tokenizer.VocabularySize];
+        foreach (byte b in Encoding.UTF8.GetBytes(document))
+        {
+            Array.Clear(logits);
+            constraint.Mask(logits, 1000);
+            for (int id = 0; id < tokenizer.VocabularySize; id++)
+            {
+                var after = state;
+                var bytes = trie.TokenBytes[id];
+                foreach (byte t in bytes)
+                    if ((after = reference.Step(after, t)).IsDead) break;
+                bool expected = bytes.Length > 0 && !after.IsDead;
+                Assert.True(expected == !float.IsNegativeInfinity(logits[id]), $"token {id} ({Encoding.UTF8.GetString(bytes)}) after {state}: expected {expected}");
+            }
+            constraint.Advance(tokenizer.Encode(((char)b).ToString())[0]);
+            state = reference.Step(state, b);
+        }
+        Assert.True(constraint.IsComplete);
+    }
+
+    /// <summary>All one- and two-character strings over the alphabet, and a few longer ones.</summary>
+    private static List<string> SyntheticVocabulary()
+    {
+        var tokens = Alphabet.Select(c => c.ToString()).ToList();
+        foreach (char a in Alphabet)
+            foreach (char b in Alphabet)
+                tokens.Add($"{a}{b}");
+        tokens.AddRange(["abc", "{\"a", "\":1", "dxd", "ab1", "\"}\"", "11}", "bcdd"]);
+        return tokens;
+    }
+
+    /// <summary>The budget rule, from the language itself: 0 for a string nothing extends, 1 for any other complete one, else the fewest bytes to a complete one plus end-of-text.</summary>
+    private static int TokensToFinish(string text, HashSet<string> language)
+    {
+        var completions = language.Where(w => w.StartsWith(text, StringComparison.Ordinal)).Select(w => w.Length - text.Length).ToList();
+        if (completions.Count == 0) return int.MaxValue;
+        if (completions.Min() == 0) return completions.Max() == 0 ? 0 : 1;
+        return completions.Min() + 1;
+    }
+
+    private static string Describe(IEnumerable<int> ids, List<string> vocabulary) =>
+        string.Join(" ", ids.Order().Select(id => id < vocabulary.Count ? vocabulary[id] : "<eot>"));
+
+    /// <summary>Every string the expression matches (as Latin-1 text), up to a length and a rule-call depth.</summary>
+    private static HashSet<string> Enumerate(GrammarExpr expr, int maxLength, int depth)
+    {
+        switch (expr)
+        {
+            case ByteClassExpr bytes:
+                return [.. Enumerable.Range(0, 256).Where(b => bytes.Set.Contains((byte)b)).Select(b => ((char)b).ToString())];
+            case SequenceExpr sequence:
+                HashSet<string> result = [""];
+                foreach (var item in sequence.Items)
+                {
+                    var next = Enumerate(item, maxLength, depth);
+                    result = [.. result.SelectMany(a => next.Select(b => a + b)).Where(s => s.Length <= maxLength)];
+                }
+                return result;
+            case ChoiceExpr choice:
+                return [.. choice.Options.SelectMany(o => Enumerate(o, maxLength, depth))];
+            case RepeatExpr repeat:
+                var one = Enumerate(repeat.Item, maxLength, depth);
+                HashSet<string> current = [""], all = [];
+                for (int k = 0; k <= (repeat.Max ?? maxLength); k++)
+                {
+                    if (k >= repeat.Min) all.UnionWith(current);
+                    current = [.. current.SelectMany(a => one.Select(b => a + b)).Where(s => s.Length <= maxLength)];
+                }
+                return all;
+            case RuleCallExpr call:
+                return depth == 0 ? [] : Enumerate(call.Rule.Body!, maxLength, depth - 1);
+            default:
+                throw new InvalidOperationException(expr.GetType().Name);
+        }
+    }
+}
