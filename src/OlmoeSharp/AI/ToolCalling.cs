@@ -19,6 +19,9 @@ internal sealed class ToolCalling
         CodePointSet.All.Except(CodePointSet.Single('{')).ToUtf8(),
         GrammarExpr.Repeat(CodePointSet.All.ToUtf8(), 0, null));
 
+    // The conversation holds calls and results as compact JSON, as the constraint has the model write them.
+    private static readonly JsonSerializerOptions Compact = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
+
     private ToolCalling(IReadOnlyList<AIFunctionDeclaration> tools, bool required, ResponseFormat format)
     {
         Tools = tools;
@@ -81,13 +84,13 @@ internal sealed class ToolCalling
 
     /// <summary>How a call appears in the conversation: as the model wrote it.</summary>
     public static string Render(FunctionCallContent call) =>
-        JsonSerializer.Serialize(new Dictionary<string, object?> { ["name"] = call.Name, ["arguments"] = call.Arguments ?? new Dictionary<string, object?>() }, AIJsonUtilities.DefaultOptions);
+        JsonSerializer.Serialize(new Dictionary<string, object?> { ["name"] = call.Name, ["arguments"] = call.Arguments ?? new Dictionary<string, object?>() }, Compact);
 
     /// <summary>How a tool's result appears in the conversation (a user turn: Tulu has no tool role).</summary>
     public static string Render(FunctionResultContent result, string? toolName) =>
         $"Result of the tool call {toolName ?? result.CallId}: " + (result.Exception is { } e
             ? $"error: {e.Message}"
-            : JsonSerializer.Serialize(result.Result, AIJsonUtilities.DefaultOptions));
+            : JsonSerializer.Serialize(result.Result, Compact));
 
     // {"name": <const>, "arguments": <the tool's schema>}, both required, nothing else.
     private static JsonElement CallSchema(AIFunctionDeclaration function)

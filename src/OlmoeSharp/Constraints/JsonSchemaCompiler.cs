@@ -7,7 +7,8 @@ namespace OlmoeSharp.Constraints;
 /// <summary>
 /// Compiles a JSON Schema into the grammar of the documents it accepts — or a subset of them, where the whole set
 /// cannot be generated safely: properties come in the schema's order, only the listed properties are generated
-/// (unless the object lists none), numbers have no exponent and stay within ±(10^15 − 1), and the first minLength
+/// (unless the object lists none), numbers have no exponent and stay within ±(10^15 − 1) (integers without a bound
+/// within the range of a 32-bit int, which .NET types' schemas mean by "integer"), and the first minLength
 /// characters of a string are printable ASCII (so a validator counting grapheme clusters counts them all).
 /// Keywords that restrict documents in ways this engine does not implement (allOf, oneOf, not, uniqueItems,
 /// multipleOf, patternProperties, …) are refused with their location, as are schemas no document satisfies.
@@ -264,6 +265,9 @@ internal sealed class JsonSchemaCompiler
         var (min, minExclusive) = Bound(schema, "minimum", "exclusiveMinimum", path, integer: true, lower: true);
         var (max, maxExclusive) = Bound(schema, "maximum", "exclusiveMaximum", path, integer: true, lower: false);
         long first = minExclusive ? min + 1 : min, last = maxExclusive ? max - 1 : max;
+        // Without a bound, integers stay in what an int holds: schemas made from .NET types say "integer" for int.
+        if (!Has(schema, "minimum", "exclusiveMinimum")) first = int.MinValue;
+        if (!Has(schema, "maximum", "exclusiveMaximum")) last = int.MaxValue;
         if (first > last) throw Unsatisfiable(path, "no integer lies between the minimum and the maximum.");
         return DecimalRange.Integers(first, last);
     }

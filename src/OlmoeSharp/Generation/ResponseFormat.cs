@@ -50,7 +50,8 @@ public sealed class ResponseFormat
     /// quantifiers, groups, alternation, anchors), format (date, time, date-time, uuid, email, ipv4), minimum,
     /// maximum, exclusiveMinimum, exclusiveMaximum (whole-number bounds for numbers), and annotations (title,
     /// description, default, examples, $schema, …), which are ignored. Generated documents are in a subset of what
-    /// the schema accepts: properties in the schema's order, numbers without exponent within ±(10^15 − 1).
+    /// the schema accepts: properties in the schema's order, numbers without exponent within ±(10^15 − 1), integers
+    /// without bounds within the range of a 32-bit int.
     /// </summary>
     /// <exception cref="ResponseFormatException">The schema uses an unsupported keyword, or nothing satisfies it; the message names the keyword's location.</exception>
     public static ResponseFormat ForJsonSchema(JsonElement schema) =>

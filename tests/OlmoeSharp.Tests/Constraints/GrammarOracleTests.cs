@@ -62,7 +62,7 @@ public sealed class GrammarOracleTests
     [Fact]
     public void Masks_on_the_real_vocabulary_match_stepping_every_token_byte_by_byte()
     {
-        var tokenizer = Tokenization.OlmoeTokenizer.FromFile(SharedData.Path("tokenizers", "allenai_gpt-neox-olmo-dolma-v1_5.json"));
+        var tokenizer = OlmoeSharp.Tokenization.OlmoeTokenizer.FromFile(SharedData.Path("tokenizers", "allenai_gpt-neox-olmo-dolma-v1_5.json"));
         var format = ResponseFormat.ForJsonSchema(SchemaCases.All["strings"]);
         var trie = TokenTrie.For(tokenizer);
         var masker = format.Masker(trie);
