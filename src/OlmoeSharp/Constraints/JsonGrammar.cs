@@ -31,8 +31,6 @@ internal static class JsonGrammar
 
     public static GrammarExpr Null { get; } = GrammarExpr.Literal("null");
 
-    public static GrammarExpr Integer { get; } = DecimalRange.Integers(-DecimalRange.MaxMagnitude, DecimalRange.MaxMagnitude);
-
     public static GrammarExpr Number { get; } = DecimalRange.Numbers(-DecimalRange.MaxMagnitude, false, DecimalRange.MaxMagnitude, false);
 
     private static readonly (GrammarExpr Value, GrammarExpr Object) AnyValue = BuildValue();
