@@ -51,7 +51,7 @@ public class TokenizerBenchmarks
         return _ids.Count;
     }
 
-    private static string FindTokenizer()
+    internal static string FindTokenizer()
     {
         var shared = Environment.GetEnvironmentVariable("OLMOE_SHARED_DIR");
         if (!string.IsNullOrEmpty(shared))

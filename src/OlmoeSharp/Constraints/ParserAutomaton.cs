@@ -57,12 +57,6 @@ internal sealed class ParserAutomaton
         return next;
     }
 
-    /// <summary>Registers a state whose token mask was cached, so <see cref="Trim"/> can drop it.</summary>
-    public void NoteCached(ParserState state)
-    {
-        if (state.Next is null) _statesWithCaches.Add(state);
-    }
-
     /// <summary>
     /// Expands the pending positions until every stack has a byte class on top (or is empty: the text is complete),
     /// and interns the resulting set.
@@ -115,11 +109,7 @@ internal sealed class ParserAutomaton
     private void Trim()
     {
         if (_states.Count < StateLimit) return;
-        foreach (var state in _statesWithCaches)
-        {
-            state.Next = null;
-            state.Mask = null;
-        }
+        foreach (var state in _statesWithCaches) state.Next = null;
         _statesWithCaches.Clear();
         _states.Clear();
         _nodes.Clear();

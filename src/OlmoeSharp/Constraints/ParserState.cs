@@ -29,7 +29,7 @@ internal sealed class ParserState(StackNode[] tops, bool accepting)
     /// <summary>Where each byte leads (null: not computed yet); filled by <see cref="ParserAutomaton.Step"/>.</summary>
     public ParserState?[]? Next { get; set; }
 
-    /// <summary>Allowed tokens here (bit per id), ignoring the token budget; filled by <see cref="TokenMasker"/>.</summary>
+    /// <summary>Allowed tokens here (bit per id), ignoring the token budget; filled and bounded by <see cref="TokenMasker"/>.</summary>
     public ulong[]? Mask { get; set; }
 
     /// <summary>The most <see cref="TokensToFinish"/> of the states the tokens in <see cref="Mask"/> lead to.</summary>

@@ -8,6 +8,10 @@ namespace OlmoeSharp.Constraints;
 /// </summary>
 internal sealed class TokenMasker
 {
+    /// <summary>Masks kept at most (6.3 KB each on OLMoE's vocabulary); past it the cache starts over.</summary>
+    private const int MaskLimit = 4096;
+
+    private readonly List<ParserState> _masked = [];
     private readonly ParserAutomaton _automaton;
     private readonly ParserState[] _path;
     private readonly object _gate = new();
@@ -54,8 +58,13 @@ internal sealed class TokenMasker
             {
                 var mask = new ulong[MaskWords];
                 state.MaskMaxTokensToFinish = Walk(state, int.MaxValue, mask);
+                if (_masked.Count >= MaskLimit)
+                {
+                    foreach (var old in _masked) old.Mask = null;
+                    _masked.Clear();
+                }
                 state.Mask = mask;
-                _automaton.NoteCached(state);
+                _masked.Add(state);
             }
             if (state.MaskMaxTokensToFinish <= tokensAfter) return state.Mask;
             Array.Clear(scratch);
