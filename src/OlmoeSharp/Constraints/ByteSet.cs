@@ -27,8 +27,6 @@ internal readonly struct ByteSet : IEquatable<ByteSet>
 
     public static ByteSet Single(byte value) => Range(value, value);
 
-    public bool IsEmpty => (_w0 | _w1 | _w2 | _w3) == 0;
-
     public bool Contains(byte value) => ((value >> 6) switch { 0 => _w0, 1 => _w1, 2 => _w2, _ => _w3 } & (1UL << (value & 63))) != 0;
 
     public ByteSet Union(ByteSet other) => new(_w0 | other._w0, _w1 | other._w1, _w2 | other._w2, _w3 | other._w3);

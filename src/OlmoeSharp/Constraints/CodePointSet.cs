@@ -18,8 +18,6 @@ internal sealed class CodePointSet
     /// <summary>Every scalar value.</summary>
     public static CodePointSet All { get; } = Of((0, MaxCodePoint));
 
-    public bool IsEmpty => Ranges.Count == 0;
-
     /// <summary>The union of the given inclusive ranges, surrogates removed.</summary>
     public static CodePointSet Of(params IEnumerable<(int First, int Last)> ranges)
     {

@@ -48,8 +48,6 @@ internal sealed class TokenTrie
 
     public int MaxDepth { get; }
 
-    public int NodeCount => NodeByte.Length;
-
     /// <summary>The trie of a tokenizer's vocabulary (its special tokens left out), built once per tokenizer.</summary>
     public static TokenTrie For(OlmoeTokenizer tokenizer) => Tries.GetValue(tokenizer, static t =>
     {
