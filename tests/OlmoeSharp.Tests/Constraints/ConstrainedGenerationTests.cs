@@ -6,11 +6,11 @@ using OlmoeSharp.Generation;
 namespace OlmoeSharp.Tests.Constraints;
 
 /// <summary>
-/// Seeded generations from the tiny random model — gibberish without a constraint — under each schema: every one
-/// must parse, validate against the schema with a real validator (JsonSchema.Net, formats asserted), and stop at
-/// the end of the document.
+/// Seeded generations from the tiny random model — gibberish without a constraint — under each schema, in JSON mode
+/// and under a GBNF grammar: every one must stop at the end of its document, and parse and validate against the
+/// schema with a real validator (JsonSchema.Net, formats asserted), or match the grammar's regular expression.
 /// </summary>
-public sealed class SchemaGenerationTests(TinyModelFixture fixture) : IClassFixture<TinyModelFixture>
+public sealed class ConstrainedGenerationTests(TinyModelFixture fixture) : IClassFixture<TinyModelFixture>
 {
     private const int Generations = 200;
     private const int MaxNewTokens = 64;
@@ -37,6 +37,18 @@ public sealed class SchemaGenerationTests(TinyModelFixture fixture) : IClassFixt
     public async Task Any_json_mode_generates_documents_that_parse()
     {
         await ForEachSeed(ResponseFormat.Json, (_, text) => JsonDocument.Parse(text).Dispose());
+    }
+
+    [Fact]
+    public async Task A_gbnf_grammar_generates_only_its_sentences()
+    {
+        var format = ResponseFormat.ForGrammar("""
+            root ::= answer (", " number){0,3} "."
+            answer ::= "yes" | "no" | "maybe"
+            number ::= [1-9] [0-9]{0,2}
+            """);
+        var sentence = new System.Text.RegularExpressions.Regex(@"^(yes|no|maybe)(, [1-9][0-9]{0,2}){0,3}\.$");
+        await ForEachSeed(format, (seed, text) => Assert.True(sentence.IsMatch(text), $"seed {seed}: {JsonSerializer.Serialize(text)}"));
     }
 
     /// <summary>
