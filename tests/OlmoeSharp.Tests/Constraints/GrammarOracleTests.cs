@@ -90,6 +90,28 @@ public sealed class GrammarOracleTests
         Assert.True(constraint.IsComplete);
     }
 
+    [Theory]
+    [InlineData("ab+", "xxabbyy", true)]
+    [InlineData("ab+", "ab", true)]
+    [InlineData("ab+", "xxayy", false)]
+    [InlineData("^ab+", "abz", true)]
+    [InlineData("^ab+", "zab", false)]
+    [InlineData("ab+$", "zab", true)]
+    [InlineData("ab+$", "abz", false)]
+    [InlineData("^(a|bc){2}$", "bca", true)]
+    [InlineData("^(a|bc){2}$", "abca", false)]
+    [InlineData("^[^a-c]\\d\\.$", "z7.", true)]
+    [InlineData("^[^a-c]\\d\\.$", "b7.", false)]
+    public void Patterns_match_where_json_schema_says(string pattern, string value, bool matches)
+    {
+        var schema = System.Text.Json.JsonDocument.Parse($$"""{"type": "string", "pattern": {{System.Text.Json.JsonSerializer.Serialize(pattern)}}}""").RootElement;
+        var automaton = new ParserAutomaton(Grammar.Compile(JsonSchemaCompiler.Compile(schema)));
+        var state = automaton.Initial;
+        foreach (byte b in Encoding.UTF8.GetBytes(System.Text.Json.JsonSerializer.Serialize(value))) state = automaton.Step(state, b);
+        Assert.Equal(matches, state.Accepting);
+        Assert.Equal(matches, System.Text.RegularExpressions.Regex.IsMatch(value, pattern));
+    }
+
     /// <summary>All one- and two-character strings over the alphabet, and a few longer ones.</summary>
     private static List<string> SyntheticVocabulary()
     {
