@@ -10,9 +10,9 @@ namespace OlmoeSharp.Benchmarks;
 /// model's 50,304 logits) under a JSON Schema, inside a string value — the state where the most tokens stay allowed,
 /// so the trie walk visits the most nodes. <c>MaskedStep</c> is what each generated token pays in steady state
 /// (mask from the state's cache, applied to the logits, then the token followed); <c>UncachedMask</c> recomputes the
-/// mask (first visit of a state: the trie walk, over transitions already known); <c>BudgetMask</c> is the walk
-/// near the token limit, where the mask also keeps the document finishable; <c>ColdFormat</c> is a new format's
-/// first mask, every automaton transition computed afresh.
+/// mask (first visit of a state: the trie walk, over transitions already known — the same walk runs near the token
+/// limit, where the mask also keeps the document finishable); <c>ColdFormat</c> is a new format's first mask, every
+/// automaton transition computed afresh.
 /// </summary>
 [ShortRunJob]
 [MemoryDiagnoser]
@@ -60,9 +60,6 @@ public class ConstraintBenchmarks
         _inString.Mask = null;
         return _masker.Allowed(_inString, 1000, _scratch).Length;
     }
-
-    [Benchmark]
-    public int BudgetMask() => _masker.Allowed(_inString, 40, _scratch).Length;
 
     [Benchmark]
     public int ColdFormat()
