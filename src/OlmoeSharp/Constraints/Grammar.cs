@@ -6,7 +6,7 @@ namespace OlmoeSharp.Constraints;
 /// A context-free grammar over bytes in flat form: rules are lists of alternatives, each alternative a run of
 /// elements (a byte class or a rule call) closed by an end marker, all in one array so a parser position is an
 /// index. Built by <see cref="Compile"/> from a <see cref="GrammarExpr"/>, which also refuses grammars that could
-/// not run: a rule that can never finish (unsatisfiable) or left recursion other than in tail position.
+/// not run: a root that can never finish (unsatisfiable) or left recursion other than in tail position.
 /// </summary>
 internal sealed class Grammar
 {
@@ -52,7 +52,6 @@ internal sealed class Grammar
         public Grammar Run(GrammarExpr root)
         {
             NewRule(root, "root", root is ChoiceExpr choice ? [.. choice.Options] : [root]);
-            var bodies = new List<int[]>();
             var starts = new List<List<int>>();
             // Lowering an alternative may create rules; they are appended and lowered in turn.
             for (int rule = 0; rule < _pendingAlternatives.Count; rule++)
@@ -74,9 +73,10 @@ internal sealed class Grammar
             var kinds = _kinds.ToArray();
             var values = _values.ToArray();
             int[] ruleMin = RuleMinBytes(kinds, values);
-            for (int rule = 0; rule < ruleMin.Length; rule++)
-                if (ruleMin[rule] >= Unreachable)
-                    throw new ResponseFormatException(_names[rule], "no text can match this (an empty choice or class, or a rule that never ends).");
+            // A rule that can never finish only closes the alternatives calling it (the automaton finds no byte
+            // there); the grammar is refused when that leaves no way through the root.
+            if (ruleMin[0] >= Unreachable)
+                throw new ResponseFormatException(_names[0], "no text can match this (an empty choice or class, or rules that never end).");
             var suffix = SuffixMin(kinds, values, ruleMin);
             CheckLeftRecursion(kinds, values, ruleMin);
             return new Grammar(kinds, values, _alternatives, sets, suffix);
