@@ -27,6 +27,12 @@ internal readonly struct ByteSet : IEquatable<ByteSet>
 
     public static ByteSet Single(byte value) => Range(value, value);
 
+    /// <summary>The smallest byte in the set (0 for the empty set).</summary>
+    public byte Lowest() => (byte)(_w0 != 0 ? ulong.TrailingZeroCount(_w0)
+        : _w1 != 0 ? 64 + ulong.TrailingZeroCount(_w1)
+        : _w2 != 0 ? 128 + ulong.TrailingZeroCount(_w2)
+        : _w3 != 0 ? 192 + ulong.TrailingZeroCount(_w3) : 0);
+
     public bool Contains(byte value) => ((value >> 6) switch { 0 => _w0, 1 => _w1, 2 => _w2, _ => _w3 } & (1UL << (value & 63))) != 0;
 
     public ByteSet Union(ByteSet other) => new(_w0 | other._w0, _w1 | other._w1, _w2 | other._w2, _w3 | other._w3);

@@ -12,8 +12,9 @@ internal sealed class Grammar
 {
     public const int Unreachable = int.MaxValue / 4;
 
-    private Grammar(ElementKind[] kinds, int[] values, int[][] alternatives, ByteSet[] sets, int[] suffixMinBytes)
+    private Grammar(ElementKind[] kinds, int[] values, int[][] alternatives, ByteSet[] sets, int[] suffixMinBytes, int[] shortestAlternative)
     {
+        ShortestAlternative = shortestAlternative;
         Kinds = kinds;
         Values = values;
         Alternatives = alternatives;
@@ -34,6 +35,22 @@ internal sealed class Grammar
 
     /// <summary>The fewest bytes that complete the alternative from each position to its end.</summary>
     public int[] SuffixMinBytes { get; }
+
+    /// <summary>For each rule, the index of an alternative of the fewest bytes (the first found, so the choice never cycles).</summary>
+    public int[] ShortestAlternative { get; }
+
+    /// <summary>
+    /// Appends a shortest string that completes the alternative from <paramref name="position"/> to its end: the
+    /// lowest byte of each class, each call expanded through its shortest alternative.
+    /// </summary>
+    public void AppendShortest(int position, List<byte> into)
+    {
+        for (int p = position; Kinds[p] != ElementKind.End; p++)
+        {
+            if (Kinds[p] == ElementKind.Bytes) into.Add(Sets[Values[p]].Lowest());
+            else AppendShortest(Alternatives[Values[p]][ShortestAlternative[Values[p]]], into);
+        }
+    }
 
     /// <summary>Lowers <paramref name="root"/> to flat rules.</summary>
     /// <exception cref="ResponseFormatException">The grammar matches nothing, or is left-recursive.</exception>
@@ -72,14 +89,14 @@ internal sealed class Grammar
             foreach (var (set, index) in _sets) sets[index] = set;
             var kinds = _kinds.ToArray();
             var values = _values.ToArray();
-            int[] ruleMin = RuleMinBytes(kinds, values);
+            var (ruleMin, shortest) = RuleMinBytes(kinds, values);
             // A rule that can never finish only closes the alternatives calling it (the automaton finds no byte
             // there); the grammar is refused when that leaves no way through the root.
             if (ruleMin[0] >= Unreachable)
                 throw new ResponseFormatException(_names[0], "no text can match this (an empty choice or class, or rules that never end).");
             var suffix = SuffixMin(kinds, values, ruleMin);
             CheckLeftRecursion(kinds, values, ruleMin);
-            return new Grammar(kinds, values, _alternatives, sets, suffix);
+            return new Grammar(kinds, values, _alternatives, sets, suffix, shortest);
         }
 
         private void Emit(ElementKind kind, int value)
@@ -159,27 +176,30 @@ internal sealed class Grammar
             public int GetHashCode((RepeatExpr Node, int Count) key) => HashCode.Combine(System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(key.Node), key.Count);
         }
 
-        private int[] RuleMinBytes(ElementKind[] kinds, int[] values)
+        // Each rule's fewest bytes, by relaxation until nothing shrinks; an alternative is recorded only when it
+        // strictly lowers its rule's count, from counts already reached, so following the records always ends.
+        private (int[] Min, int[] Alternative) RuleMinBytes(ElementKind[] kinds, int[] values)
         {
             var min = new int[_alternatives.Length];
+            var alternative = new int[_alternatives.Length];
             Array.Fill(min, Unreachable);
             for (bool changed = true; changed;)
             {
                 changed = false;
                 for (int rule = 0; rule < _alternatives.Length; rule++)
-                    foreach (int start in _alternatives[rule])
+                    for (int a = 0; a < _alternatives[rule].Length; a++)
                     {
                         int length = 0;
-                        for (int p = start; kinds[p] != ElementKind.End; p++)
+                        for (int p = _alternatives[rule][a]; kinds[p] != ElementKind.End; p++)
                             length = Math.Min(Unreachable, length + (kinds[p] == ElementKind.Bytes ? 1 : min[values[p]]));
                         if (length < min[rule])
                         {
-                            min[rule] = length;
+                            (min[rule], alternative[rule]) = (length, a);
                             changed = true;
                         }
                     }
             }
-            return min;
+            return (min, alternative);
         }
 
         private static int[] SuffixMin(ElementKind[] kinds, int[] values, int[] ruleMin)

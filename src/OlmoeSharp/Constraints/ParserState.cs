@@ -21,10 +21,14 @@ internal sealed class ParserState(StackNode[] tops, bool accepting)
     public bool IsDead => !Accepting && Tops.Length == 0;
 
     /// <summary>
-    /// The fewest tokens that end the generation from here, when every byte has a one-byte token: none when closed,
-    /// the end-of-text token when complete, else the fewest bytes to a complete document and then end-of-text.
+    /// At least as many tokens as end the generation from here, when every byte has a one-byte token (quick to know,
+    /// often far above the truth): none when closed, the end-of-text token when complete, else the fewest bytes to a
+    /// complete document and then end-of-text. <see cref="TokenMasker.TokensToFinish"/> is the tighter count.
     /// </summary>
     public int TokensToFinish { get; } = tops.Length == 0 ? (accepting ? 0 : Grammar.Unreachable) : accepting ? 1 : tops.Min(t => t.MinBytes) + 1;
+
+    /// <summary>Tokens that complete the document from here (a shortest completion, tokenized greedily); null until needed.</summary>
+    public int[]? Plan { get; set; }
 
     /// <summary>Where each byte leads (null: not computed yet); filled by <see cref="ParserAutomaton.Step"/>.</summary>
     public ParserState?[]? Next { get; set; }

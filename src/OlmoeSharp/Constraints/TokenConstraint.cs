@@ -4,7 +4,9 @@ namespace OlmoeSharp.Constraints;
 /// One generation's position in a grammar: masks the logits of tokens that cannot continue the document (and of
 /// end-of-text until the document is complete), follows each chosen token, and says when the document is finished.
 /// The mask also keeps the document finishable within the tokens left, so a generation that reaches its token
-/// limit ends with a complete document. Not thread-safe: one per generation.
+/// limit ends with a complete document: it allows only tokens after which the document can still be completed in
+/// the tokens that remain, and when the estimate of that leaves none, it follows the completion the estimate was
+/// made of, token by token. Not thread-safe: one per generation.
 /// </summary>
 internal sealed class TokenConstraint
 {
@@ -12,6 +14,10 @@ internal sealed class TokenConstraint
     private readonly int[] _endOfText;
     private readonly ulong[] _scratch;
     private ParserState _state;
+
+    // The completion being followed once the token limit leaves no choice, and how far along it is.
+    private int[]? _forced;
+    private int _forcedNext;
 
     public TokenConstraint(TokenMasker masker, IEnumerable<int> endOfText)
     {
@@ -27,8 +33,8 @@ internal sealed class TokenConstraint
     /// <summary>The document so far is complete (more may follow, or end-of-text).</summary>
     public bool IsAccepting => _state.Accepting;
 
-    /// <summary>The fewest tokens that finish the generation from the start (a budget below it cannot produce a document).</summary>
-    public int TokensToFinish => _state.TokensToFinish;
+    /// <summary>Tokens enough to finish the generation from here (a budget below it may not produce a document).</summary>
+    public int TokensToFinish => _masker.TokensToFinish(_state);
 
     /// <summary>
     /// Sets the logits of the tokens that may not come next to −∞. <paramref name="tokensLeft"/> counts this token too:
@@ -36,7 +42,21 @@ internal sealed class TokenConstraint
     /// </summary>
     public void Mask(Span<float> logits, int tokensLeft)
     {
-        var allowed = _masker.Allowed(_state, tokensLeft - 1, _scratch);
+        ReadOnlySpan<ulong> allowed = default;
+        if (_forced is null)
+        {
+            allowed = _masker.Allowed(_state, tokensLeft - 1, _scratch);
+            if (!_state.Accepting && !allowed.ContainsAnyExcept(0UL)) (_forced, _forcedNext) = (_masker.ForcedCompletion(_state), 0);
+        }
+        if (_forced is not null)
+        {
+            int only = _forced[_forcedNext];
+            float kept = logits[only];
+            logits.Fill(float.NegativeInfinity);
+            logits[only] = kept;
+            return;
+        }
+
         Span<float> endOfText = stackalloc float[_endOfText.Length];
         for (int i = 0; i < _endOfText.Length; i++) endOfText[i] = (uint)_endOfText[i] < (uint)logits.Length ? logits[_endOfText[i]] : 0;
 
@@ -62,5 +82,6 @@ internal sealed class TokenConstraint
         var next = _masker.Advance(_state, tokenId);
         if (next.IsDead) throw new InvalidOperationException($"token {tokenId} cannot continue the document; it was not allowed by the response format.");
         _state = next;
+        if (_forced is not null && (_forced[_forcedNext] != tokenId || ++_forcedNext == _forced.Length)) _forced = null;
     }
 }

@@ -12,6 +12,7 @@ internal sealed class TokenMasker
     private const int MaskLimit = 4096;
 
     private readonly List<ParserState> _masked = [];
+    private readonly Grammar _grammar;
     private readonly ParserAutomaton _automaton;
     private readonly ParserState[] _path;
     private readonly object _gate = new();
@@ -19,6 +20,7 @@ internal sealed class TokenMasker
     public TokenMasker(Grammar grammar, TokenTrie trie)
     {
         Trie = trie;
+        _grammar = grammar;
         _automaton = new ParserAutomaton(grammar);
         _path = new ParserState[trie.MaxDepth + 1];
     }
@@ -43,6 +45,46 @@ internal sealed class TokenMasker
             }
             return bytes.Length == 0 ? _automaton.Dead : state;
         }
+    }
+
+    /// <summary>
+    /// Tokens that end the generation from <paramref name="state"/>: none when nothing may follow, end-of-text when
+    /// the document is complete, else the tokens of <see cref="Plan"/> and end-of-text (null plan: unreachable).
+    /// </summary>
+    public int TokensToFinish(ParserState state)
+    {
+        if (state.Tops.Length == 0 || state.Accepting) return state.TokensToFinish;
+        lock (_gate) return Plan(state) is { } plan ? plan.Length + 1 : Grammar.Unreachable;
+    }
+
+    /// <summary>
+    /// Tokens that complete the document from <paramref name="state"/> (not complete yet): a shortest completion in
+    /// bytes, cut greedily into the longest tokens. Null when the vocabulary cannot spell it.
+    /// </summary>
+    public int[]? ForcedCompletion(ParserState state)
+    {
+        lock (_gate) return Plan(state);
+    }
+
+    private int[]? Plan(ParserState state)
+    {
+        if (state.Plan is { } known) return known.Length == 0 && !state.Accepting ? null : known;
+        var bytes = new List<byte>();
+        for (var node = state.Tops.MinBy(t => t.MinBytes); node is not null; node = node.Parent) _grammar.AppendShortest(node.Position, bytes);
+        var text = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes);
+        var tokens = new List<int>();
+        for (int at = 0; at < text.Length;)
+        {
+            int id = Trie.LongestTokenAtStart(text[at..], out int length);
+            if (id < 0)
+            {
+                state.Plan = [];
+                return null;
+            }
+            tokens.Add(id);
+            at += length;
+        }
+        return state.Plan = [.. tokens];
     }
 
     /// <summary>
@@ -97,7 +139,9 @@ internal sealed class TokenMasker
                 continue;
             }
             path[depth] = next;
-            if (tokenCount[node] > 0 && next.TokensToFinish <= tokensAfter)
+            // The quick bound admits most tokens; the tighter count is computed only where it does not (near the limit).
+            if (tokenCount[node] > 0 && (next.TokensToFinish <= tokensAfter
+                || (tokensAfter != int.MaxValue && !next.Accepting && Plan(next) is { } plan && plan.Length + 1 <= tokensAfter)))
             {
                 most = Math.Max(most, next.TokensToFinish);
                 for (int k = tokenStart[node], end = k + tokenCount[node]; k < end; k++)

@@ -48,6 +48,24 @@ internal sealed class TokenTrie
 
     public int MaxDepth { get; }
 
+    /// <summary>The id of the longest token that <paramref name="text"/> begins with, and its length (−1 and 0 when none does).</summary>
+    public int LongestTokenAtStart(ReadOnlySpan<byte> text, out int length)
+    {
+        int best = -1;
+        length = 0;
+        // Children of a node are the nodes after it whose subtrees chain through SubtreeEnd; the root's span everything.
+        int first = 0, end = NodeByte.Length;
+        for (int depth = 0; depth < text.Length && first < end; depth++)
+        {
+            int child = first;
+            while (child < end && NodeByte[child] != text[depth]) child = SubtreeEnd[child];
+            if (child >= end) break;
+            if (TokenCount[child] > 0) (best, length) = (SortedIds[TokenStart[child]], depth + 1);
+            (first, end) = (child + 1, SubtreeEnd[child]);
+        }
+        return best;
+    }
+
     /// <summary>The trie of a tokenizer's vocabulary (its special tokens left out), built once per tokenizer.</summary>
     public static TokenTrie For(OlmoeTokenizer tokenizer) => Tries.GetValue(tokenizer, static t =>
     {

@@ -11,7 +11,8 @@ namespace OlmoeSharp.Generation;
 /// prefix of a valid document (constrained decoding: the logits of the others become −∞ before sampling), stops
 /// with <see cref="FinishReason.Stop"/> when the document is complete, and allows end-of-text only there. It also
 /// keeps the document finishable within <see cref="GenerationOptions.MaxNewTokens"/>: near the limit only tokens
-/// that can still close it in the tokens left are allowed, so the output always parses.
+/// that can still close it in the tokens left are allowed, so the output always parses; a format whose shortest
+/// document takes more tokens than the limit is refused with an <see cref="ArgumentException"/> before generating.
 /// <para>
 /// Schemas and grammars are compiled when the format is created: an unsupported keyword or construct, or a schema
 /// nothing satisfies, throws <see cref="ResponseFormatException"/> here, before anything is generated. Create a

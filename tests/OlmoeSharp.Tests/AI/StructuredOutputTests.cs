@@ -23,7 +23,7 @@ public sealed class StructuredOutputTests(TinyModelFixture fixture) : IClassFixt
         for (int seed = 0; seed < 3; seed++)
         {
             var response = await Client.GetResponseAsync<Forecast>("What is the weather in Paris?",
-                new ChatOptions { Seed = seed, Temperature = 1, MaxOutputTokens = 100 });
+                new ChatOptions { Seed = seed, Temperature = 1, MaxOutputTokens = 60 });
             Assert.True(response.TryGetResult(out var forecast), $"{response.FinishReason}: {JsonSerializer.Serialize(response.Text)}");
             Assert.NotNull(forecast!.City);
             Assert.NotNull(forecast.Notes);
@@ -51,7 +51,7 @@ public sealed class StructuredOutputTests(TinyModelFixture fixture) : IClassFixt
             for (int seed = 0; seed < 5; seed++)
             {
                 var response = await Client.GetResponseAsync([new ChatMessage(ChatRole.User, "Help me plan a trip.")],
-                    new ChatOptions { Tools = [weather, time], ToolMode = ChatToolMode.RequireSpecific(tool.Name), Seed = seed, Temperature = 1, MaxOutputTokens = 60 });
+                    new ChatOptions { Tools = [weather, time], ToolMode = ChatToolMode.RequireSpecific(tool.Name), Seed = seed, Temperature = 1, MaxOutputTokens = 40 });
                 var call = Assert.Single(response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>());
                 Assert.Equal(tool.Name, call.Name);
                 Assert.Equal(ChatFinishReason.ToolCalls, response.FinishReason);
@@ -70,7 +70,7 @@ public sealed class StructuredOutputTests(TinyModelFixture fixture) : IClassFixt
         var client = new ChatClientBuilder(Client).UseFunctionInvocation().Build();
 
         var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "What should I wear in Oslo this afternoon?")],
-            new ChatOptions { Tools = [weather, time], ToolMode = ChatToolMode.RequireAny, Seed = 7, Temperature = 1, MaxOutputTokens = 60 });
+            new ChatOptions { Tools = [weather, time], ToolMode = ChatToolMode.RequireAny, Seed = 7, Temperature = 1, MaxOutputTokens = 40 });
 
         // The first reply had to be a call; the loop ran it, rendered its result back, and asked again until text came.
         Assert.NotEmpty(invoked);

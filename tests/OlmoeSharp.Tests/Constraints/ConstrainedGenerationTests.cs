@@ -13,7 +13,7 @@ namespace OlmoeSharp.Tests.Constraints;
 public sealed class ConstrainedGenerationTests(TinyModelFixture fixture) : IClassFixture<TinyModelFixture>
 {
     private const int Generations = 200;
-    private const int MaxNewTokens = 64;
+    private const int MaxNewTokens = 40;
 
     public static TheoryData<string> Schemas => [.. SchemaCases.All.Keys];
 
@@ -37,6 +37,19 @@ public sealed class ConstrainedGenerationTests(TinyModelFixture fixture) : IClas
     public async Task Any_json_mode_generates_documents_that_parse()
     {
         await ForEachSeed(ResponseFormat.Json, (_, text) => JsonDocument.Parse(text).Dispose());
+    }
+
+    [Fact]
+    public async Task A_document_longer_in_bytes_than_the_token_limit_fits_when_its_tokens_do()
+    {
+        const string sentence = "the quick brown fox jumps over the lazy dog, again and again and again";
+        var format = ResponseFormat.ForJsonSchema($$"""{"type": "object", "required": ["s"], "additionalProperties": false, "properties": {"s": {"const": "{{sentence}}"}}}""");
+        var generator = new TextGenerator(fixture.Model);
+        var (text, finish) = await Generate(generator, new GenerationOptions { ResponseFormat = format, Seed = 1, MaxNewTokens = 30 });
+        Assert.True(text.Length > 30 + 20, text);
+        Assert.Equal(FinishReason.Stop, finish);
+        using var document = JsonDocument.Parse(text);
+        Assert.Equal(sentence, document.RootElement.GetProperty("s").GetString());
     }
 
     [Fact]

@@ -7,8 +7,8 @@ namespace OlmoeSharp.Tests.Constraints;
 /// <summary>
 /// The token masks against brute force: for finite grammars, every string of the language is enumerated straight
 /// from the grammar expression (no automaton, no trie), and at every prefix the allowed tokens must be exactly those
-/// whose bytes keep the text a prefix of some string — and, under a token budget, a prefix that can still be
-/// finished in the tokens left.
+/// whose bytes keep the text a prefix of some string — and, under a token limit, ones after which a brute-force
+/// search still finds a completion in the tokens left.
 /// </summary>
 public sealed class GrammarOracleTests
 {
@@ -30,33 +30,73 @@ public sealed class GrammarOracleTests
     [MemberData(nameof(Grammars))]
     public void Allowed_tokens_are_exactly_those_keeping_a_valid_prefix(string gbnf)
     {
+        var (language, prefixes, vocabulary, masker) = Setup(gbnf);
+        int endOfText = vocabulary.Count;
+        foreach (string prefix in prefixes)
+        {
+            var allowed = Allowed(masker, vocabulary, prefix, tokensLeft: 1000, out _);
+            var expected = Enumerable.Range(0, vocabulary.Count).Where(id => prefixes.Contains(prefix + vocabulary[id])).ToHashSet();
+            if (language.Contains(prefix)) expected.Add(endOfText);
+            Assert.True(expected.SetEquals(allowed), $"after \"{prefix}\": expected [{Describe(expected, vocabulary)}], allowed [{Describe(allowed, vocabulary)}]");
+        }
+    }
+
+    /// <summary>
+    /// Under a token limit the allowed tokens are allowed without it too; while the constraint's own estimate of the
+    /// tokens needed fits the limit (generation never lets it exceed it: the start is checked, then every token keeps
+    /// it so), there is a token to take and each leaves a document that some sequence of tokens, found by brute force,
+    /// completes in the tokens left after it. The estimate is never below the truth.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Grammars))]
+    public void Under_a_token_limit_every_allowed_token_leaves_a_finishable_document(string gbnf)
+    {
+        var (language, prefixes, vocabulary, masker) = Setup(gbnf);
+        int endOfText = vocabulary.Count;
+        var finishable = new Dictionary<(string, int), bool>();
+        bool Finishable(string text, int tokens)
+        {
+            if (!prefixes.Contains(text)) return false;
+            if (finishable.TryGetValue((text, tokens), out bool known)) return known;
+            bool closed = language.Contains(text) && !prefixes.Any(p => p.Length > text.Length && p.StartsWith(text, StringComparison.Ordinal));
+            bool result = closed || (tokens > 0 && (language.Contains(text) || vocabulary.Any(t => Finishable(text + t, tokens - 1))));
+            return finishable[(text, tokens)] = result;
+        }
+
+        foreach (string prefix in prefixes)
+            foreach (int tokensLeft in (ReadOnlySpan<int>)[1, 2, 3, 5])
+            {
+                var unlimited = Allowed(masker, vocabulary, prefix, 1000, out _);
+                var allowed = Allowed(masker, vocabulary, prefix, tokensLeft, out int estimate);
+                string context = $"after \"{prefix}\" with {tokensLeft} tokens left: allowed [{Describe(allowed, vocabulary)}]";
+                Assert.True(Finishable(prefix, estimate), $"after \"{prefix}\": the estimate {estimate} is below what it takes");
+                Assert.Subset(unlimited, allowed);
+                if (estimate > tokensLeft) continue;
+                Assert.True(allowed.Count > 0, context);
+                foreach (int id in allowed.Where(id => id != endOfText))
+                    Assert.True(Finishable(prefix + vocabulary[id], tokensLeft - 1), context);
+            }
+    }
+
+    private static (HashSet<string> Language, HashSet<string> Prefixes, List<string> Vocabulary, TokenMasker Masker) Setup(string gbnf)
+    {
         var expr = GbnfParser.Parse(gbnf);
         var language = Enumerate(expr, maxLength: 24, depth: 6);
         var prefixes = new HashSet<string>(language.SelectMany(w => Enumerable.Range(0, w.Length + 1).Select(n => w[..n])));
         var vocabulary = SyntheticVocabulary();
-        int endOfText = vocabulary.Count;
         var trie = TokenTrie.Build([.. vocabulary.Select(Encoding.Latin1.GetBytes), []]);
-        var masker = new TokenMasker(Grammar.Compile(expr), trie);
+        return (language, prefixes, vocabulary, new TokenMasker(Grammar.Compile(expr), trie));
+    }
 
-        foreach (string prefix in prefixes)
-        {
-            foreach (int tokensLeft in (ReadOnlySpan<int>)[1000, 1, 2, 3, 5])
-            {
-                var constraint = new TokenConstraint(masker, [endOfText]);
-                foreach (char c in prefix) constraint.Advance(vocabulary.IndexOf(c.ToString()));
-                var logits = new float[vocabulary.Count + 1];
-                constraint.Mask(logits, tokensLeft);
-                var allowed = Enumerable.Range(0, logits.Length).Where(id => !float.IsNegativeInfinity(logits[id])).ToHashSet();
-
-                var expected = Enumerable.Range(0, vocabulary.Count)
-                    .Where(id => prefixes.Contains(prefix + vocabulary[id]) && TokensToFinish(prefix + vocabulary[id], language) <= tokensLeft - 1)
-                    .ToHashSet();
-                if (language.Contains(prefix)) expected.Add(endOfText);
-                Assert.True(expected.SetEquals(allowed),
-                    $"after \"{prefix}\" with {tokensLeft} tokens left: expected [{Describe(expected, vocabulary)}], allowed [{Describe(allowed, vocabulary)}]");
-                Assert.Equal(language.Contains(prefix), constraint.IsAccepting);
-            }
-        }
+    /// <summary>The ids a fresh constraint allows after <paramref name="prefix"/> (spelled one character per token); the last id is end-of-text.</summary>
+    private static HashSet<int> Allowed(TokenMasker masker, List<string> vocabulary, string prefix, int tokensLeft, out int estimate)
+    {
+        var constraint = new TokenConstraint(masker, [vocabulary.Count]);
+        foreach (char c in prefix) constraint.Advance(vocabulary.IndexOf(c.ToString()));
+        estimate = constraint.TokensToFinish;
+        var logits = new float[vocabulary.Count + 1];
+        constraint.Mask(logits, tokensLeft);
+        return [.. Enumerable.Range(0, logits.Length).Where(id => !float.IsNegativeInfinity(logits[id]))];
     }
 
     [Fact]
@@ -121,15 +161,6 @@ public sealed class GrammarOracleTests
                 tokens.Add($"{a}{b}");
         tokens.AddRange(["abc", "{\"a", "\":1", "dxd", "ab1", "\"}\"", "11}", "bcdd"]);
         return tokens;
-    }
-
-    /// <summary>The budget rule, from the language itself: 0 for a string nothing extends, 1 for any other complete one, else the fewest bytes to a complete one plus end-of-text.</summary>
-    private static int TokensToFinish(string text, HashSet<string> language)
-    {
-        var completions = language.Where(w => w.StartsWith(text, StringComparison.Ordinal)).Select(w => w.Length - text.Length).ToList();
-        if (completions.Count == 0) return int.MaxValue;
-        if (completions.Min() == 0) return completions.Max() == 0 ? 0 : 1;
-        return completions.Min() + 1;
     }
 
     private static string Describe(IEnumerable<int> ids, List<string> vocabulary) =>
