@@ -13,7 +13,7 @@ namespace OlmoeSharp.Tests.Constraints;
 public sealed class ConstrainedGenerationTests(TinyModelFixture fixture) : IClassFixture<TinyModelFixture>
 {
     private const int Generations = 200;
-    private const int MaxNewTokens = 40;
+    private const int MaxNewTokens = 32;
 
     public static TheoryData<string> Schemas => [.. SchemaCases.All.Keys];
 

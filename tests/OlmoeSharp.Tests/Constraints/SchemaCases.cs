@@ -26,7 +26,7 @@ internal static class SchemaCases
              "properties": {
                "code": {"type": "string", "pattern": "^[A-Z]{2}-\\d{3}(x|yz)?$"},
                "word": {"type": "string", "pattern": "^(red|gr[e]+n|[^a-z\"]{1,2})$"},
-               "free": {"type": "string", "pattern": "^(ab+|c)$"},
+               "free": {"type": "string", "pattern": "^(ab{1,4}|c)$"},
                "sized": {"type": "string", "minLength": 2, "maxLength": 5}}}
             """,
         ["numbers"] = """
