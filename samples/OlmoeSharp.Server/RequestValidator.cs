@@ -21,8 +21,7 @@ internal sealed class RequestValidator(LoadedModel model, ServerOptions limits)
         CheckModel(request.Model);
         if (request.Tools is { ValueKind: not System.Text.Json.JsonValueKind.Null })
             throw ApiException.BadField("tools", "tools are not supported: OLMoE's chat format has no tool turns.");
-        if (request.ResponseFormat is { Type: not (null or "text") } format)
-            throw ApiException.BadField("response_format", $"response_format '{format.Type}' is not supported; only text.");
+        var responseFormat = ResponseFormatOf(request.ResponseFormat);
         var template = model.ChatTemplate
             ?? throw new ApiException(400, $"this model's chat template cannot be run ({model.Model.ChatTemplate.Description}); use /v1/completions.", "messages", "unsupported_chat_template");
         if (request.Messages is not { Count: > 0 } messages) throw ApiException.BadField("messages", "'messages' must hold at least one message.");
@@ -51,7 +50,35 @@ internal sealed class RequestValidator(LoadedModel model, ServerOptions limits)
         var prompt = model.Tokenizer.Encode(template.Render(turns, addGenerationPrompt: true));
         bool logProbs = request.Logprobs == true;
         return Plan(request, [prompt], "messages", request.MaxCompletionTokens is null ? "max_tokens" : "max_completion_tokens",
-            request.MaxCompletionTokens ?? request.MaxTokens, logProbs, logProbs ? request.TopLogprobs ?? 0 : 0, "top_logprobs");
+            request.MaxCompletionTokens ?? request.MaxTokens, logProbs, logProbs ? request.TopLogprobs ?? 0 : 0, "top_logprobs", responseFormat);
+    }
+
+    /// <summary>
+    /// <c>response_format</c> as the library's constraint: any JSON document for <c>json_object</c>, one matching the
+    /// schema for <c>json_schema</c> (compiled here, so an unsupported or unsatisfiable schema is a 400 naming where).
+    /// </summary>
+    private static ResponseFormat ResponseFormatOf(ResponseFormatDto? format)
+    {
+        switch (format?.Type)
+        {
+            case null or "text":
+                return ResponseFormat.Text;
+            case "json_object":
+                return ResponseFormat.Json;
+            case "json_schema":
+                if (format.JsonSchema?.Schema is not { } schema)
+                    throw ApiException.BadField("response_format.json_schema.schema", "a json_schema response format needs 'json_schema': {'name': …, 'schema': {…}}.");
+                try
+                {
+                    return ResponseFormat.ForJsonSchema(schema);
+                }
+                catch (ResponseFormatException e)
+                {
+                    throw ApiException.BadField("response_format.json_schema.schema", e.Message);
+                }
+            default:
+                throw ApiException.BadField("response_format.type", $"response_format '{format.Type}' is not supported; use text, json_object or json_schema.");
+        }
     }
 
     public GenerationPlan Completion(CompletionRequest request)
@@ -71,7 +98,7 @@ internal sealed class RequestValidator(LoadedModel model, ServerOptions limits)
                     throw ApiException.BadField(param, $"token id {id} is outside the vocabulary [0, {model.Model.Config.VocabSize}).");
             encoded.Add(tokens);
         }
-        return Plan(request, encoded, "prompt", "max_tokens", request.MaxTokens, request.Logprobs is not null, request.Logprobs ?? 0, "logprobs");
+        return Plan(request, encoded, "prompt", "max_tokens", request.MaxTokens, request.Logprobs is not null, request.Logprobs ?? 0, "logprobs", ResponseFormat.Text);
     }
 
     private void CheckModel(string? requested)
@@ -81,7 +108,7 @@ internal sealed class RequestValidator(LoadedModel model, ServerOptions limits)
     }
 
     private GenerationPlan Plan(SamplingFields request, List<IReadOnlyList<int>> prompts, string promptParam, string maxTokensParam, int? maxTokens,
-        bool logProbs, int topLogProbs, string topLogProbsParam)
+        bool logProbs, int topLogProbs, string topLogProbsParam, ResponseFormat responseFormat)
     {
         int n = request.N ?? 1;
         if (n < 1 || n > MaxChoices) throw ApiException.BadField("n", $"'n' must be in [1, {MaxChoices}]; it is {n}.");
@@ -102,6 +129,7 @@ internal sealed class RequestValidator(LoadedModel model, ServerOptions limits)
             StopSequences = Stops(request.Stop),
             LogProbs = logProbs,
             TopLogProbs = topLogProbs,
+            ResponseFormat = responseFormat,
         };
         Check(request.PresencePenalty, "presence_penalty", 0f, p => p == 0, "0 (presence penalties are not implemented; use repetition_penalty)");
         Check(request.FrequencyPenalty, "frequency_penalty", 0f, p => p == 0, "0 (frequency penalties are not implemented; use repetition_penalty)");

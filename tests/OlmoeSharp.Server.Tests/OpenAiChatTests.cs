@@ -179,15 +179,20 @@ public sealed class OpenAiChatTests(DefaultServerFixture server) : IClassFixture
     {
         double cancelledBefore = await server.MetricAsync("olmoe_sequences_finished_total{reason=\"cancelled\"}");
         using var leave = new CancellationTokenSource();
-        var options = new ChatCompletionOptions { MaxOutputTokenCount = 480, Temperature = 1f, Seed = 1 };
+        // Greedy, on a prompt no other test sends: a sampled answer, or one continued from a prefix another test cached
+        // (the same numbers summed in another order), may meet the end of text before the client leaves, and the
+        // sequence would end as "stop", not "cancelled".
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 480, Temperature = 0f };
         int updates = 0;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var update in Chat.CompleteChatStreamingAsync(Question, options, leave.Token))
+            await foreach (var update in Chat.CompleteChatStreamingAsync([new UserChatMessage("Tell me a long story, please.")], options, leave.Token))
                 if (++updates == 2) await leave.CancelAsync();
         });
         Assert.Equal(0, await server.MetricSettlesAtAsync("olmoe_running_sequences", 0));
-        Assert.Equal(cancelledBefore + 1, await server.MetricSettlesAtAsync("olmoe_sequences_finished_total{reason=\"cancelled\"}", cancelledBefore + 1));
+        double cancelled = await server.MetricSettlesAtAsync("olmoe_sequences_finished_total{reason=\"cancelled\"}", cancelledBefore + 1);
+        Assert.True(cancelled == cancelledBefore + 1,
+            $"cancelled {cancelledBefore} -> {cancelled}; stop {await server.MetricAsync("olmoe_sequences_finished_total{reason=\"stop\"}")}, length {await server.MetricAsync("olmoe_sequences_finished_total{reason=\"length\"}")}, updates {updates}");
     }
 
     [Fact]
@@ -196,7 +201,7 @@ public sealed class OpenAiChatTests(DefaultServerFixture server) : IClassFixture
         double cancelledBefore = await server.MetricAsync("olmoe_sequences_finished_total{reason=\"cancelled\"}");
         double tokensBefore = await server.MetricAsync("olmoe_generated_tokens_total");
         using var leave = new CancellationTokenSource();
-        var request = Chat.CompleteChatAsync(Question, new ChatCompletionOptions { MaxOutputTokenCount = 480, Temperature = 1f, Seed = 2 }, leave.Token);
+        var request = Chat.CompleteChatAsync([new UserChatMessage("Tell me another long story.")], new ChatCompletionOptions { MaxOutputTokenCount = 480, Temperature = 0f }, leave.Token);
         // Leave once the sequence is generating.
         for (var deadline = DateTime.UtcNow.AddSeconds(10); await server.MetricAsync("olmoe_generated_tokens_total") == tokensBefore && DateTime.UtcNow < deadline;)
             await Task.Delay(5);
@@ -222,5 +227,43 @@ public sealed class OpenAiChatTests(DefaultServerFixture server) : IClassFixture
     {
         var error = await Assert.ThrowsAsync<ClientResultException>(() => server.Client("wrong-key").GetChatClient(TinyModel.Id).CompleteChatAsync(Question));
         Assert.Equal(401, error.Status);
+    }
+
+    [Fact]
+    public async Task A_json_schema_response_format_gives_a_document_of_that_schema_as_the_library_does()
+    {
+        const string schema = """
+            {"type":"object","properties":{"name":{"type":"string","maxLength":12},"age":{"type":"integer","minimum":0,"maximum":150}},
+             "required":["name","age"],"additionalProperties":false}
+            """;
+        var options = new ChatCompletionOptions
+        {
+            MaxOutputTokenCount = 60,
+            Temperature = 0.7f,
+            Seed = 5,
+            ResponseFormat = ChatResponseFormat.CreateJsonSchemaFormat("person", BinaryData.FromString(schema), jsonSchemaIsStrict: true),
+        };
+        ChatCompletion answer = await Chat.CompleteChatAsync(Question, options);
+        var expected = await LibraryAsync(new GenerationOptions
+        {
+            MaxNewTokens = 60, Temperature = 0.7f, Seed = 5, ResponseFormat = ResponseFormat.ForJsonSchema(schema),
+        });
+
+        string text = answer.Content.Single().Text;
+        Assert.Equal(expected.Text, text);
+        Assert.Equal(ChatFinishReason.Stop, answer.FinishReason);
+        using var document = JsonDocument.Parse(text);
+        Assert.Equal(["name", "age"], document.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.InRange(document.RootElement.GetProperty("age").GetInt64(), 0, 150);
+        Assert.True(document.RootElement.GetProperty("name").GetString()!.Length <= 12);
+    }
+
+    [Fact]
+    public async Task A_json_object_response_format_gives_one_json_document()
+    {
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 40, Seed = 9, ResponseFormat = ChatResponseFormat.CreateJsonObjectFormat() };
+        ChatCompletion answer = await Chat.CompleteChatAsync(Question, options);
+        using var document = JsonDocument.Parse(answer.Content.Single().Text);
+        Assert.Equal(ChatFinishReason.Stop, answer.FinishReason);
     }
 }

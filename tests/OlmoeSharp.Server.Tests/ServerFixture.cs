@@ -47,6 +47,10 @@ public abstract class ServerFixture : IAsyncLifetime
     {
         Endpoint = new Uri(BaseAddress, "/v1"),
         RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        // A client that stops reading must really go away: by default .NET drains up to 1 MB of an abandoned response
+        // (for 2 s) to reuse the connection, which on the tiny model is a whole answer, so the server would never see
+        // the disconnect the tests are about.
+        Transport = new HttpClientPipelineTransport(new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 })),
     });
 
     /// <summary>A plain HTTP client for what the OpenAI client cannot send: malformed bodies, missing keys, /metrics.</summary>

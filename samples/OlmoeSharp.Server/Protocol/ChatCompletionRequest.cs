@@ -35,8 +35,20 @@ internal sealed class ChatMessageDto
     public MessageContent? Content { get; set; }
 }
 
-/// <summary><c>response_format</c>.</summary>
+/// <summary><c>response_format</c>: <c>text</c>, <c>json_object</c> or <c>json_schema</c> with its <c>json_schema</c>.</summary>
 internal sealed class ResponseFormatDto
 {
     public string? Type { get; set; }
+
+    public JsonSchemaFormatDto? JsonSchema { get; set; }
+}
+
+/// <summary><c>response_format.json_schema</c>: the schema's name, the schema, and whether it is strict (it always is here: the output is constrained to it).</summary>
+internal sealed class JsonSchemaFormatDto
+{
+    public string? Name { get; set; }
+
+    public System.Text.Json.JsonElement? Schema { get; set; }
+
+    public bool? Strict { get; set; }
 }
