@@ -4,7 +4,10 @@ namespace OlmoeSharp.Tests.Generation;
 
 /// <summary>
 /// A load test on one shared model: 200 requests from 6 concurrent callers, a third of them cancelled at a random
-/// moment. No exception may escape, every completed request must equal its serial result, and memory must stay flat.
+/// moment. No exception may escape, every completed greedy request must equal its serial result, every completed
+/// sampled one must run its full length, and memory must stay flat. (Concurrent requests are batched: a token's sums
+/// are then made in another order than alone — within 1e-4, see Batching/BatchedStepTests — which can move a sampled
+/// draw across a threshold, so sampled requests are not compared token for token.)
 /// </summary>
 public sealed class ConcurrentLoadTests(TinyModelFixture fixture) : IClassFixture<TinyModelFixture>
 {
@@ -54,7 +57,8 @@ public sealed class ConcurrentLoadTests(TinyModelFixture fixture) : IClassFixtur
                 Interlocked.Increment(ref cancelled);
                 return;
             }
-            Assert.Equal(serial[(request % Prompts.Length, request % 14)], ids);
+            if (Options(request).Temperature == 0) Assert.Equal(serial[(request % Prompts.Length, request % 14)], ids);
+            else Assert.Equal(Options(request).MaxNewTokens, ids.Count);
             Interlocked.Increment(ref completed);
         });
         Assert.Equal(Requests, completed + cancelled);
