@@ -10,9 +10,9 @@ namespace OlmoeSharp.Cli;
 internal static class BenchProtocol
 {
     /// <summary>The prompt: <paramref name="tokens"/> ids drawn from a fixed seed below the tokenizer's 50,280 ids.</summary>
-    public static int[] RandomPrompt(int tokens, int vocab)
+    public static int[] RandomPrompt(int tokens, int vocab, int seed = 1234)
     {
-        var random = new Random(1234);
+        var random = new Random(seed);
         return Enumerable.Range(0, tokens).Select(_ => random.Next(0, Math.Min(vocab, 50280))).ToArray();
     }
 

@@ -85,11 +85,7 @@ internal static class ConcurrencyProtocol
     }
 
     /// <summary>Stream <paramref name="stream"/>'s prompt: ids from a seed of its own, so no two streams share a prefix.</summary>
-    public static int[] Prompt(int stream, int tokens, int vocab)
-    {
-        var random = new Random(5000 + stream);
-        return [.. Enumerable.Range(0, tokens).Select(_ => random.Next(0, Math.Min(vocab, 50280)))];
-    }
+    public static int[] Prompt(int stream, int tokens, int vocab) => BenchProtocol.RandomPrompt(tokens, vocab, seed: 5000 + stream);
 
     public static async Task<Result> MeasureAsync(int streams, int promptTokens, int gen, int vocab, RunStream run)
     {

@@ -44,7 +44,7 @@ internal sealed class ForwardPass
     /// </summary>
     public void Forward(RunState state, ReadOnlySpan<int> tokens, ReadOnlyMemory<ForwardSegment> segments, Span<float> logits, CancellationToken cancellationToken)
     {
-        int n = tokens.Length, d = _config.HiddenSize, rows = 0, covered = 0, positions = 0;
+        int n = tokens.Length, d = _config.HiddenSize, rows = 0, covered = 0, capacity = 0;
         if (n is < 1 or > MaxBlock) throw new ArgumentOutOfRangeException(nameof(tokens), $"a block holds 1 to {MaxBlock} tokens.");
         foreach (var segment in segments.Span)
         {
@@ -54,13 +54,13 @@ internal sealed class ForwardPass
                 throw new ArgumentException("a segment's cache has no room for its positions.", nameof(segments));
             covered += segment.Count;
             rows += segment.LogitRows;
-            positions = Math.Max(positions, segment.Position + segment.Count);
+            capacity = Math.Max(capacity, segment.Cache.Capacity);
         }
         if (covered != n) throw new ArgumentException($"the segments cover {covered} tokens; the block has {n}.", nameof(segments));
         if (logits.Length != (long)rows * _config.VocabSize)
             throw new ArgumentException($"the segments ask for {rows} logit rows; the span holds {logits.Length} values.", nameof(logits));
         state.EnsureCapacity(n);
-        state.EnsureScores(positions);
+        state.EnsureScores(capacity);
 
         // 1. h = embed_tokens[token]
         for (int i = 0; i < n; i++) MatVec.WidenRow(_weights.Embeddings, tokens[i], state.Hidden.AsSpan(i * d, d));

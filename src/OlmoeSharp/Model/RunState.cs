@@ -68,13 +68,14 @@ internal sealed class RunState
     /// <summary>Positions one head's row of <see cref="Scores"/> holds.</summary>
     public int ScoreStride { get; private set; }
 
-    /// <summary>Makes room in <see cref="Scores"/> for attention over <paramref name="positions"/> positions.</summary>
+    /// <summary>
+    /// Makes room in <see cref="Scores"/> for attention over <paramref name="positions"/> positions: the capacity of
+    /// the largest cache attended to, so the scores grow when, and as, the caches do (<see cref="KvCache.EnsureCapacity"/>).
+    /// </summary>
     public void EnsureScores(int positions)
     {
         if (positions <= ScoreStride) return;
-        // Grown like the caches (doubling, to a multiple of 64), so decoding does not reallocate per token.
-        long wanted = Math.Max(2L * ScoreStride, (positions + 63L) / 64 * 64);
-        ScoreStride = (int)Math.Max(positions, Math.Min(wanted, _config.MaxPositionEmbeddings));
+        ScoreStride = positions;
         Scores = new float[_config.NumAttentionHeads * ScoreStride];
     }
 }
