@@ -115,6 +115,30 @@ public sealed unsafe class GgmlDequantizationTests
     }
 
     [Fact]
+    public void Every_half_widens_exactly_as_dotnet_s_conversion_scalar_and_eight_at_a_time()
+    {
+        var bits = new ushort[8];
+        for (int h = 0; h < 65536; h += 8)
+        {
+            for (int j = 0; j < 8; j++) bits[j] = (ushort)(h + j);
+            var lanes = new float[8];
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+                System.Runtime.Intrinsics.Vector256.CopyTo(GgmlBits.ExactHalves(System.Runtime.Intrinsics.Vector256.Create(bits.Select(b => (int)b).ToArray())), lanes);
+            for (int j = 0; j < 8; j++)
+            {
+                float want = (float)BitConverter.UInt16BitsToHalf(bits[j]);
+                float scalar;
+                fixed (ushort* p = &bits[j]) scalar = GgmlBits.ExactHalf((byte*)p);
+                AssertSameValue(want, scalar, $"half 0x{bits[j]:X4}");
+                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) AssertSameValue(want, lanes[j], $"half 0x{bits[j]:X4}, lane {j}");
+            }
+        }
+    }
+
+    private static void AssertSameValue(float want, float got, string what) =>
+        Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(got) || (float.IsNaN(want) && float.IsNaN(got)), $"{what}: {got} vs {want}");
+
+    [Fact]
     public void A_q4_0_block_is_d_times_nibble_minus_eight_low_nibbles_first()
     {
         var block = new byte[18];

@@ -39,24 +39,13 @@ internal static unsafe class GgmlAvx2Kernels
         return s.ToScalar();
     }
 
-    /// <summary>An fp16 scale widened: exact for every finite half (the shift puts it in float32 as a value 2^112 too small, the multiply restores it).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Half(byte* p)
-    {
-        uint h = *(ushort*)p;
-        float magnitude = BitConverter.UInt32BitsToSingle((h & 0x7FFF) << 13) * 5.192296858534828e33f;
-        return BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(magnitude) | (h & 0x8000) << 16);
-    }
-
-    /// <summary>The fp16 scales of eight consecutive blocks <paramref name="stride"/> bytes apart, widened (as <see cref="Half"/>, eight at a time).</summary>
+    /// <summary>The fp16 scales of eight consecutive blocks <paramref name="stride"/> bytes apart, widened exactly (<see cref="GgmlBits.ExactHalves"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> Halves8(byte* first, int stride)
     {
         var h = Vector128.Create(*(ushort*)first, *(ushort*)(first + stride), *(ushort*)(first + 2 * stride), *(ushort*)(first + 3 * stride),
             *(ushort*)(first + 4 * stride), *(ushort*)(first + 5 * stride), *(ushort*)(first + 6 * stride), *(ushort*)(first + 7 * stride));
-        var w = Avx2.ConvertToVector256Int32(h);
-        var magnitude = Avx.Multiply(Avx2.ShiftLeftLogical(Avx2.And(w, Vector256.Create(0x7FFF)), 13).AsSingle(), Vector256.Create(5.192296858534828e33f));
-        return Avx.Or(magnitude, Avx2.ShiftLeftLogical(Avx2.And(w, Vector256.Create(0x8000)), 16).AsSingle());
+        return GgmlBits.ExactHalves(Avx2.ConvertToVector256Int32(h));
     }
 
     public static float DotQ8_0(byte* row, int blocks, Int16Activations x)
@@ -82,7 +71,7 @@ internal static unsafe class GgmlAvx2Kernels
             byte* block = row + b * 34;
             short* xq = x.Values + b * 32;
             var dot = Avx2.Add(Dot16(Sse2.LoadVector128((sbyte*)(block + 2)), xq), Dot16(Sse2.LoadVector128((sbyte*)(block + 18)), xq + 16));
-            acc0 = Accumulate(dot, Half(block) * x.Scales[b], acc0);
+            acc0 = Accumulate(dot, GgmlBits.ExactHalf(block) * x.Scales[b], acc0);
         }
         return Sum(Avx.Add(acc0, acc1));
     }
@@ -110,7 +99,7 @@ internal static unsafe class GgmlAvx2Kernels
         for (; b < blocks; b++)
         {
             byte* block = row + b * 18;
-            float d = Half(block);
+            float d = GgmlBits.ExactHalf(block);
             var q = Sse2.LoadVector128(block + 2);
             short* xq = x.Values + b * 32;
             acc0 = Accumulate(Avx2.Add(Dot16(GgmlBits.Low(q), xq), Dot16(GgmlBits.High(q), xq + 16)), d * x.Scales[b], acc0);
@@ -129,8 +118,8 @@ internal static unsafe class GgmlAvx2Kernels
         var both = KQuantScales.Unpack(block + 4);
         var scales = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(both));
         var minimums = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(both, 8)));
-        mins = Fma.MultiplyAdd(Avx.Multiply(Vector256.Create(Half(block + 2)), minimums), Avx.LoadVector256(xs), mins);
-        return Avx.Multiply(Avx.Multiply(Vector256.Create(Half(block)), scales), Avx.LoadVector256(xd));
+        mins = Fma.MultiplyAdd(Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block + 2)), minimums), Avx.LoadVector256(xs), mins);
+        return Avx.Multiply(Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block)), scales), Avx.LoadVector256(xd));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -200,7 +189,7 @@ internal static unsafe class GgmlAvx2Kernels
         {
             byte* block = row + s * 210;
             short* xq = x.Values + s * 256;
-            var f = Avx.Multiply(Vector256.Create(Half(block + 208)), Avx.LoadVector256(x.Scales + s * 8));
+            var f = Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block + 208)), Avx.LoadVector256(x.Scales + s * 8));
             // Unrolled so every index is a constant: no branches, and the factor permutes take constant vectors.
             Q6Half(block, xq, f, 0, ref acc0, ref acc1);
             Q6Half(block, xq, f, 1, ref acc0, ref acc1);

@@ -62,7 +62,7 @@ internal static unsafe class GgmlAvx512Kernels
         {
             byte* block = row + b * 34;
             var dot = Dot32(Avx.LoadVector256((sbyte*)(block + 2)), x.Values + b * 32);
-            tail += Vector512.Sum(dot) * (GgmlAvx2Kernels.Half(block) * x.Scales[b]);
+            tail += Vector512.Sum(dot) * (GgmlBits.ExactHalf(block) * x.Scales[b]);
         }
         return Vector512.Sum(acc0 + acc1) + tail;
     }

@@ -1,0 +1,70 @@
+using System.Runtime.InteropServices;
+using BenchmarkDotNet.Attributes;
+using OlmoeSharp.Loading.Gguf;
+using OlmoeSharp.Model;
+using OlmoeSharp.Tensors;
+using OlmoeSharp.Tensors.Formats;
+
+namespace OlmoeSharp.Benchmarks;
+
+/// <summary>
+/// The ggml block types' mat-vec on both cores at the attention shape (2048×2048), as a decode step runs it: one
+/// quantized matrix copied to 64 places, streamed one after another from huge-page memory (<see cref="Streamed"/>:
+/// far more than the caches hold, as in the model) or the first copy 64 times (<see cref="InCache"/>: the kernel's own
+/// speed). Weights/s = 64 × 2048 × 2048 / time; bytes/s = that × the type's bytes per weight.
+/// </summary>
+[MemoryDiagnoser]
+public unsafe class GgmlMatVecBenchmarks
+{
+    private const int Matrices = 64, Rows = 2048, Cols = 2048;
+    private byte* _memory;
+    private WeightMatrix[] _matrices = [];
+    private float[] _x = [];
+    private float[] _y = [];
+    private WorkerPool _pool = null!;
+    private readonly ProjectionJob _job = new();
+
+    [Params(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)]
+    public GgmlType Type { get; set; } = GgmlType.Q4_K;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var format = GgmlTypeLayout.Format(Type);
+        var quantizer = RowQuantizers.For(format);
+        long bytes = format.RowBytes(Cols) * Rows;
+        _memory = (byte*)NativeMemory.AlignedAlloc((nuint)(bytes * Matrices), 2 << 20);
+        Loading.MemoryAdvice.UseHugePages(_memory, (nuint)(bytes * Matrices));
+        var random = new Random(3);
+        var row = new float[Cols];
+        for (int r = 0; r < Rows; r++)
+        {
+            for (int c = 0; c < Cols; c++) row[c] = (float)(random.NextDouble() - 0.5) * 0.1f;
+            quantizer.QuantizeRow(row, new Span<byte>(_memory + r * format.RowBytes(Cols), (int)format.RowBytes(Cols)));
+        }
+        for (int m = 1; m < Matrices; m++) Buffer.MemoryCopy(_memory, _memory + m * bytes, bytes, bytes);
+        _matrices = Enumerable.Range(0, Matrices).Select(m => new WeightMatrix(format, _memory + m * bytes, Rows, Cols)).ToArray();
+        _x = Enumerable.Range(0, Cols).Select(i => (float)Math.Sin(i)).ToArray();
+        _y = new float[Rows];
+        _pool = new WorkerPool(Environment.ProcessorCount);
+    }
+
+    [Benchmark(OperationsPerInvoke = Matrices)]
+    public void Streamed()
+    {
+        for (int m = 0; m < Matrices; m++) _job.Run(_pool, _x, 1, _matrices[m], _y);
+    }
+
+    [Benchmark(OperationsPerInvoke = Matrices)]
+    public void InCache()
+    {
+        for (int m = 0; m < Matrices; m++) _job.Run(_pool, _x, 1, _matrices[0], _y);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _pool.Dispose();
+        NativeMemory.AlignedFree(_memory);
+    }
+}
