@@ -55,6 +55,7 @@ internal static unsafe class GgmlAvx2Kernels
         for (; b + 8 <= blocks; b += 8)
         {
             byte* group = row + b * 34;
+            GgmlBits.PrefetchAhead(group, 8 * 34);
             var factors = Avx.Multiply(Halves8(group, 34), Avx.LoadVector256(x.Scales + b));
             for (int k = 0; k < 8; k += 2)
             {
@@ -84,6 +85,7 @@ internal static unsafe class GgmlAvx2Kernels
         for (; b + 8 <= blocks; b += 8)
         {
             byte* group = row + b * 18;
+            GgmlBits.PrefetchAhead(group, 8 * 18);
             var d = Halves8(group, 18);
             var factors = Avx.Multiply(d, Avx.LoadVector256(x.Scales + b));
             offsets = Fma.MultiplyAdd(d, Avx.LoadVector256(x.Sums + b), offsets);
@@ -132,6 +134,7 @@ internal static unsafe class GgmlAvx2Kernels
         for (int s = 0; s < superBlocks; s++, xq += 256)
         {
             byte* block = row + s * 144;
+            GgmlBits.PrefetchAhead(block, 144);
             var factors = SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins);
             // Unrolled so the factor permutes take constant vectors.
             Q4Pair(block + 16, xq, factors, 0, ref acc0, ref acc1);
@@ -161,6 +164,7 @@ internal static unsafe class GgmlAvx2Kernels
         for (int s = 0; s < superBlocks; s++, xq += 256)
         {
             byte* block = row + s * 176;
+            GgmlBits.PrefetchAhead(block, 176);
             var factors = SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins);
             var h0 = Sse2.LoadVector128(block + 16);
             var h1 = Sse2.LoadVector128(block + 32);
@@ -188,6 +192,7 @@ internal static unsafe class GgmlAvx2Kernels
         for (int s = 0; s < superBlocks; s++)
         {
             byte* block = row + s * 210;
+            GgmlBits.PrefetchAhead(block, 210);
             short* xq = x.Values + s * 256;
             var f = Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block + 208)), Avx.LoadVector256(x.Scales + s * 8));
             // Unrolled so every index is a constant: no branches, and the factor permutes take constant vectors.

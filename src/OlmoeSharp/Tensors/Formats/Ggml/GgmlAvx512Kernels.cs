@@ -46,6 +46,7 @@ internal static unsafe class GgmlAvx512Kernels
         for (; b + 8 <= blocks; b += 8)
         {
             byte* group = row + b * 34;
+            GgmlBits.PrefetchAhead(group, 8 * 34);
             var factors = Vector512.Create(Avx.Multiply(GgmlAvx2Kernels.Halves8(group, 34), Avx.LoadVector256(x.Scales + b)), default(Vector256<float>));
             short* xq = x.Values + b * 32;
             acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 2)), xq), Lane(factors, 0), acc0);
@@ -75,6 +76,7 @@ internal static unsafe class GgmlAvx512Kernels
         for (int s = 0; s < superBlocks; s++, xq += 256)
         {
             byte* block = row + s * 144;
+            GgmlBits.PrefetchAhead(block, 144);
             var f = Vector512.Create(GgmlAvx2Kernels.SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins), default(Vector256<float>));
             var q0 = Avx.LoadVector256(block + 16);
             var q1 = Avx.LoadVector256(block + 48);
@@ -101,6 +103,7 @@ internal static unsafe class GgmlAvx512Kernels
         for (int s = 0; s < superBlocks; s++, xq += 256)
         {
             byte* block = row + s * 176;
+            GgmlBits.PrefetchAhead(block, 176);
             var f = Vector512.Create(GgmlAvx2Kernels.SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins), default(Vector256<float>));
             var h = Avx.LoadVector256(block + 16);
             for (int j = 0; j < 8; j += 2)

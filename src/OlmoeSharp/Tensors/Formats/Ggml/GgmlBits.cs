@@ -55,6 +55,23 @@ internal static unsafe class GgmlBits
         return Avx.Or(magnitude, Avx2.ShiftLeftLogical(Avx2.And(h, Vector256.Create(0x8000)), 16).AsSingle());
     }
 
+    /// <summary>
+    /// Fetches the cache lines <see cref="PrefetchDistance"/> bytes ahead of the <paramref name="bytes"/> of blocks at
+    /// <paramref name="block"/>. The integer kernels do enough work per byte that the out-of-order window holds too
+    /// few loads to keep memory busy: without this a matrix streamed from memory ran at half the speed of one in
+    /// cache, with it at 85–100%, and Q4_K_M decoding went from 12 to 15–16 tokens/s (two threads, AVX-512).
+    /// Prefetching past the end of a matrix or a mapping is harmless: prefetches never fault.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PrefetchAhead(byte* block, int bytes)
+    {
+        byte* ahead = block + PrefetchDistance;
+        for (int offset = 0; offset < bytes + 63; offset += 64) Sse.Prefetch0(ahead + offset);
+    }
+
+    /// <summary>4 KiB: the best of 0.5–8 KiB measured on streamed 2048 × 2048 Q4_K and Q6_K matrices, two threads.</summary>
+    private const int PrefetchDistance = 4096;
+
     /// <summary>Float32 exponent bias minus half's (127 − 15), in exponent position.</summary>
     private const uint NormalRebias = 112u << 23;
 
