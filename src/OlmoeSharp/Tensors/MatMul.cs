@@ -87,11 +87,11 @@ internal static unsafe class MatMul
                 {
                     float* tokenPanel = pTokens + (long)b * panel;
                     bool prefetchNext = stored && b == 0 && r + Block < rowEnd;
-                    if (avx2Tile && direct) KernelBf16Avx2(bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
-                    else if (avx2Tile) Kernel256x3(pRows, tokenPanel, chunks, sums);
-                    else if (direct) KernelBf16(bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
-                    else Kernel(pRows, tokenPanel, chunks, sums);
                     int count = Math.Min(tileTokens, tokens - b * tileTokens);
+                    if (avx2Tile && direct) KernelBf16Avx2(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
+                    else if (avx2Tile) Kernel256x3(pRows, tokenPanel, chunks, sums);
+                    else if (direct) KernelBf16(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
+                    else Kernel(pRows, tokenPanel, chunks, sums);
                     for (int t = 0; t < count; t++)
                         for (int i = 0; i < rows; i++)
                             y[(b * tileTokens + t) * ldy + r + i] = sums[i * rowStep + t * tokenStep];
@@ -216,7 +216,20 @@ internal static unsafe class MatMul
     /// (<see cref="InterleaveForBf16Pairs"/>). Rows past <paramref name="rows"/> re-read the block's first row and
     /// their sums are ignored. <paramref name="prefetchNext"/> fetches the next row block while this one is computed.
     /// </summary>
-    private static void KernelBf16(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext)
+    private static void KernelBf16(int tokens, ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext)
+    {
+        // A tile's last token block may hold fewer than four tokens: with two or three sequences per expert (a
+        // batch of decoding sequences) a full tile would spend half its multiply-adds on padding.
+        switch (tokens)
+        {
+            case 1: KernelBf16<One>(w, stride, rows, x, lines, sums, prefetchNext); break;
+            case 2: KernelBf16<Two>(w, stride, rows, x, lines, sums, prefetchNext); break;
+            case 3: KernelBf16<Three>(w, stride, rows, x, lines, sums, prefetchNext); break;
+            default: KernelBf16<Four>(w, stride, rows, x, lines, sums, prefetchNext); break;
+        }
+    }
+
+    private static void KernelBf16<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext) where T : struct, ITileTokens
     {
         ushort* w0 = w, w1 = rows > 1 ? w + stride : w, w2 = rows > 2 ? w + 2 * stride : w, w3 = rows > 3 ? w + 3 * stride : w;
         // The next block's rows, one line ahead per iteration; pointers kept live so the prefetch costs no arithmetic.
@@ -235,36 +248,57 @@ internal static unsafe class MatMul
             }
             var r0 = Vector512.Load(w0 + l * 32); var r1 = Vector512.Load(w1 + l * 32);
             var r2 = Vector512.Load(w2 + l * 32); var r3 = Vector512.Load(w3 + l * 32);
-            var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
-            var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
-            var u = Avx512BW.UnpackLow(zero, r0).AsSingle();
-            a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
-            a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
-            u = Avx512BW.UnpackLow(zero, r1).AsSingle();
-            a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
-            a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-            u = Avx512BW.UnpackLow(zero, r2).AsSingle();
-            a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
-            a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
-            u = Avx512BW.UnpackLow(zero, r3).AsSingle();
-            a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
-            a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
-            v0 = Vector512.Load(x + 64); v1 = Vector512.Load(x + 80);
-            v2 = Vector512.Load(x + 96); v3 = Vector512.Load(x + 112);
-            u = Avx512BW.UnpackHigh(zero, r0).AsSingle();
-            a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
-            a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
-            u = Avx512BW.UnpackHigh(zero, r1).AsSingle();
-            a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
-            a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-            u = Avx512BW.UnpackHigh(zero, r2).AsSingle();
-            a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
-            a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
-            u = Avx512BW.UnpackHigh(zero, r3).AsSingle();
-            a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
-            a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+            var v0 = Vector512.Load(x); var v1 = T.Count > 1 ? Vector512.Load(x + 16) : default;
+            var v2 = T.Count > 2 ? Vector512.Load(x + 32) : default; var v3 = T.Count > 3 ? Vector512.Load(x + 48) : default;
+            Tile<T>.Row(Avx512BW.UnpackLow(zero, r0).AsSingle(), v0, v1, v2, v3, ref a00, ref a01, ref a02, ref a03);
+            Tile<T>.Row(Avx512BW.UnpackLow(zero, r1).AsSingle(), v0, v1, v2, v3, ref a10, ref a11, ref a12, ref a13);
+            Tile<T>.Row(Avx512BW.UnpackLow(zero, r2).AsSingle(), v0, v1, v2, v3, ref a20, ref a21, ref a22, ref a23);
+            Tile<T>.Row(Avx512BW.UnpackLow(zero, r3).AsSingle(), v0, v1, v2, v3, ref a30, ref a31, ref a32, ref a33);
+            v0 = Vector512.Load(x + 64); v1 = T.Count > 1 ? Vector512.Load(x + 80) : default;
+            v2 = T.Count > 2 ? Vector512.Load(x + 96) : default; v3 = T.Count > 3 ? Vector512.Load(x + 112) : default;
+            Tile<T>.Row(Avx512BW.UnpackHigh(zero, r0).AsSingle(), v0, v1, v2, v3, ref a00, ref a01, ref a02, ref a03);
+            Tile<T>.Row(Avx512BW.UnpackHigh(zero, r1).AsSingle(), v0, v1, v2, v3, ref a10, ref a11, ref a12, ref a13);
+            Tile<T>.Row(Avx512BW.UnpackHigh(zero, r2).AsSingle(), v0, v1, v2, v3, ref a20, ref a21, ref a22, ref a23);
+            Tile<T>.Row(Avx512BW.UnpackHigh(zero, r3).AsSingle(), v0, v1, v2, v3, ref a30, ref a31, ref a32, ref a33);
         }
         StoreSums(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33, sums);
+    }
+
+    /// <summary>How many of a tile's token slots hold tokens: a compile-time constant per instantiation, so the JIT drops the others' loads and multiply-adds.</summary>
+    private interface ITileTokens
+    {
+        static abstract int Count { get; }
+    }
+
+    private struct One : ITileTokens { public static int Count => 1; }
+
+    private struct Two : ITileTokens { public static int Count => 2; }
+
+    private struct Three : ITileTokens { public static int Count => 3; }
+
+    private struct Four : ITileTokens { public static int Count => 4; }
+
+    /// <summary>One weight vector's multiply-adds into a tile row's accumulators, for the tile's tokens only.</summary>
+    private static class Tile<T> where T : struct, ITileTokens
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Row(Vector512<float> u, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
+            ref Vector512<float> a0, ref Vector512<float> a1, ref Vector512<float> a2, ref Vector512<float> a3)
+        {
+            a0 = Vector512.FusedMultiplyAdd(u, v0, a0);
+            if (T.Count > 1) a1 = Vector512.FusedMultiplyAdd(u, v1, a1);
+            if (T.Count > 2) a2 = Vector512.FusedMultiplyAdd(u, v2, a2);
+            if (T.Count > 3) a3 = Vector512.FusedMultiplyAdd(u, v3, a3);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Row(Vector256<float> u, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2,
+            ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2)
+        {
+            a0 = Vector256.FusedMultiplyAdd(u, v0, a0);
+            if (T.Count > 1) a1 = Vector256.FusedMultiplyAdd(u, v1, a1);
+            if (T.Count > 2) a2 = Vector256.FusedMultiplyAdd(u, v2, a2);
+        }
     }
 
     /// <summary>sums[i·4 + t] = the sum of accumulator (i, t)'s sixteen lanes.</summary>
@@ -312,7 +346,18 @@ internal static unsafe class MatMul
     /// and row i: one lane-transposing reduction per token (<see cref="SumLanesOfFour(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/>)
     /// instead of twelve full horizontal sums.
     /// </summary>
-    private static void KernelBf16Avx2(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext)
+    private static void KernelBf16Avx2(int tokens, ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext)
+    {
+        // As KernelBf16: a last token block of one or two tokens skips the padding's multiply-adds.
+        switch (tokens)
+        {
+            case 1: KernelBf16Avx2<One>(w, stride, rows, x, lines, sums, prefetchNext); break;
+            case 2: KernelBf16Avx2<Two>(w, stride, rows, x, lines, sums, prefetchNext); break;
+            default: KernelBf16Avx2<Three>(w, stride, rows, x, lines, sums, prefetchNext); break;
+        }
+    }
+
+    private static void KernelBf16Avx2<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext) where T : struct, ITileTokens
     {
         ushort* w0 = w, w1 = rows > 1 ? w + stride : w, w2 = rows > 2 ? w + 2 * stride : w, w3 = rows > 3 ? w + 3 * stride : w;
         // The high halves are read through pointers of their own: from the same expression as the low halves the
@@ -329,24 +374,24 @@ internal static unsafe class MatMul
             {
                 Sse.Prefetch0(h0 + ahead); Sse.Prefetch0(h1 + ahead); Sse.Prefetch0(h2 + ahead); Sse.Prefetch0(h3 + ahead);
             }
-            var v0 = Vector256.Load(x); var v1 = Vector256.Load(x + 8); var v2 = Vector256.Load(x + 16);
+            var v0 = Vector256.Load(x); var v1 = T.Count > 1 ? Vector256.Load(x + 8) : default; var v2 = T.Count > 2 ? Vector256.Load(x + 16) : default;
             var u = Low(w0 + l * 16);
-            a00 = Vector256.FusedMultiplyAdd(u, v0, a00); a01 = Vector256.FusedMultiplyAdd(u, v1, a01); a02 = Vector256.FusedMultiplyAdd(u, v2, a02);
+            Tile<T>.Row(u, v0, v1, v2, ref a00, ref a01, ref a02);
             u = Low(w1 + l * 16);
-            a10 = Vector256.FusedMultiplyAdd(u, v0, a10); a11 = Vector256.FusedMultiplyAdd(u, v1, a11); a12 = Vector256.FusedMultiplyAdd(u, v2, a12);
+            Tile<T>.Row(u, v0, v1, v2, ref a10, ref a11, ref a12);
             u = Low(w2 + l * 16);
-            a20 = Vector256.FusedMultiplyAdd(u, v0, a20); a21 = Vector256.FusedMultiplyAdd(u, v1, a21); a22 = Vector256.FusedMultiplyAdd(u, v2, a22);
+            Tile<T>.Row(u, v0, v1, v2, ref a20, ref a21, ref a22);
             u = Low(w3 + l * 16);
-            a30 = Vector256.FusedMultiplyAdd(u, v0, a30); a31 = Vector256.FusedMultiplyAdd(u, v1, a31); a32 = Vector256.FusedMultiplyAdd(u, v2, a32);
-            v0 = Vector256.Load(x + 24); v1 = Vector256.Load(x + 32); v2 = Vector256.Load(x + 40);
+            Tile<T>.Row(u, v0, v1, v2, ref a30, ref a31, ref a32);
+            v0 = Vector256.Load(x + 24); v1 = T.Count > 1 ? Vector256.Load(x + 32) : default; v2 = T.Count > 2 ? Vector256.Load(x + 40) : default;
             u = High(h0);
-            a00 = Vector256.FusedMultiplyAdd(u, v0, a00); a01 = Vector256.FusedMultiplyAdd(u, v1, a01); a02 = Vector256.FusedMultiplyAdd(u, v2, a02);
+            Tile<T>.Row(u, v0, v1, v2, ref a00, ref a01, ref a02);
             u = High(h1);
-            a10 = Vector256.FusedMultiplyAdd(u, v0, a10); a11 = Vector256.FusedMultiplyAdd(u, v1, a11); a12 = Vector256.FusedMultiplyAdd(u, v2, a12);
+            Tile<T>.Row(u, v0, v1, v2, ref a10, ref a11, ref a12);
             u = High(h2);
-            a20 = Vector256.FusedMultiplyAdd(u, v0, a20); a21 = Vector256.FusedMultiplyAdd(u, v1, a21); a22 = Vector256.FusedMultiplyAdd(u, v2, a22);
+            Tile<T>.Row(u, v0, v1, v2, ref a20, ref a21, ref a22);
             u = High(h3);
-            a30 = Vector256.FusedMultiplyAdd(u, v0, a30); a31 = Vector256.FusedMultiplyAdd(u, v1, a31); a32 = Vector256.FusedMultiplyAdd(u, v2, a32);
+            Tile<T>.Row(u, v0, v1, v2, ref a30, ref a31, ref a32);
         }
         SumLanesOfFour(a00, a10, a20, a30).CopyTo(sums);
         SumLanesOfFour(a01, a11, a21, a31).CopyTo(sums[Block..]);
