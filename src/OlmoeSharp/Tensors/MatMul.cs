@@ -89,9 +89,9 @@ internal static unsafe class MatMul
                     bool prefetchNext = stored && b == 0 && r + Block < rowEnd;
                     int count = Math.Min(tileTokens, tokens - b * tileTokens);
                     if (avx2Tile && direct) KernelBf16Avx2(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
-                    else if (avx2Tile) Kernel256x3(pRows, tokenPanel, chunks, sums);
+                    else if (avx2Tile) Kernel256x3(count, pRows, tokenPanel, chunks, sums);
                     else if (direct) KernelBf16(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
-                    else Kernel(pRows, tokenPanel, chunks, sums);
+                    else Kernel(count, pRows, tokenPanel, chunks, sums);
                     for (int t = 0; t < count; t++)
                         for (int i = 0; i < rows; i++)
                             y[(b * tileTokens + t) * ldy + r + i] = sums[i * rowStep + t * tokenStep];
@@ -175,15 +175,25 @@ internal static unsafe class MatMul
     }
 
     /// <summary>sums[i·4 + t] = Σ_k rows_i[k]·tokens_t[k] over <paramref name="chunks"/> interleaved chunks.</summary>
-    private static void Kernel(float* rows, float* tokens, int chunks, Span<float> sums)
+    private static void Kernel(int count, float* rows, float* tokens, int chunks, Span<float> sums)
     {
-        if (SimdWidth.Use512) Kernel512(rows, tokens, chunks, sums);
+        if (SimdWidth.Use512)
+        {
+            // As KernelBf16: a last token block of fewer than four tokens skips the padding's multiply-adds.
+            switch (count)
+            {
+                case 1: Kernel512<One>(rows, tokens, chunks, sums); break;
+                case 2: Kernel512<Two>(rows, tokens, chunks, sums); break;
+                case 3: Kernel512<Three>(rows, tokens, chunks, sums); break;
+                default: Kernel512<Four>(rows, tokens, chunks, sums); break;
+            }
+        }
         else if (SimdWidth.Use256) Kernel256(rows, tokens, chunks, sums);
         else KernelScalar(rows, tokens, chunks * Block * 4, sums);
     }
 
     /// <summary>The 4 × 4 register tile over float32 panels: sixteen accumulators, four token vectors and one weight vector live.</summary>
-    private static void Kernel512(float* w, float* x, int chunks, Span<float> sums)
+    private static void Kernel512<T>(float* w, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
     {
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
@@ -191,20 +201,12 @@ internal static unsafe class MatMul
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
         for (int c = 0; c < chunks; c++, x += 64, w += 64)
         {
-            var v0 = Vector512.Load(x); var v1 = Vector512.Load(x + 16);
-            var v2 = Vector512.Load(x + 32); var v3 = Vector512.Load(x + 48);
-            var u = Vector512.Load(w);
-            a00 = Vector512.FusedMultiplyAdd(u, v0, a00); a01 = Vector512.FusedMultiplyAdd(u, v1, a01);
-            a02 = Vector512.FusedMultiplyAdd(u, v2, a02); a03 = Vector512.FusedMultiplyAdd(u, v3, a03);
-            u = Vector512.Load(w + 16);
-            a10 = Vector512.FusedMultiplyAdd(u, v0, a10); a11 = Vector512.FusedMultiplyAdd(u, v1, a11);
-            a12 = Vector512.FusedMultiplyAdd(u, v2, a12); a13 = Vector512.FusedMultiplyAdd(u, v3, a13);
-            u = Vector512.Load(w + 32);
-            a20 = Vector512.FusedMultiplyAdd(u, v0, a20); a21 = Vector512.FusedMultiplyAdd(u, v1, a21);
-            a22 = Vector512.FusedMultiplyAdd(u, v2, a22); a23 = Vector512.FusedMultiplyAdd(u, v3, a23);
-            u = Vector512.Load(w + 48);
-            a30 = Vector512.FusedMultiplyAdd(u, v0, a30); a31 = Vector512.FusedMultiplyAdd(u, v1, a31);
-            a32 = Vector512.FusedMultiplyAdd(u, v2, a32); a33 = Vector512.FusedMultiplyAdd(u, v3, a33);
+            var v0 = Vector512.Load(x); var v1 = T.Count > 1 ? Vector512.Load(x + 16) : default;
+            var v2 = T.Count > 2 ? Vector512.Load(x + 32) : default; var v3 = T.Count > 3 ? Vector512.Load(x + 48) : default;
+            Tile<T>.Row(Vector512.Load(w), v0, v1, v2, v3, ref a00, ref a01, ref a02, ref a03);
+            Tile<T>.Row(Vector512.Load(w + 16), v0, v1, v2, v3, ref a10, ref a11, ref a12, ref a13);
+            Tile<T>.Row(Vector512.Load(w + 32), v0, v1, v2, v3, ref a20, ref a21, ref a22, ref a23);
+            Tile<T>.Row(Vector512.Load(w + 48), v0, v1, v2, v3, ref a30, ref a31, ref a32, ref a33);
         }
         StoreSums(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33, sums);
     }
@@ -420,7 +422,17 @@ internal static unsafe class MatMul
     /// Four panel rows × three panel tokens of float32 (AVX2 + FMA), sums token-major as <see cref="KernelBf16Avx2"/>
     /// leaves them: sums[t·4 + i] for token t, row i.
     /// </summary>
-    private static void Kernel256x3(float* w, float* x, int chunks, Span<float> sums)
+    private static void Kernel256x3(int count, float* w, float* x, int chunks, Span<float> sums)
+    {
+        switch (count)
+        {
+            case 1: Kernel256x3<One>(w, x, chunks, sums); break;
+            case 2: Kernel256x3<Two>(w, x, chunks, sums); break;
+            default: Kernel256x3<Three>(w, x, chunks, sums); break;
+        }
+    }
+
+    private static void Kernel256x3<T>(float* w, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
     {
         Vector256<float> a00 = default, a01 = default, a02 = default;
         Vector256<float> a10 = default, a11 = default, a12 = default;
@@ -428,15 +440,15 @@ internal static unsafe class MatMul
         Vector256<float> a30 = default, a31 = default, a32 = default;
         for (int c = 0; c < chunks; c++, w += 4 * 8, x += 3 * 8)
         {
-            var v0 = Vector256.Load(x); var v1 = Vector256.Load(x + 8); var v2 = Vector256.Load(x + 16);
+            var v0 = Vector256.Load(x); var v1 = T.Count > 1 ? Vector256.Load(x + 8) : default; var v2 = T.Count > 2 ? Vector256.Load(x + 16) : default;
             var u = Vector256.Load(w);
-            a00 = Vector256.FusedMultiplyAdd(u, v0, a00); a01 = Vector256.FusedMultiplyAdd(u, v1, a01); a02 = Vector256.FusedMultiplyAdd(u, v2, a02);
+            Tile<T>.Row(u, v0, v1, v2, ref a00, ref a01, ref a02);
             u = Vector256.Load(w + 8);
-            a10 = Vector256.FusedMultiplyAdd(u, v0, a10); a11 = Vector256.FusedMultiplyAdd(u, v1, a11); a12 = Vector256.FusedMultiplyAdd(u, v2, a12);
+            Tile<T>.Row(u, v0, v1, v2, ref a10, ref a11, ref a12);
             u = Vector256.Load(w + 16);
-            a20 = Vector256.FusedMultiplyAdd(u, v0, a20); a21 = Vector256.FusedMultiplyAdd(u, v1, a21); a22 = Vector256.FusedMultiplyAdd(u, v2, a22);
+            Tile<T>.Row(u, v0, v1, v2, ref a20, ref a21, ref a22);
             u = Vector256.Load(w + 24);
-            a30 = Vector256.FusedMultiplyAdd(u, v0, a30); a31 = Vector256.FusedMultiplyAdd(u, v1, a31); a32 = Vector256.FusedMultiplyAdd(u, v2, a32);
+            Tile<T>.Row(u, v0, v1, v2, ref a30, ref a31, ref a32);
         }
         SumLanesOfFour(a00, a10, a20, a30).CopyTo(sums);
         SumLanesOfFour(a01, a11, a21, a31).CopyTo(sums[Block..]);
