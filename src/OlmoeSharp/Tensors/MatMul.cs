@@ -39,6 +39,15 @@ internal static unsafe class MatMul
             MatVec.MultiplyRows(w, x[..cols], y[..rowEnd], rowStart, rowEnd);
             return;
         }
+        if (tokens <= w.Format.RowwiseTokenLimit)
+        {
+            // A few tokens (experts chosen by a few of a batch's sequences): the format's row-by-row product beats
+            // widening every weight into a panel first.
+            fixed (float* px = x)
+            fixed (float* py = y)
+                w.Format.MultiplyRowsPerToken(w, px, tokens, py, ldy, rowStart, rowEnd);
+            return;
+        }
 
         int lanes = Lanes;
         int chunks = (cols + lanes - 1) / lanes;

@@ -13,6 +13,7 @@ internal static class ThreadScratch
     [ThreadStatic] private static float[]? t_row;
     [ThreadStatic] private static ushort[]? t_gemmRows;
     [ThreadStatic] private static ushort[]? t_decodedRow;
+    [ThreadStatic] private static Formats.Int16Activations[]? t_activationSet;
 
     /// <summary>The GEMM's interleaved token panels.</summary>
     public static float[] TokenPanels(int length) => Get(ref t_tokenPanels, length);
@@ -28,6 +29,16 @@ internal static class ThreadScratch
 
     /// <summary>One weight row decoded to bf16 by a mat-vec or widening kernel (never while <see cref="GemmRows"/> is in use by the same call).</summary>
     public static ushort[] DecodedRow(int length) => Get(ref t_decodedRow, length);
+
+    /// <summary>At least <paramref name="count"/> int16 activation buffers, one per token of a row-by-row product of a few tokens.</summary>
+    public static Formats.Int16Activations[] Int16ActivationSet(int count)
+    {
+        var set = t_activationSet;
+        if (set is not null && set.Length >= count) return set;
+        var grown = new Formats.Int16Activations[count];
+        for (int i = 0; i < count; i++) grown[i] = set is not null && i < set.Length ? set[i] : new Formats.Int16Activations();
+        return t_activationSet = grown;
+    }
 
     private static T[] Get<T>(ref T[]? buffer, int length) =>
         buffer is { } b && b.Length >= length ? b : buffer = new T[length];

@@ -220,6 +220,49 @@ public sealed unsafe class GgmlDequantizationTests
         }
     }
 
+    /// <summary>
+    /// The product for a block of tokens, as a batch's experts and projections take it: up to
+    /// <see cref="WeightFormat.RowwiseTokenLimit"/> tokens row by row through the integer kernel (each token's x
+    /// rounded to int16 as the kernel sees it), more through the GEMM's float32 panels (x exact), split between two
+    /// row ranges as two threads would. Either way only float summation order may differ from the dequantized rows.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Types))]
+    public void The_product_for_several_tokens_equals_the_dequantized_rows_times_each_token(GgmlType type)
+    {
+        var format = Format(type);
+        int cols = 512, rows = 9;
+        var random = new Random(11);
+        var data = RandomRows(format, type, rows, cols, random);
+        fixed (byte* p = data)
+        {
+            var w = new WeightMatrix(format, p, rows, cols);
+            var row = new float[cols];
+            foreach (int tokens in new[] { 2, 3, 4, 5, 7 })
+            {
+                var x = Enumerable.Range(0, tokens * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                int ldy = rows + 3;
+                var y = new float[tokens * ldy];
+                MatMul.MultiplyRows(w, x, tokens, y, ldy, 0, 4);
+                MatMul.MultiplyRows(w, x, tokens, y, ldy, 4, rows);
+                bool rowwise = tokens <= format.RowwiseTokenLimit;
+                for (int t = 0; t < tokens; t++)
+                {
+                    var token = x.AsSpan(t * cols, cols).ToArray();
+                    var seen = rowwise ? AsTheKernelSeesIt(format, token) : token;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        MatVec.WidenRow(w, r, row);
+                        double expected = 0, magnitude = 0;
+                        for (int c = 0; c < cols; c++) { expected += (double)row[c] * seen[c]; magnitude += Math.Abs((double)row[c] * seen[c]); }
+                        Assert.True(Math.Abs(y[t * ldy + r] - expected) <= 1e-5 * magnitude + 1e-6,
+                            $"{type}, {tokens} tokens ({(rowwise ? "row by row" : "GEMM")}), token {t} row {r}: {y[t * ldy + r]} vs {expected}");
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void Int16_activations_round_each_block_to_its_largest_magnitude_over_32767()
     {

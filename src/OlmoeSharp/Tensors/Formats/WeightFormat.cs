@@ -43,5 +43,18 @@ internal abstract unsafe class WeightFormat
     public virtual ushort* Bf16Rows(in WeightMatrix w, int row, int count, ushort* scratch) =>
         throw new NotSupportedException($"{Name} rows are not bf16.");
 
+    /// <summary>
+    /// The most tokens the format multiplies faster row by row (<see cref="MultiplyRowsPerToken"/>: each row read once
+    /// and dotted with every token while it is in L1) than through the GEMM's float32 panels; 0 when it has no such path.
+    /// </summary>
+    public virtual int RowwiseTokenLimit => 0;
+
+    /// <summary>
+    /// Y[t, r] = W[r]·X[t] for rows r in [rowStart, rowEnd) and tokens t &lt; <paramref name="tokens"/> ≤
+    /// <see cref="RowwiseTokenLimit"/>; X is [tokens, Cols], Y is [tokens, ldy] indexed by row number.
+    /// </summary>
+    public virtual void MultiplyRowsPerToken(in WeightMatrix w, float* x, int tokens, float* y, int ldy, int rowStart, int rowEnd) =>
+        throw new NotSupportedException($"{Name} has no row-by-row product for several tokens.");
+
     public override string ToString() => Name;
 }

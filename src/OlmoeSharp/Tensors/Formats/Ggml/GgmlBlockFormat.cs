@@ -71,6 +71,28 @@ internal abstract unsafe class GgmlBlockFormat : WeightFormat
         }
     }
 
+    /// <summary>
+    /// Up to four tokens go row by row through the integer kernel: the GEMM would first widen every weight into a
+    /// float32 panel, which costs more than the integer dot products of a few tokens (with 8–16 sequences decoding
+    /// together, most experts are chosen by one to three of them). Measured crossover: see the MoE notes of issue #16.
+    /// </summary>
+    public override int RowwiseTokenLimit => Int16Dot != null ? 4 : 0;
+
+    public override void MultiplyRowsPerToken(in WeightMatrix w, float* x, int tokens, float* y, int ldy, int rowStart, int rowEnd)
+    {
+        var dot = Int16Dot;
+        if (dot == null || tokens > RowwiseTokenLimit) throw new NotSupportedException($"{Name} takes at most {RowwiseTokenLimit} tokens row by row.");
+        int n = w.Cols, blocks = n / BlockSize;
+        // Each token quantized once into its own buffer of the calling thread.
+        var activations = ThreadScratch.Int16ActivationSet(tokens);
+        for (int t = 0; t < tokens; t++) activations[t].Fill(x + (long)t * n, n);
+        for (int r = rowStart; r < rowEnd; r++)
+        {
+            byte* row = w.Row(r);
+            for (int t = 0; t < tokens; t++) y[(long)t * ldy + r] = dot(row, blocks, activations[t]);
+        }
+    }
+
     /// <summary>An IEEE half stored little-endian at <paramref name="p"/>, widened exactly (ggml's GGML_FP16_TO_FP32).</summary>
     protected static float Half(byte* p) => GgmlBits.ExactHalf(p);
 }

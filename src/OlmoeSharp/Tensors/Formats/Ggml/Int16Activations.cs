@@ -36,11 +36,17 @@ internal sealed unsafe class Int16Activations
     public static Int16Activations Quantize(float* x, int n)
     {
         var a = t_current ??= new Int16Activations();
-        a.Reserve(n);
+        a.Fill(x, n);
+        return a;
+    }
+
+    /// <summary>These buffers := <paramref name="x"/>[0..n) quantized (n a multiple of 32).</summary>
+    public void Fill(float* x, int n)
+    {
+        Reserve(n);
         int blocks = n / Block;
         for (int b = 0; b < blocks; b++)
-            QuantizeBlock(x + b * Block, a.Values + b * Block, out a.Scales[b], out a.Sums[b]);
-        return a;
+            QuantizeBlock(x + b * Block, Values + b * Block, out Scales[b], out Sums[b]);
     }
 
     /// <summary>Grows the buffers (pinned arrays, so the pointers stay valid) to hold n values.</summary>
