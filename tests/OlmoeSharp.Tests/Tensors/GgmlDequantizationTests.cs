@@ -209,15 +209,18 @@ public sealed unsafe class GgmlDequantizationTests
             var w = new WeightMatrix(format, p, rows, cols);
             var y = new float[rows];
             MatVec.MultiplyRows(w, x, y, 0, rows);
-            var row = new float[cols];
-            for (int r = 0; r < rows; r++)
-            {
-                MatVec.WidenRow(w, r, row);
-                double expected = 0, magnitude = 0;
-                for (int c = 0; c < cols; c++) { expected += (double)row[c] * seen[c]; magnitude += Math.Abs((double)row[c] * seen[c]); }
-                Assert.True(Math.Abs(y[r] - expected) <= 1e-5 * magnitude + 1e-6, $"{type} row {r}: {y[r]} vs {expected}");
-            }
+            for (int r = 0; r < rows; r++) AssertRowTimes(w, r, seen, y[r], $"{type} row {r}");
         }
+    }
+
+    /// <summary>|<paramref name="actual"/> − dequantized row <paramref name="r"/> · x| within 1e-5 of the sum of the products' magnitudes (summation order alone).</summary>
+    private static void AssertRowTimes(in WeightMatrix w, int r, float[] x, float actual, string what)
+    {
+        var row = new float[w.Cols];
+        MatVec.WidenRow(w, r, row);
+        double expected = 0, magnitude = 0;
+        for (int c = 0; c < w.Cols; c++) { expected += (double)row[c] * x[c]; magnitude += Math.Abs((double)row[c] * x[c]); }
+        Assert.True(Math.Abs(actual - expected) <= 1e-5 * magnitude + 1e-6, $"{what}: {actual} vs {expected}");
     }
 
     /// <summary>
@@ -237,7 +240,6 @@ public sealed unsafe class GgmlDequantizationTests
         fixed (byte* p = data)
         {
             var w = new WeightMatrix(format, p, rows, cols);
-            var row = new float[cols];
             foreach (int tokens in new[] { 2, 3, 4, 5, 7 })
             {
                 var x = Enumerable.Range(0, tokens * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
@@ -251,13 +253,7 @@ public sealed unsafe class GgmlDequantizationTests
                     var token = x.AsSpan(t * cols, cols).ToArray();
                     var seen = rowwise ? AsTheKernelSeesIt(format, token) : token;
                     for (int r = 0; r < rows; r++)
-                    {
-                        MatVec.WidenRow(w, r, row);
-                        double expected = 0, magnitude = 0;
-                        for (int c = 0; c < cols; c++) { expected += (double)row[c] * seen[c]; magnitude += Math.Abs((double)row[c] * seen[c]); }
-                        Assert.True(Math.Abs(y[t * ldy + r] - expected) <= 1e-5 * magnitude + 1e-6,
-                            $"{type}, {tokens} tokens ({(rowwise ? "row by row" : "GEMM")}), token {t} row {r}: {y[t * ldy + r]} vs {expected}");
-                    }
+                        AssertRowTimes(w, r, seen, y[t * ldy + r], $"{type}, {tokens} tokens ({(rowwise ? "row by row" : "GEMM")}), token {t} row {r}");
                 }
             }
         }
