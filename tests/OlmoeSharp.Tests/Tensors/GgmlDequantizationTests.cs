@@ -260,6 +260,30 @@ public sealed unsafe class GgmlDequantizationTests
     }
 
     [Fact]
+    public void Int16_activations_are_requantized_whenever_a_single_bit_of_x_changes_even_in_place()
+    {
+        var x = Enumerable.Range(0, 256).Select(i => MathF.Sin(i) * 3).ToArray();
+        var copy = x.ToArray();
+        fixed (float* px = x)
+        fixed (float* pc = copy)
+        {
+            short first = Int16Activations.Quantize(px, 256).Values[100];
+            // Same bits from another buffer: reused, same values.
+            Assert.Equal(first, Int16Activations.Quantize(pc, 256).Values[100]);
+            // The same buffer changed in place — a sign, then one value far inside its block: quantized afresh.
+            x[100] = -x[100];
+            Assert.Equal(-first, Int16Activations.Quantize(px, 256).Values[100]);
+            short before = Int16Activations.Quantize(px, 256).Values[8];
+            x[8] += 0.5f;
+            var again = Int16Activations.Quantize(px, 256);
+            Assert.NotEqual(before, again.Values[8]);
+            Assert.Equal(-first, again.Values[100]);
+            // A shorter vector with the same prefix is quantized for its own length.
+            Assert.Equal(x.Take(32).Max(Math.Abs) / 32767f, Int16Activations.Quantize(px, 32).Scales[0]);
+        }
+    }
+
+    [Fact]
     public void Int16_activations_round_each_block_to_its_largest_magnitude_over_32767()
     {
         var random = new Random(3);

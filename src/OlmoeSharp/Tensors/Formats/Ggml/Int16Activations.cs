@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -23,6 +24,10 @@ internal sealed unsafe class Int16Activations
     private float[] _scales = [];
     private float[] _sums = [];
 
+    /// <summary>The x the buffers hold, bit for bit, when <see cref="Quantize"/> filled them (length <see cref="_quantizedLength"/>); −1 otherwise.</summary>
+    private float[] _quantizedSource = [];
+    private int _quantizedLength = -1;
+
     /// <summary>q, in the order of x.</summary>
     public short* Values { get; private set; }
 
@@ -32,17 +37,28 @@ internal sealed unsafe class Int16Activations
     /// <summary>d·Σq per block: the block's sum as the quantized values represent it.</summary>
     public float* Sums { get; private set; }
 
-    /// <summary>The calling thread's buffers holding <paramref name="x"/>[0..n) quantized (n a multiple of 32), valid until the thread quantizes again.</summary>
+    /// <summary>
+    /// The calling thread's buffers holding <paramref name="x"/>[0..n) quantized (n a multiple of 32), valid until the
+    /// thread quantizes again. When x holds the same bits as the last vector this thread quantized, the buffers are
+    /// returned as they are: a decode step hands every row range of every chosen expert the same token (gathered into
+    /// one copy per expert), and quantizing it afresh each time cost 4–5% of decoding; comparing 8 KB costs a tenth of that.
+    /// </summary>
     public static Int16Activations Quantize(float* x, int n)
     {
         var a = t_current ??= new Int16Activations();
+        var bits = new ReadOnlySpan<byte>(x, n * sizeof(float));
+        if (a._quantizedLength == n && bits.SequenceEqual(MemoryMarshal.AsBytes(a._quantizedSource.AsSpan(0, n)))) return a;
         a.Fill(x, n);
+        if (a._quantizedSource.Length < n) a._quantizedSource = new float[n];
+        bits.CopyTo(MemoryMarshal.AsBytes(a._quantizedSource.AsSpan(0, n)));
+        a._quantizedLength = n;
         return a;
     }
 
     /// <summary>These buffers := <paramref name="x"/>[0..n) quantized (n a multiple of 32).</summary>
     public void Fill(float* x, int n)
     {
+        _quantizedLength = -1; // no longer the copy Quantize may reuse
         Reserve(n);
         int blocks = n / Block;
         for (int b = 0; b < blocks; b++)
