@@ -24,9 +24,9 @@ internal sealed unsafe class Int16Activations
     private float[] _scales = [];
     private float[] _sums = [];
 
-    /// <summary>The x the buffers hold, bit for bit, when <see cref="Quantize"/> filled them (length <see cref="_quantizedLength"/>); −1 otherwise.</summary>
-    private float[] _quantizedSource = [];
-    private int _quantizedLength = -1;
+    /// <summary>The x the buffers hold, bit for bit (its first <see cref="_sourceLength"/> values).</summary>
+    private float[] _source = [];
+    private int _sourceLength = -1;
 
     /// <summary>q, in the order of x.</summary>
     public short* Values { get; private set; }
@@ -37,32 +37,31 @@ internal sealed unsafe class Int16Activations
     /// <summary>d·Σq per block: the block's sum as the quantized values represent it.</summary>
     public float* Sums { get; private set; }
 
-    /// <summary>
-    /// The calling thread's buffers holding <paramref name="x"/>[0..n) quantized (n a multiple of 32), valid until the
-    /// thread quantizes again. When x holds the same bits as the last vector this thread quantized, the buffers are
-    /// returned as they are: a decode step hands every row range of every chosen expert the same token (gathered into
-    /// one copy per expert), and quantizing it afresh each time cost 4–5% of decoding; comparing 8 KB costs a tenth of that.
-    /// </summary>
+    /// <summary>The calling thread's buffers holding <paramref name="x"/>[0..n) quantized (n a multiple of 32), valid until the thread quantizes again.</summary>
     public static Int16Activations Quantize(float* x, int n)
     {
         var a = t_current ??= new Int16Activations();
-        var bits = new ReadOnlySpan<byte>(x, n * sizeof(float));
-        if (a._quantizedLength == n && bits.SequenceEqual(MemoryMarshal.AsBytes(a._quantizedSource.AsSpan(0, n)))) return a;
         a.Fill(x, n);
-        if (a._quantizedSource.Length < n) a._quantizedSource = new float[n];
-        bits.CopyTo(MemoryMarshal.AsBytes(a._quantizedSource.AsSpan(0, n)));
-        a._quantizedLength = n;
         return a;
     }
 
-    /// <summary>These buffers := <paramref name="x"/>[0..n) quantized (n a multiple of 32).</summary>
+    /// <summary>
+    /// These buffers := <paramref name="x"/>[0..n) quantized (n a multiple of 32). When x holds the same bits as the
+    /// vector they hold already, nothing is done: a decode step hands every row range of every chosen expert the same
+    /// token (gathered into one copy per expert, and gate and up read it each), and quantizing it afresh each time cost
+    /// 4–5% of decoding; comparing 8 KB costs a tenth of that.
+    /// </summary>
     public void Fill(float* x, int n)
     {
-        _quantizedLength = -1; // no longer the copy Quantize may reuse
+        var bits = new ReadOnlySpan<byte>(x, n * sizeof(float));
+        if (_sourceLength == n && bits.SequenceEqual(MemoryMarshal.AsBytes(_source.AsSpan(0, n)))) return;
         Reserve(n);
         int blocks = n / Block;
         for (int b = 0; b < blocks; b++)
             QuantizeBlock(x + b * Block, Values + b * Block, out Scales[b], out Sums[b]);
+        if (_source.Length < n) _source = new float[n];
+        bits.CopyTo(MemoryMarshal.AsBytes(_source.AsSpan(0, n)));
+        _sourceLength = n;
     }
 
     /// <summary>Grows the buffers (pinned arrays, so the pointers stay valid) to hold n values.</summary>
