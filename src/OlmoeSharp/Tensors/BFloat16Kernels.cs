@@ -66,39 +66,6 @@ internal static unsafe class BFloat16Kernels
         for (; i < n; i++) dst[i] = ToSingle(src[i]);
     }
 
-    /// <summary>
-    /// Widens n bf16 values into an interleaved panel: chunk c (values c·lanes … c·lanes + lanes − 1) goes to
-    /// dst + c·stride, the last chunk zero-padded. While reading, prefetches <paramref name="ahead"/> elements on.
-    /// </summary>
-    public static void WidenInterleaved(ushort* src, int n, float* dst, int lanes, int stride, long ahead)
-    {
-        int i = 0;
-        bool prefetch = Sse.IsSupported;
-        if (lanes == 16 && SimdWidth.Use512)
-        {
-            for (; i <= n - 32; i += 32, dst += 2 * stride)
-            {
-                if (prefetch) Sse.Prefetch0(src + i + ahead);
-                var raw = Vector512.Load(src + i);
-                Lo(raw).Store(dst);
-                Hi(raw).Store(dst + stride);
-            }
-        }
-        else if (lanes == 8 && SimdWidth.Use256)
-        {
-            for (; i <= n - 16; i += 16, dst += 2 * stride)
-            {
-                if (prefetch && (i & 31) == 0) Sse.Prefetch0(src + i + ahead);
-                var raw = Vector256.Load(src + i);
-                Lo(raw).Store(dst);
-                Hi(raw).Store(dst + stride);
-            }
-        }
-        int padded = (n - i + lanes - 1) / lanes * lanes;
-        for (int j = 0; j < padded; j++)
-            dst[j / lanes * stride + j % lanes] = i + j < n ? ToSingle(src[i + j]) : 0f;
-    }
-
     /// <summary>Σ w[i]·x[i] over i &lt; n, w in bf16, x and the sum in float32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it
     public static float Dot(ushort* w, float* x, int n)

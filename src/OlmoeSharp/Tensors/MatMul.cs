@@ -5,19 +5,27 @@ using System.Runtime.Intrinsics.X86;
 namespace OlmoeSharp.Tensors;
 
 /// <summary>
-/// Matrix × matrix for a block of tokens: Y[t, r] = W[r]·X[t]. The tokens are packed once per call and each group
-/// of four weight rows is widened to float32 once, both interleaved in chunks of one vector per row ("panels"), so
-/// the 4 × 4 micro-kernel reads two sequential streams and does sixteen FMAs per eight loads. Unpacked, its eight
-/// streams sat 8 KiB apart in the same L1 sets and evicted each other's prefetched lines (measured: 3× slower).
+/// Matrix × matrix for a block of tokens: Y[t, r] = W[r]·X[t]. The tokens are packed once per call, interleaved in
+/// chunks of one vector per token ("panels"), so the micro-kernel reads them as one sequential stream (unpacked,
+/// four token streams sat 8 KiB apart in the same L1 sets and evicted each other's prefetched lines: 3× slower).
 /// Each weight byte is read from memory once per call however many tokens there are. On AVX-512, bf16 rows skip the
 /// widening pass: the kernel reads them as stored (<see cref="KernelBf16"/>); with AVX2 alone a 4 × 3 tile does the
-/// same in 256-bit registers (<see cref="KernelBf16Avx2"/>), and the float32 panels of the other formats (f16, f32,
-/// the ggml block types) take a 4 × 3 tile too (<see cref="Kernel256x3"/>).
+/// same in 256-bit registers (<see cref="KernelBf16Avx2"/>). The other formats (f16, f32, the ggml block types) widen
+/// each group of four rows to float32 once, into padded rows the 4 × 4 tile (4 × 3 on AVX2, <see cref="Kernel256x3"/>)
+/// reads a slice of columns at a time.
 /// </summary>
 internal static unsafe class MatMul
 {
-    private const int Block = 4; // rows per weight panel and tokens per token panel (3 for KernelBf16Avx2)
+    private const int Block = 4; // rows per tile and tokens per token panel (3 for the AVX2 tiles)
     private const int Avx2Tokens = 3;
+
+    /// <summary>
+    /// Columns of a slice of the widened rows (<see cref="Kernel512{T}"/>, <see cref="Kernel256x3{T}"/>): 1024 with
+    /// 512-bit vectors, where four rows and four tokens of a slice take 32 KiB of Sapphire Rapids' 48 KiB L1; 512 with
+    /// 256-bit ones, 14 KiB of four rows and three tokens, for Zen 3's 32 KiB L1. (On 2048 columns, AVX-512: 1024 ran
+    /// a Q4_K product of 16 / 128 tokens 10% / 19% faster than whole rows, 512 in between.)
+    /// </summary>
+    private static int SliceColumns(int lanes) => lanes == 16 ? 1024 : 512;
 
     /// <summary>Floats per vector in the panel layout: the widest width the kernels use.</summary>
     private static int Lanes => SimdWidth.Use512 ? 16 : SimdWidth.Use256 ? 8 : 4;
@@ -67,22 +75,33 @@ internal static unsafe class MatMul
         int panel = chunks * tileTokens * lanes;
         int tokenBlocks = (tokens + tileTokens - 1) / tileTokens;
         var tokenPanels = ThreadScratch.TokenPanels(tokenBlocks * panel);
-        var rowPanel = ThreadScratch.RowPanel(chunks * Block * lanes);
-        var row = ThreadScratch.Row(cols);
+        // The four widened rows one after the other, each padded to whole chunks plus one vector so that the same
+        // column of the four rows falls in different L1 sets.
+        int rowStride = (chunks + 1) * lanes;
+        var rowPanel = direct ? [] : ThreadScratch.RowPanel(Block * rowStride);
         var decoded = bf16 ? ThreadScratch.GemmRows(Block * cols) : [];
         Span<float> sums = stackalloc float[Block * Block];
+        int sliceChunks = SliceColumns(lanes) / lanes;
         fixed (float* pTokens = tokenPanels)
         fixed (float* pRows = rowPanel)
-        fixed (float* pRow = row)
         fixed (ushort* pDecoded = decoded)
         fixed (float* px = x)
         {
             for (int t = 0; t < tokenBlocks * tileTokens; t++)
             {
                 float* source = t < tokens ? px + (long)t * cols : null;
-                float* panelStart = pTokens + (long)(t / tileTokens) * panel;
-                if (direct) InterleaveForBf16Pairs(source, cols, panelStart, t % tileTokens, tileTokens, lanes);
-                else Interleave(source, cols, panelStart, t % tileTokens, tileTokens, chunks, lanes);
+                if (direct)
+                {
+                    InterleaveForBf16Pairs(source, cols, pTokens + (long)(t / tileTokens) * panel, t % tileTokens, tileTokens, lanes);
+                    continue;
+                }
+                // Slice-major: a slice's token blocks lie one after the other, read in that order below.
+                for (int c0 = 0; c0 < chunks; c0 += sliceChunks)
+                {
+                    int slice = Math.Min(sliceChunks, chunks - c0);
+                    float* panelStart = pTokens + (long)c0 * tokenBlocks * tileTokens * lanes + (long)(t / tileTokens) * slice * tileTokens * lanes;
+                    Interleave(source == null ? null : source + c0 * lanes, Math.Min(cols - c0 * lanes, slice * lanes), panelStart, t % tileTokens, tileTokens, slice, lanes);
+                }
             }
             for (int r = rowStart; r < rowEnd; r += Block)
             {
@@ -91,41 +110,70 @@ internal static unsafe class MatMul
                 ushort* bf16Rows = bf16 ? format.Bf16Rows(w, r, rows, pDecoded) : null;
                 // Prefetching the next block only helps rows read from storage, not decoded ones.
                 bool stored = bf16Rows != pDecoded;
-                if (!direct) PackRows(w, bf16Rows, r, rows, pRow, pRows, chunks, lanes);
-                for (int b = 0; b < tokenBlocks; b++)
+                if (direct)
                 {
-                    float* tokenPanel = pTokens + (long)b * panel;
-                    bool prefetchNext = stored && b == 0 && r + Block < rowEnd;
-                    int count = Math.Min(tileTokens, tokens - b * tileTokens);
-                    if (avx2Tile && direct) KernelBf16Avx2(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
-                    else if (avx2Tile) Kernel256x3(count, pRows, tokenPanel, chunks, sums);
-                    else if (direct) KernelBf16(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
-                    else Kernel(count, pRows, tokenPanel, chunks, sums);
-                    for (int t = 0; t < count; t++)
-                        for (int i = 0; i < rows; i++)
-                            y[(b * tileTokens + t) * ldy + r + i] = sums[i * rowStep + t * tokenStep];
+                    for (int b = 0; b < tokenBlocks; b++)
+                    {
+                        float* tokenPanel = pTokens + (long)b * panel;
+                        bool prefetchNext = stored && b == 0 && r + Block < rowEnd;
+                        int count = Math.Min(tileTokens, tokens - b * tileTokens);
+                        if (avx2Tile) KernelBf16Avx2(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
+                        else KernelBf16(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
+                        StoreTile(y, ldy, sums, b * tileTokens, count, r, rows, rowStep, tokenStep, add: false);
+                    }
+                    continue;
+                }
+                WidenRows(w, bf16Rows, r, rows, pRows, rowStride, chunks * lanes);
+                // The widened rows go through the tile a slice of columns at a time, so that a slice of the rows and
+                // of one token panel share L1 while every token block is multiplied by it: whole rows of 2048 columns
+                // (32 KiB of rows and as much per token block) overflowed it, and the tile ran 10–20% slower than
+                // in slices of 1024. The partial sums of the slices are added up in y.
+                for (int c0 = 0; c0 < chunks; c0 += sliceChunks)
+                {
+                    int slice = Math.Min(sliceChunks, chunks - c0);
+                    for (int b = 0; b < tokenBlocks; b++)
+                    {
+                        float* tokenPanel = pTokens + (long)c0 * tokenBlocks * tileTokens * lanes + (long)b * slice * tileTokens * lanes;
+                        int count = Math.Min(tileTokens, tokens - b * tileTokens);
+                        if (avx2Tile) Kernel256x3(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
+                        else Kernel(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
+                        StoreTile(y, ldy, sums, b * tileTokens, count, r, rows, rowStep, tokenStep, add: c0 > 0);
+                    }
                 }
             }
         }
     }
 
+    /// <summary>Y[token0 + t, r + i] = (or +=) the tile's sum for token t and row i, laid out rowStep · i + tokenStep · t.</summary>
+    private static void StoreTile(Span<float> y, int ldy, Span<float> sums, int token0, int count, int r, int rows, int rowStep, int tokenStep, bool add)
+    {
+        for (int t = 0; t < count; t++)
+        {
+            var target = y.Slice((token0 + t) * ldy + r, rows);
+            for (int i = 0; i < rows; i++)
+            {
+                float sum = sums[i * rowStep + t * tokenStep];
+                target[i] = add ? target[i] + sum : sum;
+            }
+        }
+    }
+
     /// <summary>
-    /// Rows [r, r + rows) of W (rows ≤ 4; missing rows are zeros) as a float32 panel. <paramref name="bf16Rows"/>,
-    /// when not null, holds those rows as bf16, <c>cols</c> apart.
+    /// Rows [r, r + rows) of W (rows ≤ 4) widened to float32, row i at rows + i·<paramref name="stride"/>, each
+    /// zero-padded to <paramref name="padded"/> values; the rows of a short block past <paramref name="count"/> are
+    /// left as they are (the tile's sums for them are ignored). <paramref name="bf16Rows"/>, when not null, holds the
+    /// rows as bf16, <c>Cols</c> apart. The rows are widened in place, where the tile reads them: no copy into an
+    /// interleaved panel, which cost a tenth of a Q4_K prompt product.
     /// </summary>
-    private static void PackRows(in WeightMatrix w, ushort* bf16Rows, int r, int rows, float* row, float* panel, int chunks, int lanes)
+    private static void WidenRows(in WeightMatrix w, ushort* bf16Rows, int r, int count, float* rows, int stride, int padded)
     {
         int cols = w.Cols;
-        for (int i = 0; i < Block; i++)
+        for (int i = 0; i < count; i++)
         {
-            if (i < rows && bf16Rows != null)
-            {
-                // bf16 widens straight into the panel, prefetching the next block's row as it goes.
-                BFloat16Kernels.WidenInterleaved(bf16Rows + (long)i * cols, cols, panel + i * lanes, lanes, Block * lanes, Block * (long)cols);
-                continue;
-            }
-            if (i < rows) w.Format.WidenRow(w, r + i, row);
-            Interleave(i < rows ? row : null, cols, panel, i, Block, chunks, lanes);
+            float* target = rows + (long)i * stride;
+            if (bf16Rows != null) BFloat16Kernels.Widen(bf16Rows + (long)i * cols, target, cols);
+            else w.Format.WidenRow(w, r + i, target);
+            new Span<float>(target + cols, padded - cols).Clear();
         }
     }
 
@@ -183,39 +231,40 @@ internal static unsafe class MatMul
         }
     }
 
-    /// <summary>sums[i·4 + t] = Σ_k rows_i[k]·tokens_t[k] over <paramref name="chunks"/> interleaved chunks.</summary>
-    private static void Kernel(int count, float* rows, float* tokens, int chunks, Span<float> sums)
+    /// <summary>sums[i·4 + t] = Σ_k row_i[k]·token_t[k] over <paramref name="chunks"/> chunks: row i at rows + i·stride, the tokens interleaved.</summary>
+    private static void Kernel(int count, float* rows, long stride, float* tokens, int chunks, Span<float> sums)
     {
         if (SimdWidth.Use512)
         {
             // As KernelBf16: a last token block of fewer than four tokens skips the padding's multiply-adds.
             switch (count)
             {
-                case 1: Kernel512<One>(rows, tokens, chunks, sums); break;
-                case 2: Kernel512<Two>(rows, tokens, chunks, sums); break;
-                case 3: Kernel512<Three>(rows, tokens, chunks, sums); break;
-                default: Kernel512<Four>(rows, tokens, chunks, sums); break;
+                case 1: Kernel512<One>(rows, stride, tokens, chunks, sums); break;
+                case 2: Kernel512<Two>(rows, stride, tokens, chunks, sums); break;
+                case 3: Kernel512<Three>(rows, stride, tokens, chunks, sums); break;
+                default: Kernel512<Four>(rows, stride, tokens, chunks, sums); break;
             }
         }
-        else if (SimdWidth.Use256) Kernel256(rows, tokens, chunks, sums);
-        else KernelScalar(rows, tokens, chunks * Block * 4, sums);
+        else if (SimdWidth.Use256) Kernel256(rows, stride, tokens, chunks, sums);
+        else KernelScalar(rows, stride, tokens, chunks, sums);
     }
 
-    /// <summary>The 4 × 4 register tile over float32 panels: sixteen accumulators, four token vectors and one weight vector live.</summary>
-    private static void Kernel512<T>(float* w, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
+    /// <summary>The 4 × 4 register tile over float32 rows: sixteen accumulators, four token vectors and one weight vector live.</summary>
+    private static void Kernel512<T>(float* w, long stride, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
     {
+        float* w1 = w + stride, w2 = w1 + stride, w3 = w2 + stride;
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
         Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
-        for (int c = 0; c < chunks; c++, x += 64, w += 64)
+        for (int c = 0; c < chunks; c++, x += 64)
         {
             var v0 = Vector512.Load(x); var v1 = T.Count > 1 ? Vector512.Load(x + 16) : default;
             var v2 = T.Count > 2 ? Vector512.Load(x + 32) : default; var v3 = T.Count > 3 ? Vector512.Load(x + 48) : default;
-            Tile<T>.Row(Vector512.Load(w), v0, v1, v2, v3, ref a00, ref a01, ref a02, ref a03);
-            Tile<T>.Row(Vector512.Load(w + 16), v0, v1, v2, v3, ref a10, ref a11, ref a12, ref a13);
-            Tile<T>.Row(Vector512.Load(w + 32), v0, v1, v2, v3, ref a20, ref a21, ref a22, ref a23);
-            Tile<T>.Row(Vector512.Load(w + 48), v0, v1, v2, v3, ref a30, ref a31, ref a32, ref a33);
+            Tile<T>.Row(Vector512.Load(w + c * 16), v0, v1, v2, v3, ref a00, ref a01, ref a02, ref a03);
+            Tile<T>.Row(Vector512.Load(w1 + c * 16), v0, v1, v2, v3, ref a10, ref a11, ref a12, ref a13);
+            Tile<T>.Row(Vector512.Load(w2 + c * 16), v0, v1, v2, v3, ref a20, ref a21, ref a22, ref a23);
+            Tile<T>.Row(Vector512.Load(w3 + c * 16), v0, v1, v2, v3, ref a30, ref a31, ref a32, ref a33);
         }
         StoreSums(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33, sums);
     }
@@ -428,35 +477,36 @@ internal static unsafe class MatMul
     }
 
     /// <summary>
-    /// Four panel rows × three panel tokens of float32 (AVX2 + FMA), sums token-major as <see cref="KernelBf16Avx2"/>
-    /// leaves them: sums[t·4 + i] for token t, row i.
+    /// Four float32 rows (row i at w + i·stride) × three panel tokens (AVX2 + FMA), sums token-major as
+    /// <see cref="KernelBf16Avx2"/> leaves them: sums[t·4 + i] for token t, row i.
     /// </summary>
-    private static void Kernel256x3(int count, float* w, float* x, int chunks, Span<float> sums)
+    private static void Kernel256x3(int count, float* w, long stride, float* x, int chunks, Span<float> sums)
     {
         switch (count)
         {
-            case 1: Kernel256x3<One>(w, x, chunks, sums); break;
-            case 2: Kernel256x3<Two>(w, x, chunks, sums); break;
-            default: Kernel256x3<Three>(w, x, chunks, sums); break;
+            case 1: Kernel256x3<One>(w, stride, x, chunks, sums); break;
+            case 2: Kernel256x3<Two>(w, stride, x, chunks, sums); break;
+            default: Kernel256x3<Three>(w, stride, x, chunks, sums); break;
         }
     }
 
-    private static void Kernel256x3<T>(float* w, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
+    private static void Kernel256x3<T>(float* w, long stride, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
     {
+        float* w1 = w + stride, w2 = w1 + stride, w3 = w2 + stride;
         Vector256<float> a00 = default, a01 = default, a02 = default;
         Vector256<float> a10 = default, a11 = default, a12 = default;
         Vector256<float> a20 = default, a21 = default, a22 = default;
         Vector256<float> a30 = default, a31 = default, a32 = default;
-        for (int c = 0; c < chunks; c++, w += 4 * 8, x += 3 * 8)
+        for (int c = 0; c < chunks; c++, x += 3 * 8)
         {
             var v0 = Vector256.Load(x); var v1 = T.Count > 1 ? Vector256.Load(x + 8) : default; var v2 = T.Count > 2 ? Vector256.Load(x + 16) : default;
-            var u = Vector256.Load(w);
+            var u = Vector256.Load(w + c * 8);
             Tile<T>.Row(u, v0, v1, v2, ref a00, ref a01, ref a02);
-            u = Vector256.Load(w + 8);
+            u = Vector256.Load(w1 + c * 8);
             Tile<T>.Row(u, v0, v1, v2, ref a10, ref a11, ref a12);
-            u = Vector256.Load(w + 16);
+            u = Vector256.Load(w2 + c * 8);
             Tile<T>.Row(u, v0, v1, v2, ref a20, ref a21, ref a22);
-            u = Vector256.Load(w + 24);
+            u = Vector256.Load(w3 + c * 8);
             Tile<T>.Row(u, v0, v1, v2, ref a30, ref a31, ref a32);
         }
         SumLanesOfFour(a00, a10, a20, a30).CopyTo(sums);
@@ -464,26 +514,27 @@ internal static unsafe class MatMul
         SumLanesOfFour(a02, a12, a22, a32).CopyTo(sums[(2 * Block)..]);
     }
 
-    private static void Kernel256(float* w, float* x, int chunks, Span<float> sums)
+    private static void Kernel256(float* w, long stride, float* x, int chunks, Span<float> sums)
     {
+        float* w1 = w + stride, w2 = w1 + stride, w3 = w2 + stride;
         Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
         Vector256<float> a30 = default, a31 = default, a32 = default, a33 = default;
-        for (int c = 0; c < chunks; c++, w += 32, x += 32)
+        for (int c = 0; c < chunks; c++, x += 32)
         {
             var v0 = Vector256.Load(x); var v1 = Vector256.Load(x + 8);
             var v2 = Vector256.Load(x + 16); var v3 = Vector256.Load(x + 24);
-            var u = Vector256.Load(w);
+            var u = Vector256.Load(w + c * 8);
             a00 = Vector256.FusedMultiplyAdd(u, v0, a00); a01 = Vector256.FusedMultiplyAdd(u, v1, a01);
             a02 = Vector256.FusedMultiplyAdd(u, v2, a02); a03 = Vector256.FusedMultiplyAdd(u, v3, a03);
-            u = Vector256.Load(w + 8);
+            u = Vector256.Load(w1 + c * 8);
             a10 = Vector256.FusedMultiplyAdd(u, v0, a10); a11 = Vector256.FusedMultiplyAdd(u, v1, a11);
             a12 = Vector256.FusedMultiplyAdd(u, v2, a12); a13 = Vector256.FusedMultiplyAdd(u, v3, a13);
-            u = Vector256.Load(w + 16);
+            u = Vector256.Load(w2 + c * 8);
             a20 = Vector256.FusedMultiplyAdd(u, v0, a20); a21 = Vector256.FusedMultiplyAdd(u, v1, a21);
             a22 = Vector256.FusedMultiplyAdd(u, v2, a22); a23 = Vector256.FusedMultiplyAdd(u, v3, a23);
-            u = Vector256.Load(w + 24);
+            u = Vector256.Load(w3 + c * 8);
             a30 = Vector256.FusedMultiplyAdd(u, v0, a30); a31 = Vector256.FusedMultiplyAdd(u, v1, a31);
             a32 = Vector256.FusedMultiplyAdd(u, v2, a32); a33 = Vector256.FusedMultiplyAdd(u, v3, a33);
         }
@@ -493,15 +544,15 @@ internal static unsafe class MatMul
         sums[12] = Vector256.Sum(a30); sums[13] = Vector256.Sum(a31); sums[14] = Vector256.Sum(a32); sums[15] = Vector256.Sum(a33);
     }
 
-    /// <summary>The reference the vector kernels must agree with: plain loops over the same panel layout (4 lanes).</summary>
-    private static void KernelScalar(float* w, float* x, int length, Span<float> sums)
+    /// <summary>The reference the vector kernels must agree with: plain loops over the same layout (4 lanes).</summary>
+    private static void KernelScalar(float* w, long stride, float* x, int chunks, Span<float> sums)
     {
         const int lanes = 4;
         sums.Clear();
-        for (int c = 0; c < length; c += Block * lanes)
+        for (int c = 0; c < chunks; c++)
             for (int i = 0; i < Block; i++)
                 for (int t = 0; t < Block; t++)
                     for (int j = 0; j < lanes; j++)
-                        sums[i * Block + t] += w[c + i * lanes + j] * x[c + t * lanes + j];
+                        sums[i * Block + t] += w[i * stride + c * lanes + j] * x[c * Block * lanes + t * lanes + j];
     }
 }

@@ -85,7 +85,7 @@ public sealed unsafe class KernelTests
     {
         var data = new TheoryData<TensorDType, int, int>();
         foreach (var type in new[] { TensorDType.BF16, TensorDType.F16, TensorDType.F32 })
-            foreach (var (rows, cols) in new[] { (1, 1), (3, 5), (4, 16), (5, 33), (9, 64), (6, 96), (13, 100), (7, 48), (8, 2048), (10, 1024) })
+            foreach (var (rows, cols) in new[] { (1, 1), (3, 5), (4, 16), (5, 33), (9, 64), (6, 96), (13, 100), (7, 48), (8, 2048), (10, 1024), (6, 2600) })
                 data.Add(type, rows, cols);
         return data;
     }
