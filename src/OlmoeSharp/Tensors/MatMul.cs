@@ -64,7 +64,7 @@ internal static unsafe class MatMul
         bool bf16 = format.HasBf16Rows;
         // Rows the format hands over as bf16, whose length is a whole number of lines (two vectors' worth of
         // values), are widened in registers (KernelBf16, KernelBf16Avx2); every other case widens each block of
-        // rows into a float32 panel first.
+        // rows to float32 first (WidenRows).
         bool direct = bf16 && cols % (2 * lanes) == 0
             && (lanes == 16 ? Avx512BW.IsSupported : lanes == 8 && Avx2.IsSupported && Fma.IsSupported);
         // On AVX2 a 4-row × 3-token tile: its 12 accumulators, 3 token vectors and a row vector fit the 16 registers,
@@ -81,13 +81,14 @@ internal static unsafe class MatMul
         int panel = chunks * tileTokens * lanes;
         int tokenBlocks = (tokens + tileTokens - 1) / tileTokens;
         var tokenPanels = ThreadScratch.TokenPanels(tokenBlocks * panel);
-        // The four widened rows one after the other, each padded to whole chunks plus one vector so that the same
-        // column of the four rows falls in different L1 sets.
+        // A block's widened rows one after the other, each padded to whole chunks plus one vector so that the same
+        // column of its rows falls in different L1 sets.
         int rowStride = (chunks + 1) * lanes;
         var rowPanel = direct ? [] : ThreadScratch.RowPanel(rowBlock * rowStride);
         var decoded = bf16 ? ThreadScratch.GemmRows(Block * cols) : [];
         Span<float> sums = stackalloc float[2 * Block * Block];
-        int sliceChunks = SliceColumns(lanes) / lanes;
+        // bf16 rows read in place go whole: in slices of 512 or 1024 columns that tile measured 10–20% slower.
+        int sliceChunks = direct ? chunks : SliceColumns(lanes) / lanes;
         fixed (float* pTokens = tokenPanels)
         fixed (float* pRows = rowPanel)
         fixed (ushort* pDecoded = decoded)
@@ -96,17 +97,15 @@ internal static unsafe class MatMul
             for (int t = 0; t < tokenBlocks * tileTokens; t++)
             {
                 float* source = t < tokens ? px + (long)t * cols : null;
-                if (direct)
-                {
-                    InterleaveForBf16Pairs(source, cols, pTokens + (long)(t / tileTokens) * panel, t % tileTokens, tileTokens, lanes);
-                    continue;
-                }
                 // Slice-major: a slice's token blocks lie one after the other, read in that order below.
                 for (int c0 = 0; c0 < chunks; c0 += sliceChunks)
                 {
                     int slice = Math.Min(sliceChunks, chunks - c0);
                     float* panelStart = pTokens + (long)c0 * tokenBlocks * tileTokens * lanes + (long)(t / tileTokens) * slice * tileTokens * lanes;
-                    Interleave(source == null ? null : source + c0 * lanes, Math.Min(cols - c0 * lanes, slice * lanes), panelStart, t % tileTokens, tileTokens, slice, lanes);
+                    float* sliceSource = source == null ? null : source + c0 * lanes;
+                    int sliceCols = Math.Min(cols - c0 * lanes, slice * lanes);
+                    if (direct) InterleaveForBf16Pairs(sliceSource, sliceCols, panelStart, t % tileTokens, tileTokens, lanes);
+                    else Interleave(sliceSource, sliceCols, panelStart, t % tileTokens, tileTokens, slice, lanes);
                 }
             }
             for (int r = rowStart; r < rowEnd; r += rowBlock)
@@ -116,24 +115,11 @@ internal static unsafe class MatMul
                 ushort* bf16Rows = bf16 ? format.Bf16Rows(w, r, rows, pDecoded) : null;
                 // Prefetching the next block only helps rows read from storage, not decoded ones.
                 bool stored = bf16Rows != pDecoded;
-                if (direct)
-                {
-                    for (int b = 0; b < tokenBlocks; b++)
-                    {
-                        float* tokenPanel = pTokens + (long)b * panel;
-                        bool prefetchNext = stored && b == 0 && r + Block < rowEnd;
-                        int count = Math.Min(tileTokens, tokens - b * tileTokens);
-                        if (avx2Tile) KernelBf16Avx2(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
-                        else KernelBf16(count, bf16Rows, cols, rows, tokenPanel, chunks / 2, sums, prefetchNext);
-                        StoreTile(y, ldy, sums, b * tileTokens, count, r, rows, rowStep, tokenStep, add: false);
-                    }
-                    continue;
-                }
-                WidenRows(w, bf16Rows, r, rows, pRows, rowStride, chunks * lanes);
-                // The widened rows go through the tile a slice of columns at a time, so that a slice of the rows and
-                // of one token panel share L1 while every token block is multiplied by it: whole rows of 2048 columns
-                // (32 KiB of rows and as much per token block) overflowed it, and the tile ran 10–20% slower than
-                // in slices of 1024. The partial sums of the slices are added up in y.
+                if (!direct) WidenRows(w, bf16Rows, r, rows, pRows, rowStride, chunks * lanes);
+                // The rows go through the tile a slice of columns at a time, so that a slice of the rows and of one
+                // token panel share L1 while every token block is multiplied by it: whole rows of 2048 columns
+                // (32 KiB of widened rows and as much per token block) overflowed it. The slices' partial sums are
+                // added up in y.
                 for (int c0 = 0; c0 < chunks; c0 += sliceChunks)
                 {
                     int slice = Math.Min(sliceChunks, chunks - c0);
@@ -141,7 +127,10 @@ internal static unsafe class MatMul
                     {
                         float* tokenPanel = pTokens + (long)c0 * tokenBlocks * tileTokens * lanes + (long)b * slice * tileTokens * lanes;
                         int count = Math.Min(tileTokens, tokens - b * tileTokens);
-                        if (avx2Tile) Kernel256x3(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
+                        bool prefetchNext = stored && b == 0 && r + rowBlock < rowEnd;
+                        if (direct && avx2Tile) KernelBf16Avx2(count, bf16Rows + c0 * lanes, cols, rows, tokenPanel, slice / 2, sums, prefetchNext);
+                        else if (direct) KernelBf16(count, bf16Rows + c0 * lanes, cols, rows, tokenPanel, slice / 2, sums, prefetchNext);
+                        else if (avx2Tile) Kernel256x3(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
                         else if (wideTile) Kernel512x8(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
                         else Kernel(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
                         StoreTile(y, ldy, sums, b * tileTokens, count, r, rows, rowStep, tokenStep, add: c0 > 0);
