@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -146,6 +147,14 @@ internal static unsafe class MatMul
         for (int t = 0; t < count; t++)
         {
             var target = y.Slice((token0 + t) * ldy + r, rows);
+            if (rowStep == 1)
+            {
+                // Token-major sums: a token's rows are as contiguous as in y.
+                var source = sums.Slice(t * tokenStep, rows);
+                if (add) TensorPrimitives.Add(target, source, target);
+                else source.CopyTo(target);
+                continue;
+            }
             for (int i = 0; i < rows; i++)
             {
                 float sum = sums[i * rowStep + t * tokenStep];
@@ -155,7 +164,7 @@ internal static unsafe class MatMul
     }
 
     /// <summary>
-    /// Rows [r, r + rows) of W (rows ≤ 4) widened to float32, row i at rows + i·<paramref name="stride"/>, each
+    /// Rows [r, r + rows) of W (a tile's block: 4 or 8 rows) widened to float32, row i at rows + i·<paramref name="stride"/>, each
     /// zero-padded to <paramref name="padded"/> values; the rows of a short block past <paramref name="count"/> are
     /// left as they are (the tile's sums for them are ignored). <paramref name="bf16Rows"/>, when not null, holds the
     /// rows as bf16, <c>Cols</c> apart. The rows are widened in place, where the tile reads them: no copy into an
