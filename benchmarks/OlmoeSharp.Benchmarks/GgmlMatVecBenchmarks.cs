@@ -3,7 +3,6 @@ using BenchmarkDotNet.Attributes;
 using OlmoeSharp.Loading.Gguf;
 using OlmoeSharp.Model;
 using OlmoeSharp.Tensors;
-using OlmoeSharp.Tensors.Formats;
 
 namespace OlmoeSharp.Benchmarks;
 
@@ -30,20 +29,9 @@ public unsafe class GgmlMatVecBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var format = GgmlTypeLayout.Format(Type);
-        var quantizer = RowQuantizers.For(format);
-        long bytes = format.RowBytes(Cols) * Rows;
-        _memory = (byte*)NativeMemory.AlignedAlloc((nuint)(bytes * Matrices), 2 << 20);
-        Loading.MemoryAdvice.UseHugePages(_memory, (nuint)(bytes * Matrices));
-        var random = new Random(3);
-        var row = new float[Cols];
-        for (int r = 0; r < Rows; r++)
-        {
-            for (int c = 0; c < Cols; c++) row[c] = (float)(random.NextDouble() - 0.5) * 0.1f;
-            quantizer.QuantizeRow(row, new Span<byte>(_memory + r * format.RowBytes(Cols), (int)format.RowBytes(Cols)));
-        }
-        for (int m = 1; m < Matrices; m++) Buffer.MemoryCopy(_memory, _memory + m * bytes, bytes, bytes);
-        _matrices = Enumerable.Range(0, Matrices).Select(m => new WeightMatrix(format, _memory + m * bytes, Rows, Cols)).ToArray();
+        _memory = GgmlBenchmarkMatrix.Allocate(Type, Rows, Cols, Matrices, out var first);
+        long bytes = first.Format.RowBytes(Cols) * Rows;
+        _matrices = Enumerable.Range(0, Matrices).Select(m => new WeightMatrix(first.Format, _memory + m * bytes, Rows, Cols)).ToArray();
         _x = Enumerable.Range(0, Cols).Select(i => (float)Math.Sin(i)).ToArray();
         _y = new float[Rows];
         _pool = new WorkerPool(Environment.ProcessorCount);
