@@ -255,7 +255,7 @@ internal static unsafe class MatMul
     }
 
     /// <summary>The 4 × 4 register tile over float32 rows: sixteen accumulators, four token vectors and one weight vector live.</summary>
-    private static void Kernel512<T>(float* w, long stride, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
+    private static void Kernel512<T>(float* w, long stride, float* x, int chunks, Span<float> sums) where T : struct, ITokenCount
     {
         float* w1 = w + stride, w2 = w1 + stride, w3 = w2 + stride;
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
@@ -288,7 +288,7 @@ internal static unsafe class MatMul
         }
     }
 
-    private static void Kernel512x8<T>(float* w, long stride, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
+    private static void Kernel512x8<T>(float* w, long stride, float* x, int chunks, Span<float> sums) where T : struct, ITokenCount
     {
         float* w1 = w + stride, w2 = w1 + stride, w3 = w2 + stride, w4 = w3 + stride, w5 = w4 + stride, w6 = w5 + stride, w7 = w6 + stride;
         Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
@@ -342,7 +342,7 @@ internal static unsafe class MatMul
         }
     }
 
-    private static void KernelBf16<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext) where T : struct, ITileTokens
+    private static void KernelBf16<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext) where T : struct, ITokenCount
     {
         ushort* w0 = w, w1 = rows > 1 ? w + stride : w, w2 = rows > 2 ? w + 2 * stride : w, w3 = rows > 3 ? w + 3 * stride : w;
         // The next block's rows, one line ahead per iteration; pointers kept live so the prefetch costs no arithmetic.
@@ -377,22 +377,8 @@ internal static unsafe class MatMul
         StoreSums(a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33, sums);
     }
 
-    /// <summary>How many of a tile's token slots hold tokens: a compile-time constant per instantiation, so the JIT drops the others' loads and multiply-adds.</summary>
-    private interface ITileTokens
-    {
-        static abstract int Count { get; }
-    }
-
-    private struct One : ITileTokens { public static int Count => 1; }
-
-    private struct Two : ITileTokens { public static int Count => 2; }
-
-    private struct Three : ITileTokens { public static int Count => 3; }
-
-    private struct Four : ITileTokens { public static int Count => 4; }
-
     /// <summary>One weight vector's multiply-adds into a tile row's accumulators, for the tile's tokens only.</summary>
-    private static class Tile<T> where T : struct, ITileTokens
+    private static class Tile<T> where T : struct, ITokenCount
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void Row(Vector512<float> u, Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3,
@@ -479,7 +465,7 @@ internal static unsafe class MatMul
         }
     }
 
-    private static void KernelBf16Avx2<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext) where T : struct, ITileTokens
+    private static void KernelBf16Avx2<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext) where T : struct, ITokenCount
     {
         ushort* w0 = w, w1 = rows > 1 ? w + stride : w, w2 = rows > 2 ? w + 2 * stride : w, w3 = rows > 3 ? w + 3 * stride : w;
         // The high halves are read through pointers of their own: from the same expression as the low halves the
@@ -552,7 +538,7 @@ internal static unsafe class MatMul
         }
     }
 
-    private static void Kernel256x3<T>(float* w, long stride, float* x, int chunks, Span<float> sums) where T : struct, ITileTokens
+    private static void Kernel256x3<T>(float* w, long stride, float* x, int chunks, Span<float> sums) where T : struct, ITokenCount
     {
         float* w1 = w + stride, w2 = w1 + stride, w3 = w2 + stride;
         Vector256<float> a00 = default, a01 = default, a02 = default;

@@ -227,7 +227,8 @@ public sealed unsafe class GgmlDequantizationTests
     /// The product for a block of tokens, as a batch's experts and projections take it: up to
     /// <see cref="WeightFormat.RowwiseTokenLimit"/> tokens row by row through the integer kernel (each token's x
     /// rounded to int16 as the kernel sees it), more through the GEMM's float32 panels (x exact), split between two
-    /// row ranges as two threads would. Either way only float summation order may differ from the dequantized rows.
+    /// row ranges as two threads would. Either way only float summation order may differ from the dequantized rows;
+    /// row by row, not even that from the token's mat-vec.
     /// </summary>
     [Theory]
     [MemberData(nameof(Types))]
@@ -254,6 +255,13 @@ public sealed unsafe class GgmlDequantizationTests
                     var seen = rowwise ? AsTheKernelSeesIt(format, token) : token;
                     for (int r = 0; r < rows; r++)
                         AssertRowTimes(w, r, seen, y[t * ldy + r], $"{type}, {tokens} tokens ({(rowwise ? "row by row" : "GEMM")}), token {t} row {r}");
+                    if (!rowwise) continue;
+                    // Row by row, a token's products are bit for bit those it gets alone (the mat-vec): a batched
+                    // sequence decodes exactly as it would by itself, whichever kernel took its tokens together.
+                    var alone = new float[rows];
+                    MatVec.MultiplyRows(w, token, alone, 0, rows);
+                    for (int r = 0; r < rows; r++)
+                        Assert.True(alone[r] == y[t * ldy + r], $"{type}, {tokens} tokens, token {t} row {r}: {y[t * ldy + r]:R} together, {alone[r]:R} alone");
                 }
             }
         }

@@ -117,11 +117,19 @@ internal static unsafe class GgmlAvx2Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> SubBlockFactors(byte* block, float* xd, float* xs, ref Vector256<float> mins)
     {
+        var (scales, minimums) = SubBlockScales(block);
+        mins = Fma.MultiplyAdd(minimums, Avx.LoadVector256(xs), mins);
+        return Avx.Multiply(scales, Avx.LoadVector256(xd));
+    }
+
+    /// <summary>A K-quant super-block's d·scale and dmin·min for its eight sub-blocks, before x's block scales and sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (Vector256<float> Scales, Vector256<float> Minimums) SubBlockScales(byte* block)
+    {
         var both = KQuantScales.Unpack(block + 4);
         var scales = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(both));
         var minimums = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(both, 8)));
-        mins = Fma.MultiplyAdd(Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block + 2)), minimums), Avx.LoadVector256(xs), mins);
-        return Avx.Multiply(Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block)), scales), Avx.LoadVector256(xd));
+        return (Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block)), scales), Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block + 2)), minimums));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

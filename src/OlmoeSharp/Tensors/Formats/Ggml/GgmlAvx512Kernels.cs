@@ -94,6 +94,72 @@ internal static unsafe class GgmlAvx512Kernels
         return Vector512.Sum(acc0 + acc1) - Vector256.Sum(mins);
     }
 
+    /// <summary>
+    /// <see cref="DotQ4_K"/> of one row with 2–4 tokens at once: each 32 bytes of nibbles are split and widened once
+    /// and multiplied by every token's activations, where one token at a time paid the unpacking per token.
+    /// </summary>
+    public static void DotQ4_KTokens(byte* row, int superBlocks, Int16Activations[] x, int tokens, float* results)
+    {
+        switch (tokens)
+        {
+            case 2: DotQ4_KTokens<Two>(row, superBlocks, x, results); break;
+            case 3: DotQ4_KTokens<Three>(row, superBlocks, x, results); break;
+            default: DotQ4_KTokens<Four>(row, superBlocks, x, results); break;
+        }
+    }
+
+    private static void DotQ4_KTokens<T>(byte* row, int superBlocks, Int16Activations[] x, float* results) where T : struct, ITokenCount
+    {
+        Int16Activations x0 = x[0], x1 = x[1], x2 = T.Count > 2 ? x[2] : x0, x3 = T.Count > 3 ? x[3] : x0;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        Vector256<float> m0 = default, m1 = default, m2 = default, m3 = default;
+        for (int s = 0; s < superBlocks; s++)
+        {
+            byte* block = row + s * 144;
+            GgmlBits.PrefetchAhead(block, 144);
+            var (scales, minimums) = GgmlAvx2Kernels.SubBlockScales(block);
+            var f0 = Factors(scales, minimums, x0, s, ref m0);
+            var f1 = Factors(scales, minimums, x1, s, ref m1);
+            var f2 = T.Count > 2 ? Factors(scales, minimums, x2, s, ref m2) : default;
+            var f3 = T.Count > 3 ? Factors(scales, minimums, x3, s, ref m3) : default;
+            long offset = s * 256;
+            // Unrolled so the factor permutes take constant vectors.
+            for (int j = 0; j < 8; j += 2)
+            {
+                var q = Avx.LoadVector256(block + 16 + j * 16);
+                var low = Avx512BW.ConvertToVector512Int16(Low(q));
+                var high = Avx512BW.ConvertToVector512Int16(High(q));
+                long at = offset + j * 32;
+                a0 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x0.Values + at)), Lane(f0, j), a0);
+                b0 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x0.Values + at + 32)), Lane(f0, j + 1), b0);
+                a1 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x1.Values + at)), Lane(f1, j), a1);
+                b1 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x1.Values + at + 32)), Lane(f1, j + 1), b1);
+                if (T.Count > 2)
+                {
+                    a2 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x2.Values + at)), Lane(f2, j), a2);
+                    b2 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x2.Values + at + 32)), Lane(f2, j + 1), b2);
+                }
+                if (T.Count > 3)
+                {
+                    a3 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x3.Values + at)), Lane(f3, j), a3);
+                    b3 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x3.Values + at + 32)), Lane(f3, j + 1), b3);
+                }
+            }
+        }
+        results[0] = Vector512.Sum(a0 + b0) - Vector256.Sum(m0);
+        results[1] = Vector512.Sum(a1 + b1) - Vector256.Sum(m1);
+        if (T.Count > 2) results[2] = Vector512.Sum(a2 + b2) - Vector256.Sum(m2);
+        if (T.Count > 3) results[3] = Vector512.Sum(a3 + b3) - Vector256.Sum(m3);
+    }
+
+    /// <summary>One token's factors for super-block s (as <see cref="GgmlAvx2Kernels.SubBlockFactors"/>), its minimums' share added to <paramref name="mins"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Factors(Vector256<float> scales, Vector256<float> minimums, Int16Activations x, int s, ref Vector256<float> mins)
+    {
+        mins = Fma.MultiplyAdd(minimums, Avx.LoadVector256(x.Sums + s * 8), mins);
+        return Vector512.Create(Avx.Multiply(scales, Avx.LoadVector256(x.Scales + s * 8)), default(Vector256<float>));
+    }
+
     public static float DotQ5_K(byte* row, int superBlocks, Int16Activations x)
     {
         var bit = Vector256.Create((byte)0x01);

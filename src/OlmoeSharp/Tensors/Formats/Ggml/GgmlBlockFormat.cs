@@ -46,6 +46,13 @@ internal abstract unsafe class GgmlBlockFormat : WeightFormat
     /// </summary>
     protected virtual delegate*<byte*, int, Int16Activations, float> Int16Dot => null;
 
+    /// <summary>
+    /// The type's integer dot products of one row with 2–<see cref="RowwiseTokenLimit"/> tokens at once (row, blocks,
+    /// the tokens' activations, their count, the results), unpacking each block of quants once for all of them; null
+    /// to dot the tokens one at a time with <see cref="Int16Dot"/>.
+    /// </summary>
+    protected virtual delegate*<byte*, int, Int16Activations[], int, float*, void> Int16DotTokens => null;
+
     /// <summary>Whether the mat-vec rounds x to int16 blocks (<see cref="Int16Activations"/>) and uses an integer kernel on this CPU.</summary>
     public bool HasInt16Kernel => Int16Dot != null;
 
@@ -88,6 +95,17 @@ internal abstract unsafe class GgmlBlockFormat : WeightFormat
         // Each token quantized once into its own buffer of the calling thread.
         var activations = ThreadScratch.Int16ActivationSet(tokens);
         for (int t = 0; t < tokens; t++) activations[t].Fill(x + (long)t * n, n);
+        var dots = Int16DotTokens;
+        if (dots != null && tokens > 1)
+        {
+            float* results = stackalloc float[tokens];
+            for (int r = rowStart; r < rowEnd; r++)
+            {
+                dots(w.Row(r), blocks, activations, tokens, results);
+                for (int t = 0; t < tokens; t++) y[(long)t * ldy + r] = results[t];
+            }
+            return;
+        }
         for (int r = rowStart; r < rowEnd; r++)
         {
             byte* row = w.Row(r);
