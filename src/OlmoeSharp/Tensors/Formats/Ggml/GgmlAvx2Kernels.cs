@@ -214,20 +214,110 @@ internal static unsafe class GgmlAvx2Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q6Half(byte* block, short* xq, Vector256<float> f, int half, ref Vector256<float> acc0, ref Vector256<float> acc1)
     {
+        var (q0, q1, q2, q3) = Q6Quants(block, half);
+        acc0 = Q6Group(q0, block, xq, f, half * 4, acc0);
+        acc1 = Q6Group(q1, block, xq, f, half * 4 + 1, acc1);
+        acc0 = Q6Group(q2, block, xq, f, half * 4 + 2, acc0);
+        acc1 = Q6Group(q3, block, xq, f, half * 4 + 3, acc1);
+    }
+
+    /// <summary>
+    /// The 128 six-bit quants (0–63) of half <paramref name="half"/> of a Q6_K super-block as four vectors, values
+    /// 32k … 32k + 31 of the half in vector k: a nibble of ql (bytes 32·(k % 2)…, high nibbles for k ≥ 2) below bits
+    /// 2k..2k+1 of qh.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<byte>, Vector256<byte>, Vector256<byte>, Vector256<byte>) Q6Quants(byte* block, int half)
+    {
         var mask = Vector256.Create((byte)0x0F);
         var three = Vector256.Create((byte)0x03);
         var qh = Avx.LoadVector256(block + 128 + half * 32);
         var ql0 = Avx.LoadVector256(block + half * 64);
         var ql1 = Avx.LoadVector256(block + half * 64 + 32);
-        // Values 32k … 32k + 31 of this half: a nibble of ql (bytes 32·(k % 2)…, high nibbles for k ≥ 2), bits 2k..2k+1 of qh.
         var high0 = Avx2.ShiftLeftLogical(Avx2.And(qh, three).AsUInt16(), 4).AsByte();
         var high1 = Avx2.ShiftLeftLogical(Avx2.And(Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte(), three).AsUInt16(), 4).AsByte();
         var high2 = Avx2.And(qh, Vector256.Create((byte)0x30));
         var high3 = Avx2.And(Avx2.ShiftRightLogical(qh.AsUInt16(), 2).AsByte(), Vector256.Create((byte)0x30));
-        acc0 = Q6Group(Avx2.Or(Avx2.And(ql0, mask), high0), block, xq, f, half * 4, acc0);
-        acc1 = Q6Group(Avx2.Or(Avx2.And(ql1, mask), high1), block, xq, f, half * 4 + 1, acc1);
-        acc0 = Q6Group(Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte(), mask), high2), block, xq, f, half * 4 + 2, acc0);
-        acc1 = Q6Group(Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte(), mask), high3), block, xq, f, half * 4 + 3, acc1);
+        return (Avx2.Or(Avx2.And(ql0, mask), high0), Avx2.Or(Avx2.And(ql1, mask), high1),
+                Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte(), mask), high2),
+                Avx2.Or(Avx2.And(Avx2.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte(), mask), high3));
+    }
+
+    /// <summary>
+    /// <see cref="DotQ6_K"/> of one row with 2–4 tokens at once: the six-bit quants are put together, widened and
+    /// scaled once and multiplied by every token's activations, each token's sums kept as <see cref="DotQ6_K"/> keeps
+    /// them (so each result is that kernel's, bit for bit).
+    /// </summary>
+    public static void DotQ6_KTokens(byte* row, int superBlocks, Int16Activations[] x, int tokens, float* results)
+    {
+        switch (tokens)
+        {
+            case 2: DotQ6_KTokens<Two>(row, superBlocks, x, results); break;
+            case 3: DotQ6_KTokens<Three>(row, superBlocks, x, results); break;
+            default: DotQ6_KTokens<Four>(row, superBlocks, x, results); break;
+        }
+    }
+
+    private static void DotQ6_KTokens<T>(byte* row, int superBlocks, Int16Activations[] x, float* results) where T : struct, ITokenCount
+    {
+        Int16Activations x0 = x[0], x1 = x[1], x2 = T.Count > 2 ? x[2] : x0, x3 = T.Count > 3 ? x[3] : x0;
+        // Even and odd groups of 32 apart, per token, as DotQ6_K sums them.
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        // Per token, the eight factors d·(x's block scale) of the current super-block, broadcast from here.
+        float* factors = stackalloc float[32];
+        for (int s = 0; s < superBlocks; s++)
+        {
+            byte* block = row + s * 210;
+            GgmlBits.PrefetchAhead(block, 210);
+            var d = Vector256.Create(GgmlBits.ExactHalf(block + 208));
+            Avx.Multiply(d, Avx.LoadVector256(x0.Scales + s * 8)).Store(factors);
+            Avx.Multiply(d, Avx.LoadVector256(x1.Scales + s * 8)).Store(factors + 8);
+            if (T.Count > 2) Avx.Multiply(d, Avx.LoadVector256(x2.Scales + s * 8)).Store(factors + 16);
+            if (T.Count > 3) Avx.Multiply(d, Avx.LoadVector256(x3.Scales + s * 8)).Store(factors + 24);
+            short* v0 = x0.Values + s * 256, v1 = x1.Values + s * 256, v2 = x2.Values + s * 256, v3 = x3.Values + s * 256;
+            for (int half = 0; half < 2; half++)
+            {
+                var (q0, q1, q2, q3) = Q6Quants(block, half);
+                Q6GroupTokens<T>(q0, block, v0, v1, v2, v3, factors, half * 4, ref a0, ref a1, ref a2, ref a3);
+                Q6GroupTokens<T>(q1, block, v0, v1, v2, v3, factors, half * 4 + 1, ref b0, ref b1, ref b2, ref b3);
+                Q6GroupTokens<T>(q2, block, v0, v1, v2, v3, factors, half * 4 + 2, ref a0, ref a1, ref a2, ref a3);
+                Q6GroupTokens<T>(q3, block, v0, v1, v2, v3, factors, half * 4 + 3, ref b0, ref b1, ref b2, ref b3);
+            }
+        }
+        results[0] = Sum(Avx.Add(a0, b0));
+        results[1] = Sum(Avx.Add(a1, b1));
+        if (T.Count > 2) results[2] = Sum(Avx.Add(a2, b2));
+        if (T.Count > 3) results[3] = Sum(Avx.Add(a3, b3));
+    }
+
+    /// <summary><see cref="Q6Group"/> for every token: token t's products with the 32 quants into a_t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6GroupTokens<T>(Vector256<byte> q, byte* block, short* x0, short* x1, short* x2, short* x3, float* factors, int block32,
+        ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2, ref Vector256<float> a3) where T : struct, ITokenCount
+    {
+        var (w0, w1) = Q6Weights(q, block, block32);
+        int at = block32 * 32;
+        a0 = Q6Token(w0, w1, x0 + at, factors[block32], a0);
+        a1 = Q6Token(w0, w1, x1 + at, factors[8 + block32], a1);
+        if (T.Count > 2) a2 = Q6Token(w0, w1, x2 + at, factors[16 + block32], a2);
+        if (T.Count > 3) a3 = Q6Token(w0, w1, x3 + at, factors[24 + block32], a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q6Token(Vector256<short> w0, Vector256<short> w1, short* x, float factor, Vector256<float> acc)
+    {
+        var dot = Avx2.Add(Avx2.MultiplyAddAdjacent(w0, Avx.LoadVector256(x)), Avx2.MultiplyAddAdjacent(w1, Avx.LoadVector256(x + 16)));
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Vector256.Create(factor), acc);
+    }
+
+    /// <summary>The 32 quants of block <paramref name="block32"/> as int16 weights (q − 32)·scale, one vector per 16-value sub-block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<short>, Vector256<short>) Q6Weights(Vector256<byte> q, byte* block, int block32)
+    {
+        var offset = Vector256.Create((short)32);
+        sbyte* scales = (sbyte*)(block + 192);
+        return (Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetLower()), offset), Vector256.Create((short)scales[2 * block32])),
+                Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetUpper()), offset), Vector256.Create((short)scales[2 * block32 + 1])));
     }
 
     /// <summary>
@@ -237,11 +327,8 @@ internal static unsafe class GgmlAvx2Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Q6Group(Vector256<byte> q, byte* block, short* xq, Vector256<float> f, int block32, Vector256<float> acc)
     {
-        var offset = Vector256.Create((short)32);
-        sbyte* scales = (sbyte*)(block + 192);
         short* x0 = xq + block32 * 32;
-        var w0 = Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetLower()), offset), Vector256.Create((short)scales[2 * block32]));
-        var w1 = Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetUpper()), offset), Vector256.Create((short)scales[2 * block32 + 1]));
+        var (w0, w1) = Q6Weights(q, block, block32);
         var dot = Avx2.Add(Avx2.MultiplyAddAdjacent(w0, Avx.LoadVector256(x0)), Avx2.MultiplyAddAdjacent(w1, Avx.LoadVector256(x0 + 16)));
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Lane(f, block32), acc);
     }

@@ -21,6 +21,9 @@ internal sealed unsafe class Q6_KFormat : GgmlBlockFormat
     protected override delegate*<byte*, int, Int16Activations, float> Int16Dot =>
         GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ6_K : null;
 
+    protected override delegate*<byte*, int, Int16Activations[], int, float*, void> Int16DotTokens =>
+        GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ6_KTokens : null;
+
     protected override delegate*<byte*, float*, int, void> VectorWiden =>
         GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ6_K : null;
 
