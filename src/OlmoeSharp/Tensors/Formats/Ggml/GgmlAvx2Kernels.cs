@@ -153,6 +153,81 @@ internal static unsafe class GgmlAvx2Kernels
         return Sum(Avx.Add(acc0, acc1)) - Sum(mins);
     }
 
+    /// <summary>
+    /// <see cref="DotQ4_K"/> of one row with 2–4 tokens at once: each 32 bytes of nibbles are split and widened once
+    /// and multiplied by every token's activations, each token's sums kept as <see cref="DotQ4_K"/> keeps them (so
+    /// each result is that kernel's, bit for bit). The factors and minimums wait in memory, not in the sixteen registers.
+    /// </summary>
+    public static void DotQ4_KTokens(byte* row, int superBlocks, Int16Activations[] x, int tokens, float* results)
+    {
+        switch (tokens)
+        {
+            case 2: DotQ4_KTokens<Two>(row, superBlocks, x, results); break;
+            case 3: DotQ4_KTokens<Three>(row, superBlocks, x, results); break;
+            default: DotQ4_KTokens<Four>(row, superBlocks, x, results); break;
+        }
+    }
+
+    private static void DotQ4_KTokens<T>(byte* row, int superBlocks, Int16Activations[] x, float* results) where T : struct, ITokenCount
+    {
+        Int16Activations x0 = x[0], x1 = x[1], x2 = T.Count > 2 ? x[2] : x0, x3 = T.Count > 3 ? x[3] : x0;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+        // Per token: the eight factors of the current super-block (broadcast from here), and the minimums' running sum.
+        float* factors = stackalloc float[32];
+        var mins = stackalloc Vector256<float>[4];
+        for (int t = 0; t < 4; t++) mins[t] = Vector256<float>.Zero;
+        for (int s = 0; s < superBlocks; s++)
+        {
+            byte* block = row + s * 144;
+            GgmlBits.PrefetchAhead(block, 144);
+            var (scales, minimums) = SubBlockScales(block);
+            TokenFactors(scales, minimums, x0, s, factors, mins);
+            TokenFactors(scales, minimums, x1, s, factors + 8, mins + 1);
+            if (T.Count > 2) TokenFactors(scales, minimums, x2, s, factors + 16, mins + 2);
+            if (T.Count > 3) TokenFactors(scales, minimums, x3, s, factors + 24, mins + 3);
+            short* v0 = x0.Values + s * 256, v1 = x1.Values + s * 256, v2 = x2.Values + s * 256, v3 = x3.Values + s * 256;
+            for (int j = 0; j < 8; j += 2)
+            {
+                var q0 = Sse2.LoadVector128(block + 16 + j * 16);
+                var q1 = Sse2.LoadVector128(block + 32 + j * 16);
+                Q4Tokens<T>(GgmlBits.Low(q0), GgmlBits.Low(q1), v0, v1, v2, v3, j * 32, factors, j, ref a0, ref a1, ref a2, ref a3);
+                Q4Tokens<T>(GgmlBits.High(q0), GgmlBits.High(q1), v0, v1, v2, v3, j * 32 + 32, factors, j + 1, ref b0, ref b1, ref b2, ref b3);
+            }
+        }
+        results[0] = Sum(Avx.Add(a0, b0)) - Sum(mins[0]);
+        results[1] = Sum(Avx.Add(a1, b1)) - Sum(mins[1]);
+        if (T.Count > 2) results[2] = Sum(Avx.Add(a2, b2)) - Sum(mins[2]);
+        if (T.Count > 3) results[3] = Sum(Avx.Add(a3, b3)) - Sum(mins[3]);
+    }
+
+    /// <summary>One token's factors for super-block s into <paramref name="factors"/>, its minimums' share added to *<paramref name="mins"/> (as <see cref="SubBlockFactors"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TokenFactors(Vector256<float> scales, Vector256<float> minimums, Int16Activations x, int s, float* factors, Vector256<float>* mins)
+    {
+        *mins = Fma.MultiplyAdd(minimums, Avx.LoadVector256(x.Sums + s * 8), *mins);
+        Avx.Multiply(scales, Avx.LoadVector256(x.Scales + s * 8)).Store(factors);
+    }
+
+    /// <summary>One sub-block (32 nibbles, as two halves of 16) against every token's activations at <paramref name="at"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4Tokens<T>(Vector128<byte> first, Vector128<byte> second, short* x0, short* x1, short* x2, short* x3, int at, float* factors, int j,
+        ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2, ref Vector256<float> a3) where T : struct, ITokenCount
+    {
+        var w0 = Avx2.ConvertToVector256Int16(first);
+        var w1 = Avx2.ConvertToVector256Int16(second);
+        a0 = Q4Token(w0, w1, x0 + at, factors[j], a0);
+        a1 = Q4Token(w0, w1, x1 + at, factors[8 + j], a1);
+        if (T.Count > 2) a2 = Q4Token(w0, w1, x2 + at, factors[16 + j], a2);
+        if (T.Count > 3) a3 = Q4Token(w0, w1, x3 + at, factors[24 + j], a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q4Token(Vector256<short> w0, Vector256<short> w1, short* x, float factor, Vector256<float> acc)
+    {
+        var dot = Avx2.Add(Avx2.MultiplyAddAdjacent(w0, Avx.LoadVector256(x)), Avx2.MultiplyAddAdjacent(w1, Avx.LoadVector256(x + 16)));
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Vector256.Create(factor), acc);
+    }
+
     /// <summary>Sub-blocks j and j + 1 of a Q4_K super-block: 32 bytes whose low nibbles are the one, high nibbles the other.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q4Pair(byte* quants, short* xq, Vector256<float> factors, int j, ref Vector256<float> acc0, ref Vector256<float> acc1)

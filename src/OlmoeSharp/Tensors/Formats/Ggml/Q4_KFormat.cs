@@ -21,7 +21,7 @@ internal sealed unsafe class Q4_KFormat : GgmlBlockFormat
         GgmlAvx512Kernels.IsSupported ? &GgmlAvx512Kernels.DotQ4_K : GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ4_K : null;
 
     protected override delegate*<byte*, int, Int16Activations[], int, float*, void> Int16DotTokens =>
-        GgmlAvx512Kernels.IsSupported ? &GgmlAvx512Kernels.DotQ4_KTokens : null;
+        GgmlAvx512Kernels.IsSupported ? &GgmlAvx512Kernels.DotQ4_KTokens : GgmlAvx2Kernels.IsSupported ? &GgmlAvx2Kernels.DotQ4_KTokens : null;
 
     protected override delegate*<byte*, float*, int, void> VectorWiden =>
         GgmlAvx2Dequantizer.IsSupported ? &GgmlAvx2Dequantizer.WidenQ4_K : null;
