@@ -226,7 +226,7 @@ public sealed unsafe class GgmlDequantizationTests
     /// <summary>
     /// The product for a block of tokens, as a batch's experts and projections take it: up to
     /// <see cref="WeightFormat.RowwiseTokenLimit"/> tokens row by row through the integer kernel (each token's x
-    /// rounded to int16 as the kernel sees it), more through the GEMM's float32 panels (x exact), split between two
+    /// rounded to int16 as the kernel sees it), more through the GEMM's widened float32 rows (x exact), split between two
     /// row ranges as two threads would. Either way only float summation order may differ from the dequantized rows;
     /// row by row, not even that from the token's mat-vec.
     /// </summary>

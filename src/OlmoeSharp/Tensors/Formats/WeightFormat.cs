@@ -32,7 +32,7 @@ internal abstract unsafe class WeightFormat
 
     /// <summary>
     /// True when the format can hand the GEMM its rows as bf16 values (<see cref="Bf16Rows"/>), which the AVX-512
-    /// GEMM widens in registers; other formats are widened row by row into float32 panels (<see cref="WidenRow"/>).
+    /// GEMM widens in registers; other formats are widened row by row to float32 rows the GEMM reads (<see cref="WidenRow"/>).
     /// </summary>
     public virtual bool HasBf16Rows => false;
 
@@ -45,7 +45,7 @@ internal abstract unsafe class WeightFormat
 
     /// <summary>
     /// The most tokens the format multiplies faster row by row (<see cref="MultiplyRowsPerToken"/>: each row read once
-    /// and dotted with every token while it is in L1) than through the GEMM's float32 panels; 0 when it has no such path.
+    /// and dotted with every token while it is in L1) than through the GEMM's widened float32 rows; 0 when it has no such path.
     /// </summary>
     public virtual int RowwiseTokenLimit => 0;
 

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>
-/// Rows of Q8_0, Q4_0, Q4_K, Q5_K and Q6_K widened to float32 on AVX2, for the prompt GEMM's panels and embedding
+/// Rows of Q8_0, Q4_0, Q4_K, Q5_K and Q6_K widened to float32 on AVX2, for the prompt GEMM's widened rows and embedding
 /// lookups: the same values as <see cref="GgmlBlockFormat.DequantizeBlock"/>, bit for bit — the same float operations
 /// in the same order (a multiply, then a subtract; never fused), eight values at a time, or sixteen in one 512-bit
 /// vector where AVX-512 is there (half the instructions: widening was a fifth of a Q4_K prompt product).

@@ -79,8 +79,8 @@ internal abstract unsafe class GgmlBlockFormat : WeightFormat
     }
 
     /// <summary>
-    /// Up to four tokens go row by row through the integer kernel: the GEMM would first widen every weight into a
-    /// float32 panel, which costs more than the integer dot products of a few tokens (with 8–16 sequences decoding
+    /// Up to four tokens go row by row through the integer kernel: the GEMM would first widen every weight to
+    /// float32, which costs more than the integer dot products of a few tokens (with 8–16 sequences decoding
     /// together, most experts are chosen by one to three of them). Limits of 4 and 8 measured alike on a Q4_K_M file
     /// (8 streams 15.2 / 16.0 tok/s, 16 streams 18.8 / 19.1, AVX-512); 4 leaves the larger blocks of a prompt
     /// (≈16 tokens per expert) to the GEMM, which shares each widened weight among them.
