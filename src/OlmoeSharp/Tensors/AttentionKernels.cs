@@ -9,10 +9,10 @@ namespace OlmoeSharp.Tensors;
 /// The two inner loops of attention over a head's cached keys and values (rows of <c>headDim</c> values, one per
 /// position, float32 or bf16 — <see cref="KvCachePrecision"/>). Four positions per step: the query chunk or output
 /// chunk is loaded once for four rows, where a call per position paid a call and a horizontal sum per 128 values —
-/// most of the attention time on long prompts. 512- and 256-bit paths for both element types (without the AVX2 one
-/// decode at 1024 context on AVX2-only CPUs fell behind llama.cpp's; with bf16 rows read one at a time in 128-bit
-/// vectors the bf16 cache decoded slower than float32 although it reads half the bytes); other widths and head sizes
-/// take one position at a time.
+/// most of the attention time on long prompts. 512-, 256- and 128-bit paths for both element types (without the AVX2
+/// one decode at 1024 context on AVX2-only CPUs fell behind llama.cpp's; with bf16 rows read one at a time in 128-bit
+/// vectors the bf16 cache decoded slower than float32 although it reads half the bytes); the last positions of a
+/// count not divisible by four, and head sizes the vectors do not divide, take one position at a time.
 /// </summary>
 internal static unsafe class AttentionKernels
 {
