@@ -114,8 +114,10 @@ internal static unsafe class MatMul
                 int rows = Math.Min(rowBlock, rowEnd - r);
                 // Stored bf16 rows are read in place; encoded ones are decoded to bf16 once per block.
                 ushort* bf16Rows = bf16 ? format.Bf16Rows(w, r, rows, pDecoded) : null;
-                // Prefetching the next block only helps rows read from storage, not decoded ones.
-                bool stored = bf16Rows != pDecoded;
+                // The next block's stored bytes (bf16 rows, or the encoded ones a format decodes from), fetched while
+                // this block is computed: the hardware prefetcher stops at every 4 KiB page, and a decoder that
+                // waited for memory would leave the tile idle.
+                var next = r + rowBlock < rowEnd ? new Prefetch(w.Row(r + rowBlock), w.Row(Math.Min(r + 2 * rowBlock, rowEnd))) : default;
                 if (!direct) WidenRows(w, bf16Rows, r, rows, pRows, rowStride, chunks * lanes);
                 // The rows go through the tile a slice of columns at a time, so that a slice of the rows and of one
                 // token panel share L1 while every token block is multiplied by it: whole rows of 2048 columns
@@ -128,9 +130,9 @@ internal static unsafe class MatMul
                     {
                         float* tokenPanel = pTokens + (long)c0 * tokenBlocks * tileTokens * lanes + (long)b * slice * tileTokens * lanes;
                         int count = Math.Min(tileTokens, tokens - b * tileTokens);
-                        bool prefetchNext = stored && b == 0 && r + rowBlock < rowEnd;
-                        if (direct && avx2Tile) KernelBf16Avx2(count, bf16Rows + c0 * lanes, cols, rows, tokenPanel, slice / 2, sums, prefetchNext);
-                        else if (direct) KernelBf16(count, bf16Rows + c0 * lanes, cols, rows, tokenPanel, slice / 2, sums, prefetchNext);
+                        var prefetch = b == 0 ? next : default;
+                        if (direct && avx2Tile) KernelBf16Avx2(count, bf16Rows + c0 * lanes, cols, rows, tokenPanel, slice / 2, sums, prefetch);
+                        else if (direct) KernelBf16(count, bf16Rows + c0 * lanes, cols, rows, tokenPanel, slice / 2, sums, prefetch);
                         else if (avx2Tile) Kernel256x3(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
                         else if (wideTile) Kernel512x8(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
                         else Kernel(count, pRows + c0 * lanes, rowStride, tokenPanel, slice, sums);
@@ -139,6 +141,17 @@ internal static unsafe class MatMul
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Bytes for a tile to prefetch while it computes — the next row block's stored bytes — as four streams, one per
+    /// quarter (a row each, for bf16 or packed rows alike), a line of each per step so they keep pace with the tile's
+    /// own four rows. Default: nothing.
+    /// </summary>
+    private readonly struct Prefetch(byte* start, byte* end)
+    {
+        public byte* Start { get; } = start;
+        public long Quarter { get; } = (end - start) / 4;
     }
 
     /// <summary>Y[token0 + t, r + i] = (or +=) the tile's sum for token t and row i, laid out rowStep · i + tokenStep · t.</summary>
@@ -327,26 +340,26 @@ internal static unsafe class MatMul
     /// vectors by 16-bit unpacks against zero — one shuffle-port µop per vector, where zero-extend + shift took two
     /// and left the FMAs short of ports — and the tokens were packed in the unpacks' order
     /// (<see cref="InterleaveForBf16Pairs"/>). Rows past <paramref name="rows"/> re-read the block's first row and
-    /// their sums are ignored. <paramref name="prefetchNext"/> fetches the next row block while this one is computed.
+    /// their sums are ignored. <paramref name="prefetch"/>, a line of each quarter per iteration, is the next row block's bytes.
     /// </summary>
-    private static void KernelBf16(int tokens, ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext)
+    private static void KernelBf16(int tokens, ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, Prefetch prefetch)
     {
         // A tile's last token block may hold fewer than four tokens: with two or three sequences per expert (a
         // batch of decoding sequences) a full tile would spend half its multiply-adds on padding.
         switch (tokens)
         {
-            case 1: KernelBf16<One>(w, stride, rows, x, lines, sums, prefetchNext); break;
-            case 2: KernelBf16<Two>(w, stride, rows, x, lines, sums, prefetchNext); break;
-            case 3: KernelBf16<Three>(w, stride, rows, x, lines, sums, prefetchNext); break;
-            default: KernelBf16<Four>(w, stride, rows, x, lines, sums, prefetchNext); break;
+            case 1: KernelBf16<One>(w, stride, rows, x, lines, sums, prefetch); break;
+            case 2: KernelBf16<Two>(w, stride, rows, x, lines, sums, prefetch); break;
+            case 3: KernelBf16<Three>(w, stride, rows, x, lines, sums, prefetch); break;
+            default: KernelBf16<Four>(w, stride, rows, x, lines, sums, prefetch); break;
         }
     }
 
-    private static void KernelBf16<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext) where T : struct, ITokenCount
+    private static void KernelBf16<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, Prefetch prefetch) where T : struct, ITokenCount
     {
         ushort* w0 = w, w1 = rows > 1 ? w + stride : w, w2 = rows > 2 ? w + 2 * stride : w, w3 = rows > 3 ? w + 3 * stride : w;
-        // The next block's rows, one line ahead per iteration; pointers kept live so the prefetch costs no arithmetic.
-        ushort* next0 = w + 4 * stride, next1 = next0 + stride, next2 = next1 + stride, next3 = next2 + stride;
+        long quarter = prefetch.Quarter;
+        byte* next = prefetch.Start, end = next + quarter;
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
         Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
@@ -354,10 +367,10 @@ internal static unsafe class MatMul
         var zero = Vector512<ushort>.Zero;
         for (int l = 0; l < lines; l++, x += 128)
         {
-            if (prefetchNext)
+            if (next < end)
             {
-                Sse.Prefetch0(next0); Sse.Prefetch0(next1); Sse.Prefetch0(next2); Sse.Prefetch0(next3);
-                next0 += 32; next1 += 32; next2 += 32; next3 += 32;
+                Sse.Prefetch0(next); Sse.Prefetch0(next + quarter); Sse.Prefetch0(next + 2 * quarter); Sse.Prefetch0(next + 3 * quarter);
+                next += 64;
             }
             var r0 = Vector512.Load(w0 + l * 32); var r1 = Vector512.Load(w1 + l * 32);
             var r2 = Vector512.Load(w2 + l * 32); var r3 = Vector512.Load(w3 + l * 32);
@@ -449,38 +462,40 @@ internal static unsafe class MatMul
     /// L1 load is cheaper than a spill. Zero is an idiom the CPU renames away, so it costs no register either.
     /// One unpack feeds three FMAs, so the shuffle port keeps up with both FMA ports. The tokens were packed in the
     /// unpacks' order (<see cref="InterleaveForBf16Pairs"/>). Rows past <paramref name="rows"/> re-read the block's
-    /// first row and their sums are ignored. <paramref name="prefetchNext"/> fetches the next row block, one
-    /// 64-byte line per row every other iteration, while this one is computed. Leaves sums[t·4 + i] for token t
+    /// first row and their sums are ignored. <paramref name="prefetch"/>, a line of each quarter every other
+    /// iteration, is the next row block's bytes. Leaves sums[t·4 + i] for token t
     /// and row i: one lane-transposing reduction per token (<see cref="SumLanesOfFour(Vector256{float}, Vector256{float}, Vector256{float}, Vector256{float})"/>)
     /// instead of twelve full horizontal sums.
     /// </summary>
-    private static void KernelBf16Avx2(int tokens, ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext)
+    private static void KernelBf16Avx2(int tokens, ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, Prefetch prefetch)
     {
         // As KernelBf16: a last token block of one or two tokens skips the padding's multiply-adds.
         switch (tokens)
         {
-            case 1: KernelBf16Avx2<One>(w, stride, rows, x, lines, sums, prefetchNext); break;
-            case 2: KernelBf16Avx2<Two>(w, stride, rows, x, lines, sums, prefetchNext); break;
-            default: KernelBf16Avx2<Three>(w, stride, rows, x, lines, sums, prefetchNext); break;
+            case 1: KernelBf16Avx2<One>(w, stride, rows, x, lines, sums, prefetch); break;
+            case 2: KernelBf16Avx2<Two>(w, stride, rows, x, lines, sums, prefetch); break;
+            default: KernelBf16Avx2<Three>(w, stride, rows, x, lines, sums, prefetch); break;
         }
     }
 
-    private static void KernelBf16Avx2<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, bool prefetchNext) where T : struct, ITokenCount
+    private static void KernelBf16Avx2<T>(ushort* w, long stride, int rows, float* x, int lines, Span<float> sums, Prefetch prefetch) where T : struct, ITokenCount
     {
         ushort* w0 = w, w1 = rows > 1 ? w + stride : w, w2 = rows > 2 ? w + 2 * stride : w, w3 = rows > 3 ? w + 3 * stride : w;
         // The high halves are read through pointers of their own: from the same expression as the low halves the
         // JIT would merge the two loads into one value and, short of a register, spill it and reload it from the stack.
         ushort* h0 = w0, h1 = w1, h2 = w2, h3 = w3;
-        long ahead = 4 * stride;
+        long quarter = prefetch.Quarter;
+        byte* next = prefetch.Start, end = next + quarter;
         Vector256<float> a00 = default, a01 = default, a02 = default;
         Vector256<float> a10 = default, a11 = default, a12 = default;
         Vector256<float> a20 = default, a21 = default, a22 = default;
         Vector256<float> a30 = default, a31 = default, a32 = default;
         for (int l = 0; l < lines; l++, x += 48, h0 += 16, h1 += 16, h2 += 16, h3 += 16)
         {
-            if (prefetchNext && (l & 1) == 0)
+            if ((l & 1) == 0 && next < end)
             {
-                Sse.Prefetch0(h0 + ahead); Sse.Prefetch0(h1 + ahead); Sse.Prefetch0(h2 + ahead); Sse.Prefetch0(h3 + ahead);
+                Sse.Prefetch0(next); Sse.Prefetch0(next + quarter); Sse.Prefetch0(next + 2 * quarter); Sse.Prefetch0(next + 3 * quarter);
+                next += 64;
             }
             var v0 = Vector256.Load(x); var v1 = T.Count > 1 ? Vector256.Load(x + 8) : default; var v2 = T.Count > 2 ? Vector256.Load(x + 16) : default;
             var u = Low(w0 + l * 16);
