@@ -101,7 +101,8 @@ public sealed unsafe class KernelTests
         {
             Assert.True(WeightFormats.TryGetStored(type, out var format));
             var w = new WeightMatrix(format, (byte*)handle.AddrOfPinnedObject(), rows, cols);
-            foreach (int tokens in new[] { 1, 2, 3, 4, 5, 7, 8, 9 })
+            // 130 and 257: more tokens than one product takes, multiplied in near-equal groups.
+            foreach (int tokens in new[] { 1, 2, 3, 4, 5, 7, 8, 9, 130, 257 })
             {
                 var x = RandomFloats(tokens * cols, tokens);
                 int ldy = rows + 2;
