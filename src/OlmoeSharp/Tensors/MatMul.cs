@@ -66,7 +66,8 @@ internal static unsafe class MatMul
         {
             // More tokens than a token panel that stays in L2 holds: the tokens go in near-equal groups, each a product
             // of its own, which re-reads the weights once per group instead of streaming a panel from L3 for every
-            // row block (2048 × 2048, one thread, AVX-512 / AVX2: 128 tokens 98–108 / 74 GFLOP/s, 256 in one panel 63–72 / 53).
+            // row block (2048 × 2048, one thread, AVX-512 / AVX2: 256 tokens in one panel 68–72 / 50–56 GFLOP/s, in two
+            // groups 93–104 / 66–70, as fast as 128 tokens).
             int groups = (tokens + TokenGroup - 1) / TokenGroup;
             for (int g = 0; g < groups; g++)
             {
