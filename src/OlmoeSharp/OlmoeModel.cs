@@ -76,6 +76,12 @@ public sealed class OlmoeModel : IDisposable
     /// <summary>Bytes of weights one decoded token reads (attention, router, the chosen experts, LM head).</summary>
     public long BytesPerDecodedToken => Weights.BytesPerDecodedToken(Config);
 
+    /// <summary>
+    /// Bytes of one expert's weights in one layer (gate, up and down): what each further expert chosen by a batched
+    /// step's tokens adds to the bytes the step reads.
+    /// </summary>
+    public long BytesPerExpert => Weights.BytesPerExpert;
+
     internal OlmoeWeights Weights { get; }
 
     internal WorkerPool Pool { get; }

@@ -13,8 +13,9 @@ internal static class ConcurrencyBench
     public static async Task<int> RunAsync(OlmoeModel model, int[] levels, int prompt, int gen, bool json)
     {
         var c = model.Config;
+        var experts = new ExpertsPerStep(c.NumHiddenLayers, c.NumExperts, prompt, () => model.BatchingStatus.Steps);
         // No prefix caching between streams: each has its own prompt, and idle caches would only hold memory.
-        var generator = new TextGenerator(model) { MaxIdleSessions = 0 };
+        var generator = new TextGenerator(model) { MaxIdleSessions = 0, RouterObserver = experts };
         ConcurrencyProtocol.RunStream run = async (ids, tokens, onToken, cancellationToken) =>
         {
             var options = new GenerationOptions { Temperature = 0, MaxNewTokens = tokens, IgnoreEndOfText = true };
@@ -23,6 +24,24 @@ internal static class ConcurrencyBench
         };
         Console.WriteLine($"model {model.Directory}: {model.Threads} threads, {BenchProtocol.SimdClass()}; {model.Residency.ToString().ToLowerInvariant()} weights; {prompt}-token prompts, {gen} tokens per stream");
         var report = await ConcurrencyProtocol.RunAsync(levels, prompt, gen, c.VocabSize, c.MaxPositionEmbeddings, run, () => model.BatchingStatus.Steps);
+        // What bounds the scaling: the experts each step actually read, and the speed-up over one stream that leaves
+        // at equal bandwidth (a random router's expectation, 64·(1 − (7/8)^B) on OLMoE, beside it).
+        double single = report.Levels.FirstOrDefault(r => r.Streams == 1)?.AggregateTokensPerSecond ?? double.NaN;
+        var reads = new List<Dictionary<string, object>>();
+        foreach (var level in report.Levels)
+        {
+            if (experts.MeanExperts(level.Streams) is not double mean) continue;
+            double uniform = c.NumExperts * (1 - Math.Pow(1 - (double)c.NumExpertsPerToken / c.NumExperts, level.Streams));
+            double ceiling = ExpertsPerStep.Ceiling(level.Streams, mean, model.BytesPerDecodedToken, model.BytesPerExpert, c.NumHiddenLayers, c.NumExpertsPerToken);
+            double measured = level.AggregateTokensPerSecond / single;
+            Console.WriteLine($"{level.Streams,3} streams: {mean:F1} experts read per layer per step (random routing: {uniform:F1}); at equal bandwidth at most {ceiling:F2}× one stream, measured {measured:F2}× ({100 * measured / ceiling:F0}% of it)");
+            reads.Add(new Dictionary<string, object>
+            {
+                ["streams"] = level.Streams,
+                ["experts_per_layer_step"] = Math.Round(mean, 2),
+                ["bandwidth_ceiling_vs_one_stream"] = Math.Round(ceiling, 3),
+            });
+        }
         if (json)
         {
             Console.WriteLine(ConcurrencyProtocol.Json(new Dictionary<string, object>
@@ -31,6 +50,7 @@ internal static class ConcurrencyBench
                 ["simd"] = BenchProtocol.SimdClass(),
                 ["threads"] = model.Threads,
                 ["weights"] = model.Residency.ToString().ToLowerInvariant(),
+                ["expert_reads"] = reads,
             }, prompt, gen, report));
         }
         return 0;

@@ -40,9 +40,18 @@ internal sealed class OlmoeWeights
         long perLayer = 0;
         var layer = Layers[0];
         perLayer += layer.Q.SizeInBytes + layer.K.SizeInBytes + layer.V.SizeInBytes + layer.O.SizeInBytes + layer.Router.SizeInBytes;
-        var expert = layer.Experts[0];
-        perLayer += config.NumExpertsPerToken * (expert.Gate.SizeInBytes + expert.Up.SizeInBytes + expert.Down.SizeInBytes);
+        perLayer += config.NumExpertsPerToken * BytesPerExpert;
         return perLayer * Layers.Length + LmHead.SizeInBytes;
+    }
+
+    /// <summary>Bytes of one expert of a layer (gate, up and down; the first layer's first expert stands for all).</summary>
+    public long BytesPerExpert
+    {
+        get
+        {
+            var expert = Layers[0].Experts[0];
+            return expert.Gate.SizeInBytes + expert.Up.SizeInBytes + expert.Down.SizeInBytes;
+        }
     }
 
     /// <summary>The projection matrices, in the order <see cref="WithMatrices(IReadOnlyList{WeightMatrix})"/> takes them back.</summary>
