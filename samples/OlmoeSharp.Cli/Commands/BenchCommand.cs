@@ -22,7 +22,7 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "End stdout with one JSON object of the results." };
         var concurrency = new Option<string?>("--concurrency")
         {
-            Description = "Comma-separated numbers of concurrent streams (e.g. 1,2,4,8,16): measure batched generation's aggregate and per-stream decode speed and a newcomer's time to first token instead.",
+            Description = "Comma-separated numbers of concurrent streams (e.g. 1,2,4,8,16): measure batched generation's aggregate and per-stream decode speed, the experts each step reads and the bandwidth ceiling they leave, and a newcomer's time to first token instead.",
         };
         var threads = CommonOptions.Threads();
         var weights = CommonOptions.Weights();

@@ -5,8 +5,9 @@ namespace OlmoeSharp.Cli.Commands;
 /// <summary>
 /// <c>bench --concurrency 1,2,4,8,16</c>: for each number of streams, that many greedy generations through one
 /// <see cref="TextGenerator"/> at once (the model batches their steps), measured by <see cref="ConcurrencyProtocol"/>:
-/// aggregate and per-stream decode speed in the steady state, and a newcomer's time to first token while the
-/// others decode, against its time with the machine idle.
+/// aggregate and per-stream decode speed in the steady state, and a newcomer's time to first token while the others
+/// decode, against its time with the machine idle; then the experts each decode step read (<see cref="ExpertsPerStep"/>)
+/// and the speed-up over one stream they leave at equal bandwidth.
 /// </summary>
 internal static class ConcurrencyBench
 {
