@@ -8,7 +8,11 @@ namespace OlmoeSharp.Tensors.Formats;
 /// The integer dot products of <see cref="GgmlAvx2Kernels"/> in 512-bit registers (AVX-512BW): one sub-block or
 /// block of 32 values per vector — 32 bytes widened to 32 int16 (<c>vpmovzxbw</c>), one <c>vpmaddwd</c> with the 32
 /// activations, one convert and one FMA by the sub-block's factor — half the instructions per value of the 256-bit
-/// kernels, which on AVX-512 machines are bound by instruction throughput, not memory. Q4_0 and Q6_K have none:
+/// kernels, which on AVX-512 machines are bound by instruction throughput, not memory. Each block's factor is broadcast
+/// from a small stack buffer: a broadcast from memory folds into the FMA as a load, where a permute of a register took
+/// port 5, which widening the quants keeps busy (2048 × 2048 in cache, two threads, alternating old/new: Q4_K
+/// 148 / 142 → 133 / 129 µs, Q8_0 157 / 131 → 135 / 126, Q5_K 179 / 181 → 177 / 164; the 256-bit kernels, with a
+/// third vector port, measured no different within the noise, so they keep their permutes). Q4_0 and Q6_K have none:
 /// their 512-bit versions measured no faster than the 256-bit ones (Q4_0's blocks hold 16 bytes, Q6_K's spend the
 /// time putting the six bits together), so they use those.
 /// </summary>
@@ -29,10 +33,6 @@ internal static unsafe class GgmlAvx512Kernels
     private static Vector512<int> Dot32(Vector256<sbyte> w, short* x) =>
         Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(w), Vector512.Load(x));
 
-    /// <summary>Lane <paramref name="i"/> of eight factors, in every lane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Lane(Vector512<float> factors, int i) => Avx512F.PermuteVar16x32(factors, Vector512.Create(i));
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<byte> Low(Vector256<byte> v) => Avx2.And(v, Vector256.Create((byte)0x0F));
 
@@ -42,21 +42,22 @@ internal static unsafe class GgmlAvx512Kernels
     public static float DotQ8_0(byte* row, int blocks, Int16Activations x)
     {
         Vector512<float> acc0 = default, acc1 = default;
+        float* factors = stackalloc float[8];
         int b = 0;
         for (; b + 8 <= blocks; b += 8)
         {
             byte* group = row + b * 34;
             GgmlBits.PrefetchAhead(group, 8 * 34);
-            var factors = Vector512.Create(Avx.Multiply(GgmlAvx2Kernels.Halves8(group, 34), Avx.LoadVector256(x.Scales + b)), default(Vector256<float>));
+            Avx.Store(factors, Avx.Multiply(GgmlAvx2Kernels.Halves8(group, 34), Avx.LoadVector256(x.Scales + b)));
             short* xq = x.Values + b * 32;
-            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 2)), xq), Lane(factors, 0), acc0);
-            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 36)), xq + 32), Lane(factors, 1), acc1);
-            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 70)), xq + 64), Lane(factors, 2), acc0);
-            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 104)), xq + 96), Lane(factors, 3), acc1);
-            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 138)), xq + 128), Lane(factors, 4), acc0);
-            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 172)), xq + 160), Lane(factors, 5), acc1);
-            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 206)), xq + 192), Lane(factors, 6), acc0);
-            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 240)), xq + 224), Lane(factors, 7), acc1);
+            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 2)), xq), Vector512.Create(factors[0]), acc0);
+            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 36)), xq + 32), Vector512.Create(factors[1]), acc1);
+            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 70)), xq + 64), Vector512.Create(factors[2]), acc0);
+            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 104)), xq + 96), Vector512.Create(factors[3]), acc1);
+            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 138)), xq + 128), Vector512.Create(factors[4]), acc0);
+            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 172)), xq + 160), Vector512.Create(factors[5]), acc1);
+            acc0 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 206)), xq + 192), Vector512.Create(factors[6]), acc0);
+            acc1 = Accumulate(Dot32(Avx.LoadVector256((sbyte*)(group + 240)), xq + 224), Vector512.Create(factors[7]), acc1);
         }
         float tail = 0;
         for (; b < blocks; b++)
@@ -73,23 +74,25 @@ internal static unsafe class GgmlAvx512Kernels
         Vector512<float> acc0 = default, acc1 = default;
         Vector256<float> mins = default;
         short* xq = x.Values;
+        float* xd = x.Scales, xs = x.Sums;
+        float* f = stackalloc float[8];
         for (int s = 0; s < superBlocks; s++, xq += 256)
         {
             byte* block = row + s * 144;
             GgmlBits.PrefetchAhead(block, 144);
-            var f = Vector512.Create(GgmlAvx2Kernels.SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins), default(Vector256<float>));
+            Avx.Store(f, GgmlAvx2Kernels.SubBlockFactors(block, xd + s * 8, xs + s * 8, ref mins));
             var q0 = Avx.LoadVector256(block + 16);
             var q1 = Avx.LoadVector256(block + 48);
             var q2 = Avx.LoadVector256(block + 80);
             var q3 = Avx.LoadVector256(block + 112);
-            acc0 = Accumulate(Dot32(Low(q0), xq), Lane(f, 0), acc0);
-            acc1 = Accumulate(Dot32(High(q0), xq + 32), Lane(f, 1), acc1);
-            acc0 = Accumulate(Dot32(Low(q1), xq + 64), Lane(f, 2), acc0);
-            acc1 = Accumulate(Dot32(High(q1), xq + 96), Lane(f, 3), acc1);
-            acc0 = Accumulate(Dot32(Low(q2), xq + 128), Lane(f, 4), acc0);
-            acc1 = Accumulate(Dot32(High(q2), xq + 160), Lane(f, 5), acc1);
-            acc0 = Accumulate(Dot32(Low(q3), xq + 192), Lane(f, 6), acc0);
-            acc1 = Accumulate(Dot32(High(q3), xq + 224), Lane(f, 7), acc1);
+            acc0 = Accumulate(Dot32(Low(q0), xq), Vector512.Create(f[0]), acc0);
+            acc1 = Accumulate(Dot32(High(q0), xq + 32), Vector512.Create(f[1]), acc1);
+            acc0 = Accumulate(Dot32(Low(q1), xq + 64), Vector512.Create(f[2]), acc0);
+            acc1 = Accumulate(Dot32(High(q1), xq + 96), Vector512.Create(f[3]), acc1);
+            acc0 = Accumulate(Dot32(Low(q2), xq + 128), Vector512.Create(f[4]), acc0);
+            acc1 = Accumulate(Dot32(High(q2), xq + 160), Vector512.Create(f[5]), acc1);
+            acc0 = Accumulate(Dot32(Low(q3), xq + 192), Vector512.Create(f[6]), acc0);
+            acc1 = Accumulate(Dot32(High(q3), xq + 224), Vector512.Create(f[7]), acc1);
         }
         return Vector512.Sum(acc0 + acc1) - Vector256.Sum(mins);
     }
@@ -113,36 +116,38 @@ internal static unsafe class GgmlAvx512Kernels
         Int16Activations x0 = x[0], x1 = x[1], x2 = T.Count > 2 ? x[2] : x0, x3 = T.Count > 3 ? x[3] : x0;
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         Vector256<float> m0 = default, m1 = default, m2 = default, m3 = default;
+        // Per token, the eight factors of the current super-block.
+        float* f = stackalloc float[32];
         for (int s = 0; s < superBlocks; s++)
         {
             byte* block = row + s * 144;
             GgmlBits.PrefetchAhead(block, 144);
             var (scales, minimums) = GgmlAvx2Kernels.SubBlockScales(block);
-            var f0 = Factors(scales, minimums, x0, s, ref m0);
-            var f1 = Factors(scales, minimums, x1, s, ref m1);
-            var f2 = T.Count > 2 ? Factors(scales, minimums, x2, s, ref m2) : default;
-            var f3 = T.Count > 3 ? Factors(scales, minimums, x3, s, ref m3) : default;
+            Factors(scales, minimums, x0, s, f, ref m0);
+            Factors(scales, minimums, x1, s, f + 8, ref m1);
+            if (T.Count > 2) Factors(scales, minimums, x2, s, f + 16, ref m2);
+            if (T.Count > 3) Factors(scales, minimums, x3, s, f + 24, ref m3);
             long offset = s * 256;
-            // Unrolled so the factor permutes take constant vectors.
+            // Unrolled so every offset is a constant.
             for (int j = 0; j < 8; j += 2)
             {
                 var q = Avx.LoadVector256(block + 16 + j * 16);
                 var low = Avx512BW.ConvertToVector512Int16(Low(q));
                 var high = Avx512BW.ConvertToVector512Int16(High(q));
                 long at = offset + j * 32;
-                a0 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x0.Values + at)), Lane(f0, j), a0);
-                b0 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x0.Values + at + 32)), Lane(f0, j + 1), b0);
-                a1 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x1.Values + at)), Lane(f1, j), a1);
-                b1 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x1.Values + at + 32)), Lane(f1, j + 1), b1);
+                a0 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x0.Values + at)), Vector512.Create(f[0 + j]), a0);
+                b0 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x0.Values + at + 32)), Vector512.Create(f[0 + j + 1]), b0);
+                a1 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x1.Values + at)), Vector512.Create(f[8 + j]), a1);
+                b1 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x1.Values + at + 32)), Vector512.Create(f[8 + j + 1]), b1);
                 if (T.Count > 2)
                 {
-                    a2 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x2.Values + at)), Lane(f2, j), a2);
-                    b2 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x2.Values + at + 32)), Lane(f2, j + 1), b2);
+                    a2 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x2.Values + at)), Vector512.Create(f[16 + j]), a2);
+                    b2 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x2.Values + at + 32)), Vector512.Create(f[16 + j + 1]), b2);
                 }
                 if (T.Count > 3)
                 {
-                    a3 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x3.Values + at)), Lane(f3, j), a3);
-                    b3 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x3.Values + at + 32)), Lane(f3, j + 1), b3);
+                    a3 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x3.Values + at)), Vector512.Create(f[24 + j]), a3);
+                    b3 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x3.Values + at + 32)), Vector512.Create(f[24 + j + 1]), b3);
                 }
             }
         }
@@ -152,12 +157,12 @@ internal static unsafe class GgmlAvx512Kernels
         if (T.Count > 3) results[3] = Vector512.Sum(a3 + b3) - Vector256.Sum(m3);
     }
 
-    /// <summary>One token's factors for super-block s (as <see cref="GgmlAvx2Kernels.SubBlockFactors"/>), its minimums' share added to <paramref name="mins"/>.</summary>
+    /// <summary>One token's factors for super-block s (as <see cref="GgmlAvx2Kernels.SubBlockFactors"/>) into <paramref name="factors"/>, its minimums' share added to <paramref name="mins"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Factors(Vector256<float> scales, Vector256<float> minimums, Int16Activations x, int s, ref Vector256<float> mins)
+    private static void Factors(Vector256<float> scales, Vector256<float> minimums, Int16Activations x, int s, float* factors, ref Vector256<float> mins)
     {
         mins = Fma.MultiplyAdd(minimums, Avx.LoadVector256(x.Sums + s * 8), mins);
-        return Vector512.Create(Avx.Multiply(scales, Avx.LoadVector256(x.Scales + s * 8)), default(Vector256<float>));
+        Avx.Store(factors, Avx.Multiply(scales, Avx.LoadVector256(x.Scales + s * 8)));
     }
 
     public static float DotQ5_K(byte* row, int superBlocks, Int16Activations x)
@@ -166,11 +171,12 @@ internal static unsafe class GgmlAvx512Kernels
         Vector512<float> acc0 = default, acc1 = default;
         Vector256<float> mins = default;
         short* xq = x.Values;
+        float* f = stackalloc float[8];
         for (int s = 0; s < superBlocks; s++, xq += 256)
         {
             byte* block = row + s * 176;
             GgmlBits.PrefetchAhead(block, 176);
-            var f = Vector512.Create(GgmlAvx2Kernels.SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins), default(Vector256<float>));
+            Avx.Store(f, GgmlAvx2Kernels.SubBlockFactors(block, x.Scales + s * 8, x.Sums + s * 8, ref mins));
             var h = Avx.LoadVector256(block + 16);
             for (int j = 0; j < 8; j += 2)
             {
@@ -180,8 +186,8 @@ internal static unsafe class GgmlAvx512Kernels
                 h = Avx2.ShiftRightLogical(h.AsUInt16(), 1).AsByte();
                 var c = Avx2.Or(High(q), Fifth(h, bit));
                 h = Avx2.ShiftRightLogical(h.AsUInt16(), 1).AsByte();
-                acc0 = Accumulate(Dot32(a, xq + j * 32), Lane(f, j), acc0);
-                acc1 = Accumulate(Dot32(c, xq + j * 32 + 32), Lane(f, j + 1), acc1);
+                acc0 = Accumulate(Dot32(a, xq + j * 32), Vector512.Create(f[j]), acc0);
+                acc1 = Accumulate(Dot32(c, xq + j * 32 + 32), Vector512.Create(f[j + 1]), acc1);
             }
         }
         return Vector512.Sum(acc0 + acc1) - Vector256.Sum(mins);
