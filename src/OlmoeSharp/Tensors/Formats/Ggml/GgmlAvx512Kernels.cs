@@ -135,8 +135,8 @@ internal static unsafe class GgmlAvx512Kernels
                 var low = Avx512BW.ConvertToVector512Int16(Low(q));
                 var high = Avx512BW.ConvertToVector512Int16(High(q));
                 long at = offset + j * 32;
-                a0 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x0.Values + at)), Vector512.Create(f[0 + j]), a0);
-                b0 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x0.Values + at + 32)), Vector512.Create(f[0 + j + 1]), b0);
+                a0 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x0.Values + at)), Vector512.Create(f[j]), a0);
+                b0 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x0.Values + at + 32)), Vector512.Create(f[j + 1]), b0);
                 a1 = Accumulate(Avx512BW.MultiplyAddAdjacent(low, Vector512.Load(x1.Values + at)), Vector512.Create(f[8 + j]), a1);
                 b1 = Accumulate(Avx512BW.MultiplyAddAdjacent(high, Vector512.Load(x1.Values + at + 32)), Vector512.Create(f[8 + j + 1]), b1);
                 if (T.Count > 2)
