@@ -141,10 +141,13 @@ internal static unsafe class GgmlAvx2Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static (Vector256<float> Scales, Vector256<float> Minimums) SubBlockScales(byte* block)
     {
-        var both = KQuantScales.Unpack(block + 4);
+        var head = Sse2.LoadVector128(block).AsUInt32();
+        var both = KQuantScales.Unpack(head);
         var scales = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(both));
         var minimums = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(Sse2.ShiftRightLogical128BitLane(both, 8)));
-        return (Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block)), scales), Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block + 2)), minimums));
+        // d and dmin widened together in lanes 0 and 1, in vector registers: the two scalar widenings cost more than the rest.
+        var halves = GgmlBits.ExactHalves(Avx2.ConvertToVector256Int32(head.AsUInt16()));
+        return (Avx.Multiply(Avx2.BroadcastScalarToVector256(halves.GetLower()), scales), Avx.Multiply(Avx2.PermuteVar8x32(halves, Vector256.Create(1)), minimums));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -285,29 +288,38 @@ internal static unsafe class GgmlAvx2Kernels
     public static float DotQ6_K(byte* row, int superBlocks, Int16Activations x)
     {
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
+        short* scales = stackalloc short[16];
         for (int s = 0; s < superBlocks; s++)
         {
             byte* block = row + s * 210;
             GgmlBits.PrefetchAhead(block, 210);
             short* xq = x.Values + s * 256;
             var f = Avx.Multiply(Vector256.Create(GgmlBits.ExactHalf(block + 208)), Avx.LoadVector256(x.Scales + s * 8));
+            Q6Scales(block, scales);
             // Unrolled so every index is a constant: no branches, and the factor permutes take constant vectors.
-            Q6Half(block, xq, f, 0, ref acc0, ref acc1);
-            Q6Half(block, xq, f, 1, ref acc0, ref acc1);
+            Q6Half(block, xq, scales, f, 0, ref acc0, ref acc1);
+            Q6Half(block, xq, scales, f, 1, ref acc0, ref acc1);
         }
         return Sum(Avx.Add(acc0, acc1));
     }
 
     /// <summary>Half <paramref name="half"/> (128 values) of a Q6_K super-block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Q6Half(byte* block, short* xq, Vector256<float> f, int half, ref Vector256<float> acc0, ref Vector256<float> acc1)
+    private static void Q6Half(byte* block, short* xq, short* scales, Vector256<float> f, int half, ref Vector256<float> acc0, ref Vector256<float> acc1)
     {
         var (q0, q1, q2, q3) = Q6Quants(block, half);
-        acc0 = Q6Group(q0, block, xq, f, half * 4, acc0);
-        acc1 = Q6Group(q1, block, xq, f, half * 4 + 1, acc1);
-        acc0 = Q6Group(q2, block, xq, f, half * 4 + 2, acc0);
-        acc1 = Q6Group(q3, block, xq, f, half * 4 + 3, acc1);
+        acc0 = Q6Group(q0, xq, scales, f, half * 4, acc0);
+        acc1 = Q6Group(q1, xq, scales, f, half * 4 + 1, acc1);
+        acc0 = Q6Group(q2, xq, scales, f, half * 4 + 2, acc0);
+        acc1 = Q6Group(q3, xq, scales, f, half * 4 + 3, acc1);
     }
+
+    /// <summary>
+    /// A Q6_K super-block's sixteen 8-bit scales sign-extended to int16 into <paramref name="scales"/>, whence each is
+    /// broadcast as a load (<c>vpbroadcastw</c> from memory); sign-extending each from its byte took three instructions.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6Scales(byte* block, short* scales) => Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(block + 192))).Store(scales);
 
     /// <summary>
     /// The 128 six-bit quants (0–63) of half <paramref name="half"/> of a Q6_K super-block as four vectors, values
@@ -353,10 +365,12 @@ internal static unsafe class GgmlAvx2Kernels
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
         // Per token, the eight factors d·(x's block scale) of the current super-block, broadcast from here.
         float* factors = stackalloc float[32];
+        short* scales = stackalloc short[16];
         for (int s = 0; s < superBlocks; s++)
         {
             byte* block = row + s * 210;
             GgmlBits.PrefetchAhead(block, 210);
+            Q6Scales(block, scales);
             var d = Vector256.Create(GgmlBits.ExactHalf(block + 208));
             Avx.Multiply(d, Avx.LoadVector256(x0.Scales + s * 8)).Store(factors);
             Avx.Multiply(d, Avx.LoadVector256(x1.Scales + s * 8)).Store(factors + 8);
@@ -366,10 +380,10 @@ internal static unsafe class GgmlAvx2Kernels
             for (int half = 0; half < 2; half++)
             {
                 var (q0, q1, q2, q3) = Q6Quants(block, half);
-                Q6GroupTokens<T>(q0, block, v0, v1, v2, v3, factors, half * 4, ref a0, ref a1, ref a2, ref a3);
-                Q6GroupTokens<T>(q1, block, v0, v1, v2, v3, factors, half * 4 + 1, ref b0, ref b1, ref b2, ref b3);
-                Q6GroupTokens<T>(q2, block, v0, v1, v2, v3, factors, half * 4 + 2, ref a0, ref a1, ref a2, ref a3);
-                Q6GroupTokens<T>(q3, block, v0, v1, v2, v3, factors, half * 4 + 3, ref b0, ref b1, ref b2, ref b3);
+                Q6GroupTokens<T>(q0, scales, v0, v1, v2, v3, factors, half * 4, ref a0, ref a1, ref a2, ref a3);
+                Q6GroupTokens<T>(q1, scales, v0, v1, v2, v3, factors, half * 4 + 1, ref b0, ref b1, ref b2, ref b3);
+                Q6GroupTokens<T>(q2, scales, v0, v1, v2, v3, factors, half * 4 + 2, ref a0, ref a1, ref a2, ref a3);
+                Q6GroupTokens<T>(q3, scales, v0, v1, v2, v3, factors, half * 4 + 3, ref b0, ref b1, ref b2, ref b3);
             }
         }
         results[0] = Sum(Avx.Add(a0, b0));
@@ -380,10 +394,10 @@ internal static unsafe class GgmlAvx2Kernels
 
     /// <summary><see cref="Q6Group"/> for every token: token t's products with the 32 quants into a_t.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Q6GroupTokens<T>(Vector256<byte> q, byte* block, short* x0, short* x1, short* x2, short* x3, float* factors, int block32,
+    private static void Q6GroupTokens<T>(Vector256<byte> q, short* scales, short* x0, short* x1, short* x2, short* x3, float* factors, int block32,
         ref Vector256<float> a0, ref Vector256<float> a1, ref Vector256<float> a2, ref Vector256<float> a3) where T : struct, ITokenCount
     {
-        var (w0, w1) = Q6Weights(q, block, block32);
+        var (w0, w1) = Q6Weights(q, scales, block32);
         int at = block32 * 32;
         a0 = Q6Token(w0, w1, x0 + at, factors[block32], a0);
         a1 = Q6Token(w0, w1, x1 + at, factors[8 + block32], a1);
@@ -398,14 +412,16 @@ internal static unsafe class GgmlAvx2Kernels
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Vector256.Create(factor), acc);
     }
 
-    /// <summary>The 32 quants of block <paramref name="block32"/> as int16 weights (q − 32)·scale, one vector per 16-value sub-block.</summary>
+    /// <summary>
+    /// The 32 quants of block <paramref name="block32"/> as int16 weights (q − 32)·scale, one vector per 16-value
+    /// sub-block; 32 is taken off the bytes, once for both halves, and they are then widened with their signs.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<short>, Vector256<short>) Q6Weights(Vector256<byte> q, byte* block, int block32)
+    private static (Vector256<short>, Vector256<short>) Q6Weights(Vector256<byte> q, short* scales, int block32)
     {
-        var offset = Vector256.Create((short)32);
-        sbyte* scales = (sbyte*)(block + 192);
-        return (Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetLower()), offset), Vector256.Create((short)scales[2 * block32])),
-                Avx2.MultiplyLow(Avx2.Subtract(Avx2.ConvertToVector256Int16(q.GetUpper()), offset), Vector256.Create((short)scales[2 * block32 + 1])));
+        var centred = Avx2.Subtract(q, Vector256.Create((byte)32)).AsSByte();
+        return (Avx2.MultiplyLow(Avx2.ConvertToVector256Int16(centred.GetLower()), Vector256.Create(scales[2 * block32])),
+                Avx2.MultiplyLow(Avx2.ConvertToVector256Int16(centred.GetUpper()), Vector256.Create(scales[2 * block32 + 1])));
     }
 
     /// <summary>
@@ -413,10 +429,10 @@ internal static unsafe class GgmlAvx2Kernels
     /// is one sub-block, whose int16 weights (q − 32) are multiplied by its scale first (|q − 32|·|scale| ≤ 4096 fits).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q6Group(Vector256<byte> q, byte* block, short* xq, Vector256<float> f, int block32, Vector256<float> acc)
+    private static Vector256<float> Q6Group(Vector256<byte> q, short* xq, short* scales, Vector256<float> f, int block32, Vector256<float> acc)
     {
         short* x0 = xq + block32 * 32;
-        var (w0, w1) = Q6Weights(q, block, block32);
+        var (w0, w1) = Q6Weights(q, scales, block32);
         var dot = Avx2.Add(Avx2.MultiplyAddAdjacent(w0, Avx.LoadVector256(x0)), Avx2.MultiplyAddAdjacent(w1, Avx.LoadVector256(x0 + 16)));
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(dot), Lane(f, block32), acc);
     }
