@@ -153,12 +153,12 @@ public sealed class OlmoeModel : IDisposable
             }
             else
             {
-                var encoder = WeightFormats.PackedBf16;
                 var matrices = weights.ProjectionMatrices();
+                var encoder = WeightFormats.LosslessEncoderFor(matrices);
                 long packedBytes = matrices.Where(m => encoder.CanEncode(m)).Sum(m => encoder.EncodedBytes(m, EncodedWeights.Alignment));
                 (residency, choice) = ResidencyResolver.Resolve(options.Residency, encoder.HasVectorDecoder, encoder.DecoderName, packedBytes,
                     options.Residency == WeightResidency.Auto ? ResidencyResolver.AvailableMemory() : null,
-                    options.MeasurePackedSpeed ? MeasureSpeedup(options.Residency, encoder, matrices) : null);
+                    options.MeasurePackedSpeed ? MeasureSpeedup(options.Residency, encoder, matrices) : null, encoder.Encoding, encoder.SourceName);
                 if (residency == WeightResidency.Preloaded && files is Loading.Gguf.GgufCheckpoint)
                     (residency, choice) = (WeightResidency.Mapped, "mapped instead of preloaded: a GGUF file is always mapped (preloading copies safetensors files)");
                 else if (options.Residency == WeightResidency.Auto && packedBytes == 0 && files is Loading.Gguf.GgufCheckpoint)

@@ -22,13 +22,15 @@ internal static class ResidencyResolver
     /// <param name="decoderName">That decoder's name, for the reason.</param>
     /// <param name="packedBytes">Bytes of the packed copy (0 when no matrix can be packed).</param>
     /// <param name="availableBytes">Memory available to the process, or null when unknown.</param>
-    /// <param name="speedup">The packed mat-vec's measured speed over bf16's, or null when not measured.</param>
+    /// <param name="speedup">The packed mat-vec's measured speed over the stored format's, or null when not measured.</param>
+    /// <param name="encoding">What packing does to these matrices, for the reason.</param>
+    /// <param name="stored">The stored format packing encodes, for the reason.</param>
     /// <returns>The residency to load with (never Auto) and a one-line reason.</returns>
     public static (WeightResidency Residency, string Reason) Resolve(WeightResidency requested, bool hasVectorDecoder, string decoderName,
-        long packedBytes, long? availableBytes, double? speedup)
+        long packedBytes, long? availableBytes, double? speedup, string encoding = "12.5 bits per weight", string stored = "bf16")
     {
         string packedSize = $"{packedBytes / 1e9:F1} GB";
-        string measured = speedup is double r ? $", its mat-vec measured {r:F2}× bf16's speed here" : "";
+        string measured = speedup is double r ? $", its mat-vec measured {r:F2}× {stored}'s speed here" : "";
         switch (requested)
         {
             case WeightResidency.Mapped:
@@ -36,22 +38,22 @@ internal static class ResidencyResolver
             case WeightResidency.Preloaded:
                 return (WeightResidency.Preloaded, "preloaded: as requested");
             case WeightResidency.Packed when packedBytes == 0:
-                return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (not bf16, or rows not a multiple of 128)");
+                return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K ones of a multiple of 16 rows)");
             case WeightResidency.Packed when !hasVectorDecoder:
                 return (WeightResidency.Mapped, "mapped instead of packed: packed weights have no vector decoder on this CPU, so packing would make decoding slower");
             case WeightResidency.Packed when speedup < MinimumSpeedup:
-                return (WeightResidency.Mapped, $"mapped instead of packed: the {decoderName} packed mat-vec measured only {speedup:F2}× bf16's speed on this CPU, so packed weights would decode slower");
+                return (WeightResidency.Mapped, $"mapped instead of packed: the {decoderName} packed mat-vec measured only {speedup:F2}× {stored}'s speed on this CPU, so packed weights would decode slower");
             case WeightResidency.Packed:
                 return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder{measured})");
         }
-        if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (not bf16, or rows not a multiple of 128)");
+        if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K ones of a multiple of 16 rows)");
         if (!hasVectorDecoder) return (WeightResidency.Mapped, "auto → mapped: packed weights have no vector decoder on this CPU");
         if (speedup < MinimumSpeedup)
-            return (WeightResidency.Mapped, $"auto → mapped: the {decoderName} packed mat-vec measured only {speedup:F2}× bf16's speed on this CPU, so packed weights would decode slower");
+            return (WeightResidency.Mapped, $"auto → mapped: the {decoderName} packed mat-vec measured only {speedup:F2}× {stored}'s speed on this CPU, so packed weights would decode slower");
         if (availableBytes is long available && packedBytes + Headroom > available)
             return (WeightResidency.Mapped, $"auto → mapped: the {packedSize} packed copy would not fit in the {available / 1e9:F1} GB available with {Headroom / 1e9:F1} GB to spare");
         string room = availableBytes is long a ? $", fits in {a / 1e9:F1} GB available" : "";
-        return (WeightResidency.Packed, $"auto → packed: 12.5 bits per weight, {decoderName} decoder{measured}, {packedSize}{room}");
+        return (WeightResidency.Packed, $"auto → packed: {encoding}, {decoderName} decoder{measured}, {packedSize}{room}");
     }
 
     /// <summary>True for the residencies that quantize at load.</summary>

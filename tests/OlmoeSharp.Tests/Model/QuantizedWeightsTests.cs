@@ -20,7 +20,8 @@ public sealed class QuantizedWeightsTests(QuantizableModelFixture model) : IClas
         string path = dir.File("model.gguf");
         GgufExport.Write(model.Directory, path, new GgufExportOptions { FileType = fileType });
         using var atLoad = OlmoeModel.Load(model.Directory, new ModelLoadOptions { Residency = residency });
-        using var fromFile = OlmoeModel.Load(path);
+        // The file as stored (auto would re-lay its Q4_K matrices for the mat-vec: the same values, summed in another order).
+        using var fromFile = OlmoeModel.Load(path, new ModelLoadOptions { Residency = WeightResidency.Mapped });
         Assert.Equal(residency, atLoad.Residency);
         Assert.StartsWith($"{residency.ToString().ToLowerInvariant()}: as requested", atLoad.ResidencyChoice);
         Assert.Equal(fromFile.BytesPerDecodedToken, atLoad.BytesPerDecodedToken);

@@ -18,6 +18,12 @@ internal abstract unsafe class WeightEncoder
     /// <summary>The decoder the encoded format uses here ("avx2", say), for reports.</summary>
     public abstract string DecoderName { get; }
 
+    /// <summary>What the encoding is, for reports ("12.5 bits per weight").</summary>
+    public abstract string Encoding { get; }
+
+    /// <summary>The stored format it encodes ("bf16"), for reports.</summary>
+    public abstract string SourceName { get; }
+
     /// <summary>True when <paramref name="source"/> can be encoded; others are served as stored.</summary>
     public abstract bool CanEncode(in WeightMatrix source);
 

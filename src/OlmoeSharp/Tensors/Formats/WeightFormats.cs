@@ -21,4 +21,17 @@ internal static class WeightFormats
 
     /// <summary>Lossless 12.5-bit re-encoding of bf16 matrices (<see cref="PackedBf16"/>).</summary>
     public static WeightEncoder PackedBf16 => PackedBf16Encoder.Instance;
+
+    /// <summary>
+    /// The lossless re-encoding that <see cref="WeightResidency.Packed"/> applies to these matrices: of packed
+    /// bf16 and interleaved Q4_K, the one that takes the most of their bytes (packed bf16 when neither takes any).
+    /// </summary>
+    public static WeightEncoder LosslessEncoderFor(IReadOnlyList<WeightMatrix> matrices)
+    {
+        WeightEncoder[] encoders = [PackedBf16, Q4_KInterleaved];
+        return encoders.MaxBy(e => matrices.Where(m => e.CanEncode(m)).Sum(m => m.SizeInBytes))!;
+    }
+
+    /// <summary>Q4_K matrices re-laid sixteen rows at a time for the mat-vec (<see cref="Formats.Q4_KInterleaved"/>), the same values.</summary>
+    public static WeightEncoder Q4_KInterleaved => Q4_KInterleavedEncoder.Instance;
 }

@@ -27,7 +27,7 @@ internal static unsafe class GgmlAvx2Dequantizer
 
     /// <summary>destination[0..16) = d·w − m for 16 unsigned quants (the K-quants with minimums).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreScaled(Vector128<byte> w, float d, float m, float* destination)
+    internal static void StoreScaled(Vector128<byte> w, float d, float m, float* destination)
     {
         if (Avx512F.IsSupported)
         {

@@ -153,6 +153,7 @@ internal static unsafe class GgmlAvx2Kernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Lane(Vector256<float> v, int i) => Avx2.PermuteVar8x32(v, Vector256.Create(i));
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it against the interleaved kernel
     public static float DotQ4_K(byte* row, int superBlocks, Int16Activations x)
     {
         Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero, mins = Vector256<float>.Zero;

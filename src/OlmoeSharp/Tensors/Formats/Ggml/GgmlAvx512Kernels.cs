@@ -83,6 +83,7 @@ internal static unsafe class GgmlAvx512Kernels
         return Vector512.Sum(acc0 + acc1) + tail;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it against the interleaved kernel
     public static float DotQ4_K(byte* row, int superBlocks, Int16Activations x)
     {
         Vector512<float> acc0 = default, acc1 = default;

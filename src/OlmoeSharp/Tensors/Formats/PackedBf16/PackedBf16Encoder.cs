@@ -13,6 +13,10 @@ internal sealed unsafe class PackedBf16Encoder : WeightEncoder
 
     public override string DecoderName => PackedBf16Kernels.DecoderName;
 
+    public override string Encoding => "12.5 bits per weight";
+
+    public override string SourceName => "bf16";
+
     public override bool CanEncode(in WeightMatrix source) => source.Format == Bf16Format.Instance && PackedBf16.CanPack(source.Cols);
 
     public override long EncodedBytes(in WeightMatrix source, int alignment) =>

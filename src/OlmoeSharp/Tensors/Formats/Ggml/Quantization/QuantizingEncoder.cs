@@ -34,6 +34,10 @@ internal sealed unsafe class QuantizingEncoder : WeightEncoder
 
     public override string DecoderName => Target.Name;
 
+    public override string Encoding => $"quantized to {Target.Name}";
+
+    public override string SourceName => "bf16, f16 or f32";
+
     public override bool CanEncode(in WeightMatrix source) =>
         source.Format is Bf16Format or F16Format or F32Format && source.Format != Target && Target.CanStore(source.Cols);
 
