@@ -8,6 +8,8 @@
 # With a quantized type (q8_0, q4_0, q4_k_m, …) both engines run the same GGUF file of that type, quantized from the
 # bf16 export by llama.cpp's own quantizer, each run right after the other with that file cached and the bf16 files
 # evicted; the bandwidth ceiling printed is the streaming read rate over the bytes OlmoeSharp reads per token.
+# OlmoeSharp runs the file mapped as stored and packed (--weights packed: its Q4_K and Q6_K matrices re-laid sixteen
+# rows at a time at load; other types stay as stored).
 #   usage: [DOTNET_EnableAVX512=0] benchmarks/side-by-side.sh [rounds] [bf16|TYPE]   (makes missing files)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,7 +34,9 @@ if [ "$type" != bf16 ]; then
   evict "$gguf" "$model"/*.safetensors
   for round in $(seq 1 "$rounds"); do
     reload "$quantized"
-    echo "round $round olmoesharp $type 128+64: $($olmoe bench --model "$quantized" --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
+    for weights in mapped packed; do
+      echo "round $round olmoesharp $type $weights 128+64: $($olmoe bench --model "$quantized" --weights $weights --no-probe --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
+    done
     echo "round $round llama.cpp $type 128+64:  $($llama bench --gguf "$quantized" --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
   done
   exit 0

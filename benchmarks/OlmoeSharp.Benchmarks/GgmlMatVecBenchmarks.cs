@@ -11,8 +11,8 @@ namespace OlmoeSharp.Benchmarks;
 /// quantized matrix copied to 64 places, streamed one after another from huge-page memory (<see cref="Streamed"/>:
 /// far more than the caches hold, as in the model) or the first copy 64 times (<see cref="InCache"/>: the kernel's own
 /// speed). Weights/s = 64 × 2048 × 2048 / time; bytes/s = that × the type's bytes per weight. With
-/// <see cref="Interleaved"/>, the matrices are first re-encoded as <c>--weights packed</c> loads them (Q4_K: sixteen
-/// rows at a time); types without such an encoding run as stored.
+/// <see cref="Interleaved"/>, the matrices are first re-encoded as <c>--weights packed</c> loads them (Q4_K and Q6_K:
+/// sixteen rows at a time); types without such an encoding run as stored.
 /// </summary>
 [MemoryDiagnoser]
 public unsafe class GgmlMatVecBenchmarks
@@ -38,7 +38,7 @@ public unsafe class GgmlMatVecBenchmarks
         _memory = GgmlBenchmarkMatrix.Allocate(Type, Rows, Cols, Matrices, out var first);
         long bytes = first.Format.RowBytes(Cols) * Rows;
         _matrices = Enumerable.Range(0, Matrices).Select(m => new WeightMatrix(first.Format, _memory + m * bytes, Rows, Cols)).ToArray();
-        var encoder = Tensors.Formats.WeightFormats.Q4_KInterleaved;
+        var encoder = Tensors.Formats.WeightFormats.Interleaving;
         if (Interleaved && encoder.CanEncode(first))
         {
             // Encoded in place, one copy after another: the x16 layout is larger, so into memory of its own.

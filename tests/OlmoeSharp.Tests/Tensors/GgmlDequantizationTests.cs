@@ -214,7 +214,7 @@ public sealed unsafe class GgmlDequantizationTests
     }
 
     /// <summary>|<paramref name="actual"/> − dequantized row <paramref name="r"/> · x| within 1e-5 of the sum of the products' magnitudes (summation order alone).</summary>
-    private static void AssertRowTimes(in WeightMatrix w, int r, float[] x, float actual, string what)
+    internal static void AssertRowTimes(in WeightMatrix w, int r, float[] x, float actual, string what)
     {
         var row = new float[w.Cols];
         MatVec.WidenRow(w, r, row);

@@ -24,14 +24,14 @@ internal static class WeightFormats
 
     /// <summary>
     /// The lossless re-encoding that <see cref="WeightResidency.Packed"/> applies to these matrices: of packed
-    /// bf16 and interleaved Q4_K, the one that takes the most of their bytes (packed bf16 when neither takes any).
+    /// bf16 and interleaved K-quants, the one that takes the most of their bytes (packed bf16 when neither takes any).
     /// </summary>
     public static WeightEncoder LosslessEncoderFor(IReadOnlyList<WeightMatrix> matrices)
     {
-        WeightEncoder[] encoders = [PackedBf16, Q4_KInterleaved];
+        WeightEncoder[] encoders = [PackedBf16, Interleaving];
         return encoders.MaxBy(e => matrices.Where(m => e.CanEncode(m)).Sum(m => m.SizeInBytes))!;
     }
 
-    /// <summary>Q4_K matrices re-laid sixteen rows at a time for the mat-vec (<see cref="Formats.Q4_KInterleaved"/>), the same values.</summary>
-    public static WeightEncoder Q4_KInterleaved => Q4_KInterleavedEncoder.Instance;
+    /// <summary>Q4_K and Q6_K matrices re-laid sixteen rows at a time for the mat-vec (<see cref="InterleavedFormat"/>), the same values.</summary>
+    public static WeightEncoder Interleaving => InterleavingEncoder.Instance;
 }

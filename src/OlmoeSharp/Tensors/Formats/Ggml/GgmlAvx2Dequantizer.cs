@@ -42,7 +42,7 @@ internal static unsafe class GgmlAvx2Dequantizer
 
     /// <summary>destination[0..16) = w·d for 16 signed quants.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreScaled(Vector128<sbyte> w, float d, float* destination)
+    internal static void StoreScaled(Vector128<sbyte> w, float d, float* destination)
     {
         if (Avx512F.IsSupported)
         {

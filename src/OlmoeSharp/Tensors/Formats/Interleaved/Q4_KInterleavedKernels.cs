@@ -14,17 +14,11 @@ namespace OlmoeSharp.Tensors.Formats;
 /// </summary>
 internal static unsafe class Q4_KInterleavedKernels
 {
-    /// <summary>Whether a vector kernel runs on this CPU (AVX-512BW, or AVX2 with FMA).</summary>
-    public static bool HasVectorKernel => Avx512BW.IsSupported || (Avx2.IsSupported && Fma.IsSupported);
-
-    public static string KernelName => Avx512BW.IsSupported ? "avx512" : HasVectorKernel ? "avx2" : "scalar";
-
-    /// <summary>results[0..16) = the group's 16 rows · x.</summary>
+    /// <summary>results[0..16) = the group's 16 rows · x (AVX-512BW, or AVX2 with FMA).</summary>
     public static void DotGroup(byte* group, int superBlocks, Int16Activations x, float* results)
     {
         if (Avx512BW.IsSupported) Dot512(group, superBlocks, x).Store(results);
-        else if (HasVectorKernel) Dot256(group, superBlocks, x, results);
-        else DotScalar(group, superBlocks, x, results);
+        else Dot256(group, superBlocks, x, results);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised from the first call: the load-time probe (EncodingProbe) times it
@@ -35,7 +29,7 @@ internal static unsafe class Q4_KInterleavedKernels
         float* xd = x.Scales, xs = x.Sums;
         for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes, xq += 256, xd += 8, xs += 8)
         {
-            Prefetch(group);
+            InterleavedKernels.Prefetch(group, GroupBlockBytes);
             var d = Vector512.Load((float*)group);
             var dmin = Vector512.Load((float*)(group + DminOffset));
             for (int j = 0; j < 8; j++)
@@ -55,21 +49,6 @@ internal static unsafe class Q4_KInterleavedKernels
         return acc - mins;
     }
 
-    /// <summary>
-    /// Fetches into L2 the super-block <see cref="PrefetchBlocks"/> ahead. This kernel computes fast enough that memory
-    /// is its limit, and the row-layout kernels' prefetch (into L1, 4 KiB ahead) left the interleaved one no faster than
-    /// theirs on streamed matrices (2048 × 2048, two threads, Zen 4: 106–113 µs; 1, 2, 3, 4, 6, 8 blocks ahead into L2:
-    /// 140, 111, 96, 88–101, 100, 101 µs; the row layout 123–145).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Prefetch(byte* group)
-    {
-        byte* ahead = group + PrefetchBlocks * GroupBlockBytes;
-        for (int offset = 0; offset < GroupBlockBytes; offset += 64) Sse.Prefetch1(ahead + offset);
-    }
-
-    private const int PrefetchBlocks = 4;
-
     /// <summary>One chunk: 16 rows × columns 4c … 4c + 3 against x[4c … 4c + 3], as 16 int32 sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Chunk512(byte* chunk, short* x)
@@ -88,7 +67,7 @@ internal static unsafe class Q4_KInterleavedKernels
         float* xd = x.Scales, xs = x.Sums;
         for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes, xq += 256, xd += 8, xs += 8)
         {
-            Prefetch(group);
+            InterleavedKernels.Prefetch(group, GroupBlockBytes);
             var d0 = Avx.LoadVector256((float*)group);
             var d1 = Avx.LoadVector256((float*)group + 8);
             var dmin0 = Avx.LoadVector256((float*)(group + DminOffset));
@@ -128,24 +107,4 @@ internal static unsafe class Q4_KInterleavedKernels
     /// <summary>Eight bytes as float32.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Widen8(byte* bytes) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(bytes));
-
-    /// <summary>Without vector intrinsics: each row widened and dotted with x as the kernels see it (d·q per block of 32).</summary>
-    private static void DotScalar(byte* group, int superBlocks, Int16Activations x, float* results)
-    {
-        fixed (float* values = ThreadScratch.Row(superBlocks * SuperBlock))
-        {
-            for (int r = 0; r < GroupRows; r++)
-            {
-                WidenRow(group, r, superBlocks, values);
-                float total = 0;
-                for (int b = 0; b < superBlocks * 8; b++)
-                {
-                    float block = 0;
-                    for (int i = 0; i < 32; i++) block += values[b * 32 + i] * x.Values[b * 32 + i];
-                    total += block * x.Scales[b];
-                }
-                results[r] = total;
-            }
-        }
-    }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -23,37 +22,13 @@ namespace OlmoeSharp.Tensors.Formats;
 /// </summary>
 internal static unsafe class Q4_KInterleaved
 {
-    public const int GroupRows = 16;
-    public const int SuperBlock = 256;
+    public const int GroupRows = InterleavedFormat.GroupRows;
+    public const int SuperBlock = InterleavedFormat.SuperBlock;
     public const int GroupBlockBytes = 2432;
     public const int DminOffset = 64, ScalesOffset = 128, MinimumsOffset = 256, QuantsOffset = 384;
 
-    /// <summary>Bytes per row of the stored Q4_K super-block.</summary>
-    private const int SourceBlockBytes = 144;
-
-    public static bool CanInterleave(int rows, int cols) => rows > 0 && rows % GroupRows == 0 && cols > 0 && cols % SuperBlock == 0;
-
-    /// <summary>Bytes per row, averaged over a group: group g starts at g · 16 · RowBytes.</summary>
-    public static long RowBytes(int cols) => (long)(cols / SuperBlock) * (GroupBlockBytes / GroupRows);
-
-    /// <summary>Writes the Q4_K matrix <paramref name="source"/> (rows a multiple of 16) into <paramref name="target"/> in this layout.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs for gigabytes during one load, mostly before tiering would kick in
-    public static void Interleave(in WeightMatrix source, byte* target)
-    {
-        int superBlocks = source.Cols / SuperBlock;
-        for (int g = 0; g < source.Rows / GroupRows; g++)
-        {
-            for (int s = 0; s < superBlocks; s++)
-            {
-                byte* destination = target + ((long)g * superBlocks + s) * GroupBlockBytes;
-                for (int r = 0; r < GroupRows; r++)
-                    InterleaveRow(source.Row(g * GroupRows + r) + s * SourceBlockBytes, destination, r);
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InterleaveRow(byte* block, byte* destination, int r)
+    /// <summary>Row <paramref name="r"/> of a group's super-block at <paramref name="destination"/>, from the stored super-block at <paramref name="block"/>.</summary>
+    public static void InterleaveRow(byte* block, byte* destination, int r)
     {
         ((float*)destination)[r] = GgmlBits.ExactHalf(block);
         ((float*)(destination + DminOffset))[r] = GgmlBits.ExactHalf(block + 2);

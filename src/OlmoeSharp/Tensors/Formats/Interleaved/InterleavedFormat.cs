@@ -1,0 +1,107 @@
+namespace OlmoeSharp.Tensors.Formats;
+
+/// <summary>
+/// A ggml K-quant matrix re-laid sixteen rows at a time by <see cref="InterleavingEncoder"/> at load, so that the
+/// mat-vec holds one row per vector lane (<see cref="Q4_KInterleaved"/>, <see cref="Q6_KInterleaved"/>). Groups of
+/// rows follow one another, each its super-blocks in order; a row range that cuts a group computes the whole group and
+/// keeps its share. The values are the stored type's, so widened rows (for the GEMM and embedding lookups) are bit for
+/// bit those of the stored matrix; only the order of summation in the products differs.
+/// </summary>
+internal abstract unsafe class InterleavedFormat : WeightFormat
+{
+    public const int GroupRows = 16;
+    public const int SuperBlock = 256;
+
+    /// <summary>The stored format this one re-lays.</summary>
+    public abstract GgmlBlockFormat Source { get; }
+
+    /// <summary>Bytes of one group's super-block.</summary>
+    public abstract int GroupBlockBytes { get; }
+
+    /// <summary>results[0..16) = the 16 rows of the group at <paramref name="group"/> · x, in vector registers (<see cref="InterleavedKernels.HasVectorKernel"/>).</summary>
+    protected abstract void DotGroup(byte* group, int superBlocks, Int16Activations x, float* results);
+
+    /// <summary>Row <paramref name="r"/> (0–15) of the group at <paramref name="group"/> widened to float32, exactly as the stored type dequantizes.</summary>
+    public abstract void WidenGroupRow(byte* group, int r, int superBlocks, float* destination);
+
+    /// <summary>Writes row <paramref name="r"/> (0–15) of a group's super-block from the stored block at <paramref name="block"/> into the group's super-block at <paramref name="destination"/>.</summary>
+    protected abstract void InterleaveRow(byte* block, byte* destination, int r);
+
+    /// <summary>Re-lays <paramref name="source"/> (of <see cref="Source"/>, rows a multiple of 16) into <paramref name="target"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // runs for gigabytes during one load, mostly before tiering would kick in
+    public void Interleave(in WeightMatrix source, byte* target)
+    {
+        int superBlocks = source.Cols / SuperBlock, blockBytes = Source.BlockBytes, groupBlockBytes = GroupBlockBytes;
+        for (int g = 0; g < source.Rows / GroupRows; g++)
+        {
+            for (int s = 0; s < superBlocks; s++)
+            {
+                byte* destination = target + ((long)g * superBlocks + s) * groupBlockBytes;
+                for (int r = 0; r < GroupRows; r++) InterleaveRow(source.Row(g * GroupRows + r) + s * blockBytes, destination, r);
+            }
+        }
+    }
+
+    public bool CanInterleave(in WeightMatrix source) =>
+        source.Format == Source && source.Rows % GroupRows == 0 && source.Cols % SuperBlock == 0;
+
+    public override bool CanStore(int cols) => cols % SuperBlock == 0;
+
+    /// <summary>Bytes per row, averaged over a group: group g starts at g · 16 · RowBytes.</summary>
+    public override long RowBytes(int cols) => (long)(cols / SuperBlock) * (GroupBlockBytes / GroupRows);
+
+    /// <summary>A row is spread over its group: only whole groups, sliced before encoding, are matrices.</summary>
+    public override bool RowsAreSelfContained => false;
+
+    private static byte* Group(in WeightMatrix w, int group) => w.Data + (long)group * GroupRows * w.RowBytes;
+
+    public override void MultiplyRows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd)
+    {
+        if (rowStart >= rowEnd) return;
+        // x is quantized once per call, as the row-layout kernels do.
+        var activations = Int16Activations.Quantize(x, w.Cols);
+        MultiplyGroups(w, activations, y, rowStart, rowEnd);
+    }
+
+    /// <summary>As the row-layout K-quants: up to four tokens through the integer kernel, one token at a time.</summary>
+    public override int RowwiseTokenLimit => 4;
+
+    public override void MultiplyRowsPerToken(in WeightMatrix w, float* x, int tokens, float* y, int ldy, int rowStart, int rowEnd)
+    {
+        if (tokens > RowwiseTokenLimit) throw new NotSupportedException($"{Name} takes at most {RowwiseTokenLimit} tokens row by row.");
+        int n = w.Cols;
+        var activations = ThreadScratch.Int16ActivationSet(tokens);
+        for (int t = 0; t < tokens; t++)
+        {
+            activations[t].Fill(x + (long)t * n, n);
+            MultiplyGroups(w, activations[t], y + (long)t * ldy, rowStart, rowEnd);
+        }
+    }
+
+    private void MultiplyGroups(in WeightMatrix w, Int16Activations x, float* y, int rowStart, int rowEnd)
+    {
+        int superBlocks = w.Cols / SuperBlock;
+        bool vector = InterleavedKernels.HasVectorKernel;
+        float* group = stackalloc float[GroupRows];
+        for (int g = rowStart / GroupRows; g * GroupRows < rowEnd; g++)
+        {
+            int first = g * GroupRows;
+            if (first >= rowStart && first + GroupRows <= rowEnd)
+            {
+                Dot(vector, Group(w, g), superBlocks, x, y + first);
+                continue;
+            }
+            Dot(vector, Group(w, g), superBlocks, x, group);
+            for (int r = Math.Max(first, rowStart); r < Math.Min(first + GroupRows, rowEnd); r++) y[r] = group[r - first];
+        }
+    }
+
+    private void Dot(bool vector, byte* group, int superBlocks, Int16Activations x, float* results)
+    {
+        if (vector) DotGroup(group, superBlocks, x, results);
+        else InterleavedKernels.DotScalar(this, group, superBlocks, x, results);
+    }
+
+    public override void WidenRow(in WeightMatrix w, int row, float* destination) =>
+        WidenGroupRow(Group(w, row / GroupRows), row % GroupRows, w.Cols / SuperBlock, destination);
+}

@@ -1,0 +1,23 @@
+namespace OlmoeSharp.Tensors.Formats;
+
+/// <summary>Q6_K re-laid sixteen rows at a time: <see cref="Q6_KInterleaved"/>'s layout, <see cref="Q6_KInterleavedKernels"/>' products.</summary>
+internal sealed unsafe class Q6_KInterleavedFormat : InterleavedFormat
+{
+    public static readonly Q6_KInterleavedFormat Instance = new();
+
+    private Q6_KInterleavedFormat() { }
+
+    public override string Name => "q6_k-x16";
+
+    public override GgmlBlockFormat Source => Q6_KFormat.Instance;
+
+    public override int GroupBlockBytes => Q6_KInterleaved.GroupBlockBytes;
+
+    protected override void DotGroup(byte* group, int superBlocks, Int16Activations x, float* results) =>
+        Q6_KInterleavedKernels.DotGroup(group, superBlocks, x, results);
+
+    public override void WidenGroupRow(byte* group, int r, int superBlocks, float* destination) =>
+        Q6_KInterleaved.WidenRow(group, r, superBlocks, destination);
+
+    protected override void InterleaveRow(byte* block, byte* destination, int r) => Q6_KInterleaved.InterleaveRow(block, destination, r);
+}
