@@ -9,7 +9,7 @@ public enum ModelLoadStage
     /// <summary>Weight files are opened (or read, when preloading); progress in files.</summary>
     Weights,
 
-    /// <summary>Matrices are re-encoded at 12.5 bits per weight (<see cref="WeightResidency.Packed"/>); progress in matrices.</summary>
+    /// <summary>Matrices are re-encoded losslessly (<see cref="WeightResidency.Packed"/>: bf16 at 12.5 bits per weight, a GGUF file's K-quants re-laid); progress in matrices.</summary>
     Packing,
 
     /// <summary>Matrices are quantized (<see cref="WeightResidency.Q8_0"/> and the other quantized residencies); progress in matrices.</summary>
