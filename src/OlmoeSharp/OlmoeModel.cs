@@ -272,7 +272,7 @@ public sealed class OlmoeModel : IDisposable
     }
 
     /// <summary>
-    /// The packed mat-vec's speed over bf16's on this CPU, measured on the first packable matrix when the
+    /// The packed mat-vec's speed over the stored one's on this CPU, measured on the first packable matrix when the
     /// choice depends on it (auto, or packed to report it); null otherwise.
     /// </summary>
     private static double? MeasureSpeedup(WeightResidency requested, WeightEncoder encoder, List<WeightMatrix> matrices)

@@ -3,18 +3,19 @@ namespace OlmoeSharp.Loading;
 /// <summary>
 /// Where a model's weights end up and why: the requested <see cref="WeightResidency"/> resolved against what this
 /// CPU decodes fast and what this machine's memory holds. <see cref="WeightResidency.Auto"/> packs only when packed
-/// weights decode in vector registers here, the packed kernel was measured to compute at least as fast as the bf16
-/// one (<see cref="Tensors.Formats.EncodingProbe"/>: then decoding is bound by memory for both and fewer bytes win),
+/// weights decode in vector registers here, the packed kernel was measured to compute at least as fast as the stored
+/// one (<see cref="Tensors.Formats.EncodingProbe"/>: bf16 against packed bf16, a GGUF file's K-quants against their
+/// interleaved copies),
 /// and the packed copy plus <see cref="Headroom"/> fits in the memory available. An explicit
 /// <see cref="WeightResidency.Packed"/> is honoured whatever the memory, but served mapped where nothing can be
-/// packed or packed weights would decode slower (no vector decoder, or one measured slower than bf16's kernel).
+/// packed or packed weights would decode slower (no vector decoder, or one measured slower than the stored kernel).
 /// </summary>
 internal static class ResidencyResolver
 {
     /// <summary>Memory left over after the packed copy: activations, the KV cache of a long context, the rest of the process, the OS.</summary>
     public const long Headroom = 1_500_000_000;
 
-    /// <summary>The packed mat-vec's measured speed, relative to bf16's, from which auto packs.</summary>
+    /// <summary>The packed mat-vec's measured speed, relative to the stored one's, from which auto packs.</summary>
     public const double MinimumSpeedup = 1.0;
 
     /// <param name="requested">What the caller asked for.</param>
@@ -38,7 +39,7 @@ internal static class ResidencyResolver
             case WeightResidency.Preloaded:
                 return (WeightResidency.Preloaded, "preloaded: as requested");
             case WeightResidency.Packed when packedBytes == 0:
-                return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K ones of a multiple of 16 rows)");
+                return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K and Q6_K ones of a multiple of 16 rows)");
             case WeightResidency.Packed when !hasVectorDecoder:
                 return (WeightResidency.Mapped, "mapped instead of packed: packed weights have no vector decoder on this CPU, so packing would make decoding slower");
             case WeightResidency.Packed when speedup < MinimumSpeedup:
@@ -46,7 +47,7 @@ internal static class ResidencyResolver
             case WeightResidency.Packed:
                 return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder{measured})");
         }
-        if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K ones of a multiple of 16 rows)");
+        if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K and Q6_K ones of a multiple of 16 rows)");
         if (!hasVectorDecoder) return (WeightResidency.Mapped, "auto → mapped: packed weights have no vector decoder on this CPU");
         if (speedup < MinimumSpeedup)
             return (WeightResidency.Mapped, $"auto → mapped: the {decoderName} packed mat-vec measured only {speedup:F2}× {stored}'s speed on this CPU, so packed weights would decode slower");
