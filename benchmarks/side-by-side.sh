@@ -8,7 +8,7 @@
 # With a quantized type (q8_0, q4_0, q4_k_m, …) both engines run the same GGUF file of that type, quantized from the
 # bf16 export by llama.cpp's own quantizer, each run right after the other with that file cached and the bf16 files
 # evicted; the bandwidth ceiling printed is the streaming read rate over the bytes OlmoeSharp reads per token.
-# OlmoeSharp runs the file mapped as stored and packed (--weights packed: its Q4_K and Q6_K matrices re-laid sixteen
+# OlmoeSharp runs the file mapped as stored and packed (--weights packed: its Q4_K, Q6_K and Q4_0 matrices re-laid sixteen
 # rows at a time at load; other types stay as stored).
 #   usage: [DOTNET_EnableAVX512=0] benchmarks/side-by-side.sh [rounds] [bf16|TYPE]   (makes missing files)
 set -euo pipefail

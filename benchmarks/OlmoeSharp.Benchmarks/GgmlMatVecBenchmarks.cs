@@ -11,7 +11,7 @@ namespace OlmoeSharp.Benchmarks;
 /// quantized matrix copied to 64 places, streamed one after another from huge-page memory (<see cref="Streamed"/>:
 /// far more than the caches hold, as in the model) or the first copy 64 times (<see cref="InCache"/>: the kernel's own
 /// speed). Weights/s = 64 × 2048 × 2048 / time; bytes/s = that × the type's bytes per weight. With
-/// <see cref="Interleaved"/>, the matrices are first re-encoded as <c>--weights packed</c> loads them (Q4_K and Q6_K:
+/// <see cref="Interleaved"/>, the matrices are first re-encoded as <c>--weights packed</c> loads them (Q4_K, Q6_K and Q4_0:
 /// sixteen rows at a time); types without such an encoding run as stored.
 /// </summary>
 [MemoryDiagnoser]

@@ -21,7 +21,7 @@ internal static class CommonOptions
     {
         Description = "auto (default): packed where this CPU decodes it fast and it fits in memory, else mapped; "
             + "mapped: map the files (instant load); preloaded: copy into private huge-page memory; "
-            + "packed: re-encode bf16 losslessly at 12.5 bits per weight, or re-lay a GGUF file's Q4_K/Q6_K matrices 16 rows at a time, same values (slowest load, fastest decode); "
+            + "packed: re-encode bf16 losslessly at 12.5 bits per weight, or re-lay a GGUF file's Q4_K/Q6_K/Q4_0 matrices 16 rows at a time, same values (slowest load, fastest decode); "
             + "q8_0, q4_0, q4_k: quantize at load (lossy) as olmoe quantize --type q8_0, q4_0, q4_k_m would.",
         DefaultValueFactory = _ => WeightResidency.Auto,
     };

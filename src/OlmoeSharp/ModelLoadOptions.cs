@@ -11,7 +11,7 @@ public sealed record ModelLoadOptions
 
     /// <summary>
     /// Auto (default: packed where that is fastest and fits, else mapped), mapped (zero-copy), preloaded into private
-    /// huge-page memory, or packed there (bf16 at 12.5 bits per weight, a GGUF file's Q4_K and Q6_K matrices re-laid
+    /// huge-page memory, or packed there (bf16 at 12.5 bits per weight, a GGUF file's Q4_K, Q6_K and Q4_0 matrices re-laid
     /// sixteen rows at a time; fastest decode, slowest load) — all lossless — or,
     /// lossy and only when asked, quantized there at load as llama.cpp's Q8_0, Q4_0 or Q4_K_M files are
     /// (<see cref="WeightResidency.Q8_0"/>, <see cref="WeightResidency.Q4_0"/>, <see cref="WeightResidency.Q4_K"/>).

@@ -39,7 +39,7 @@ internal static class ResidencyResolver
             case WeightResidency.Preloaded:
                 return (WeightResidency.Preloaded, "preloaded: as requested");
             case WeightResidency.Packed when packedBytes == 0:
-                return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K and Q6_K ones of a multiple of 16 rows)");
+                return (WeightResidency.Mapped, "mapped instead of packed: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K, Q6_K and Q4_0 ones of a multiple of 16 rows)");
             case WeightResidency.Packed when !hasVectorDecoder:
                 return (WeightResidency.Mapped, "mapped instead of packed: packed weights have no vector decoder on this CPU, so packing would make decoding slower");
             case WeightResidency.Packed when speedup < MinimumSpeedup:
@@ -47,7 +47,7 @@ internal static class ResidencyResolver
             case WeightResidency.Packed:
                 return (WeightResidency.Packed, $"packed: as requested ({packedSize}, {decoderName} decoder{measured})");
         }
-        if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K and Q6_K ones of a multiple of 16 rows)");
+        if (packedBytes == 0) return (WeightResidency.Mapped, "auto → mapped: no matrix can be packed (packing takes bf16 matrices whose rows are a multiple of 128 values, and Q4_K, Q6_K and Q4_0 ones of a multiple of 16 rows)");
         if (!hasVectorDecoder) return (WeightResidency.Mapped, "auto → mapped: packed weights have no vector decoder on this CPU");
         if (speedup < MinimumSpeedup)
             return (WeightResidency.Mapped, $"auto → mapped: the {decoderName} packed mat-vec measured only {speedup:F2}× {stored}'s speed on this CPU, so packed weights would decode slower");

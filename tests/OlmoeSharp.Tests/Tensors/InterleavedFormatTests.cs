@@ -14,17 +14,17 @@ public sealed unsafe class InterleavedFormatTests
 {
     private static readonly Half[] ExtremeScales = [(Half)0, (Half)(-0.75), Half.Epsilon, (Half)6.1e-5, Half.MaxValue, (Half)(-65504)];
 
-    public static TheoryData<GgmlType, string> Types() => new() { { GgmlType.Q4_K, "q4_k-x16" }, { GgmlType.Q6_K, "q6_k-x16" } };
+    public static TheoryData<GgmlType, string> Types() => new() { { GgmlType.Q4_K, "q4_k-x16" }, { GgmlType.Q6_K, "q6_k-x16" }, { GgmlType.Q4_0, "q4_0-x16" } };
 
-    /// <summary>Where each super-block keeps its fp16 scales: Q4_K d and dmin first, Q6_K d last.</summary>
-    private static int[] HalfOffsets(GgmlType type) => type == GgmlType.Q4_K ? [0, 2] : [208];
+    /// <summary>Where each block keeps its fp16 scales: Q4_K d and dmin first, Q6_K d last, Q4_0 d first.</summary>
+    private static int[] HalfOffsets(GgmlType type) => type switch { GgmlType.Q4_K => [0, 2], GgmlType.Q6_K => [208], _ => [0] };
 
     private static GgmlBlockFormat Format(GgmlType type) => (GgmlBlockFormat)GgmlTypeLayout.Format(type);
 
     /// <summary>Random rows with modest fp16 scales, and some super-blocks with extreme ones (zero, negative, subnormal, the largest).</summary>
     private static byte[] RandomRows(GgmlType type, int rows, int cols, Random random, bool extremes)
     {
-        int blockBytes = Format(type).BlockBytes, blocks = rows * cols / 256;
+        int blockBytes = Format(type).BlockBytes, blocks = rows * cols / Format(type).BlockSize;
         var data = new byte[blocks * blockBytes];
         random.NextBytes(data);
         for (int b = 0; b < blocks; b++)
@@ -150,17 +150,20 @@ public sealed unsafe class InterleavedFormatTests
     }
 
     [Fact]
-    public void Only_q4_k_and_q6_k_matrices_of_whole_groups_are_encoded_and_encoded_ones_are_not_sliced()
+    public void Only_q4_k_q6_k_and_q4_0_matrices_of_whole_groups_are_encoded_and_encoded_ones_are_not_sliced()
     {
         var encoder = WeightFormats.Interleaving;
         Assert.True(encoder.CanEncode(new WeightMatrix(Q4_KFormat.Instance, null, 1024, 2048)));
         Assert.True(encoder.CanEncode(new WeightMatrix(Q6_KFormat.Instance, null, 2048, 1024)));
         Assert.False(encoder.CanEncode(new WeightMatrix(Q4_KFormat.Instance, null, 1000, 2048)));
         Assert.False(encoder.CanEncode(new WeightMatrix(Bf16Format.Instance, null, 1024, 2048)));
+        Assert.True(encoder.CanEncode(new WeightMatrix(Q4_0Format.Instance, null, 1024, 2048)));
+        Assert.False(encoder.CanEncode(new WeightMatrix(Q4_0Format.Instance, null, 1024, 2080)));
         Assert.False(encoder.CanEncode(new WeightMatrix(Q5_KFormat.Instance, null, 1024, 2048)));
-        // Per row and super-block: Q4_K 152 bytes (d and dmin kept as float32), Q6_K 276 (quants as bytes).
+        // Per row and 256 columns: Q4_K 152 bytes (d and dmin kept as float32), Q6_K 276 (quants as bytes), Q4_0 160.
         Assert.Equal(1024L * 8 * 152, encoder.EncodedBytes(new WeightMatrix(Q4_KFormat.Instance, null, 1024, 2048), 64));
         Assert.Equal(2048L * 4 * 276, encoder.EncodedBytes(new WeightMatrix(Q6_KFormat.Instance, null, 2048, 1024), 64));
+        Assert.Equal(1024L * 8 * 160, encoder.EncodedBytes(new WeightMatrix(Q4_0Format.Instance, null, 1024, 2048), 64));
         var encoded = new WeightMatrix(Q4_KInterleavedFormat.Instance, null, 32, 256);
         Assert.Throws<InvalidOperationException>(() => encoded.Slice(16, 16));
     }

@@ -32,6 +32,6 @@ internal static class WeightFormats
         return encoders.MaxBy(e => matrices.Where(m => e.CanEncode(m)).Sum(m => m.SizeInBytes))!;
     }
 
-    /// <summary>Q4_K and Q6_K matrices re-laid sixteen rows at a time for the mat-vec (<see cref="InterleavedFormat"/>), the same values.</summary>
+    /// <summary>Q4_K, Q6_K and Q4_0 matrices re-laid sixteen rows at a time for the mat-vec (<see cref="InterleavedFormat"/>), the same values.</summary>
     public static WeightEncoder Interleaving => InterleavingEncoder.Instance;
 }

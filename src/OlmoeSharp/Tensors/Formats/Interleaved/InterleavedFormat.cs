@@ -1,8 +1,9 @@
 namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>
-/// A ggml K-quant matrix re-laid sixteen rows at a time by <see cref="InterleavingEncoder"/> at load, so that the
-/// mat-vec holds one row per vector lane (<see cref="Q4_KInterleaved"/>, <see cref="Q6_KInterleaved"/>). Groups of
+/// A ggml block-quantized matrix re-laid sixteen rows at a time by <see cref="InterleavingEncoder"/> at load, so that
+/// the mat-vec holds one row per vector lane (<see cref="Q4_KInterleaved"/>, <see cref="Q6_KInterleaved"/>,
+/// <see cref="Q4_0Interleaved"/>); a group block is 256 columns. Groups of
 /// rows follow one another, each its super-blocks in order; a row range that cuts a group computes the whole group and
 /// keeps its share. The values are the stored type's, so widened rows (for the GEMM and embedding lookups) are bit for
 /// bit those of the stored matrix; only the order of summation in the products differs.
@@ -24,14 +25,14 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
     /// <summary>Row <paramref name="r"/> (0–15) of the group at <paramref name="group"/> widened to float32, exactly as the stored type dequantizes.</summary>
     public abstract void WidenGroupRow(byte* group, int r, int superBlocks, float* destination);
 
-    /// <summary>Writes row <paramref name="r"/> (0–15) of a group's super-block from the stored block at <paramref name="block"/> into the group's super-block at <paramref name="destination"/>.</summary>
+    /// <summary>Writes row <paramref name="r"/> (0–15) of a group's 256 columns at <paramref name="destination"/>, from the stored row's bytes of those columns at <paramref name="block"/>.</summary>
     protected abstract void InterleaveRow(byte* block, byte* destination, int r);
 
     /// <summary>Re-lays <paramref name="source"/> (of <see cref="Source"/>, rows a multiple of 16) into <paramref name="target"/>.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // runs for gigabytes during one load, mostly before tiering would kick in
     public void Interleave(in WeightMatrix source, byte* target)
     {
-        int superBlocks = source.Cols / SuperBlock, blockBytes = Source.BlockBytes, groupBlockBytes = GroupBlockBytes;
+        int superBlocks = source.Cols / SuperBlock, blockBytes = (int)Source.RowBytes(SuperBlock), groupBlockBytes = GroupBlockBytes;
         for (int g = 0; g < source.Rows / GroupRows; g++)
         {
             for (int s = 0; s < superBlocks; s++)

@@ -1,14 +1,14 @@
 namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>
-/// Re-lays the K-quant matrices of a GGUF file sixteen rows at a time (<see cref="InterleavedFormat"/>): Q4_K and
-/// Q6_K matrices whose rows are a multiple of 16; the others stay as stored.
+/// Re-lays the quantized matrices of a GGUF file sixteen rows at a time (<see cref="InterleavedFormat"/>): Q4_K,
+/// Q6_K and Q4_0 matrices whose rows are a multiple of 16 and columns of 256; the others stay as stored.
 /// </summary>
 internal sealed unsafe class InterleavingEncoder : WeightEncoder
 {
     public static readonly InterleavingEncoder Instance = new();
 
-    private static readonly InterleavedFormat[] s_formats = [Q4_KInterleavedFormat.Instance, Q6_KInterleavedFormat.Instance];
+    private static readonly InterleavedFormat[] s_formats = [Q4_KInterleavedFormat.Instance, Q6_KInterleavedFormat.Instance, Q4_0InterleavedFormat.Instance];
 
     private InterleavingEncoder() { }
 
@@ -19,7 +19,7 @@ internal sealed unsafe class InterleavingEncoder : WeightEncoder
 
     public override string DecoderName => InterleavedKernels.KernelName;
 
-    public override string Encoding => "Q4_K and Q6_K rows interleaved 16 at a time, the same values";
+    public override string Encoding => "Q4_K, Q6_K and Q4_0 rows interleaved 16 at a time, the same values";
 
     public override string SourceName => "the stored kernel";
 

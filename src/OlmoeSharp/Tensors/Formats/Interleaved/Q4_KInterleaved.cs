@@ -15,9 +15,7 @@ namespace OlmoeSharp.Tensors.Formats;
 /// <see cref="GroupBlockBytes"/>: d of the 16 rows (float32), dmin of the 16 rows (float32), for each sub-block j the
 /// 16 rows' scales (bytes), then their minimums, then per sub-block 8 chunks of 32 bytes, chunk c holding columns
 /// 4c … 4c + 3 of the sub-block: bytes 2r and 2r + 1 are row r's q[4c] | q[4c + 2] ≪ 4 and q[4c + 1] | q[4c + 3] ≪ 4.
-/// Widened to 16 bits, a chunk's low nibbles are each row's pair (q[4c], q[4c + 1]) in its 32-bit lane and its high
-/// nibbles the pair (q[4c + 2], q[4c + 3]): one <c>vpmaddwd</c> with the broadcast pair of activations each.
-/// 152 bytes per row and super-block instead of 144.
+/// (<see cref="NibbleChunks"/>). 152 bytes per row and super-block instead of 144.
 /// </para>
 /// </summary>
 internal static unsafe class Q4_KInterleaved
@@ -32,6 +30,7 @@ internal static unsafe class Q4_KInterleaved
     {
         ((float*)destination)[r] = GgmlBits.ExactHalf(block);
         ((float*)(destination + DminOffset))[r] = GgmlBits.ExactHalf(block + 2);
+        byte* quants = stackalloc byte[32];
         for (int j = 0; j < 8; j++)
         {
             var (scale, minimum) = KQuantScales.Get(block + 4, j);
@@ -40,14 +39,8 @@ internal static unsafe class Q4_KInterleaved
             // Sub-blocks 2k and 2k + 1 share 32 bytes of the stored block: low nibbles, then high.
             byte* q = block + 16 + j / 2 * 32;
             int shift = (j & 1) * 4;
-            byte* chunks = destination + QuantsOffset + j * 256 + 2 * r;
-            for (int c = 0; c < 8; c++)
-            {
-                int q0 = (q[4 * c] >> shift) & 15, q1 = (q[4 * c + 1] >> shift) & 15;
-                int q2 = (q[4 * c + 2] >> shift) & 15, q3 = (q[4 * c + 3] >> shift) & 15;
-                chunks[c * 32] = (byte)(q0 | q2 << 4);
-                chunks[c * 32 + 1] = (byte)(q1 | q3 << 4);
-            }
+            for (int l = 0; l < 32; l++) quants[l] = (byte)((q[l] >> shift) & 15);
+            NibbleChunks.Write(quants, destination + QuantsOffset + j * NibbleChunks.Bytes, r);
         }
     }
 
@@ -63,26 +56,15 @@ internal static unsafe class Q4_KInterleaved
             for (int j = 0; j < 8; j++, destination += 32)
             {
                 float scale = d * group[ScalesOffset + j * GroupRows + r], offset = min * group[MinimumsOffset + j * GroupRows + r];
-                byte* chunks = group + QuantsOffset + j * 256 + 2 * r;
+                byte* chunks = group + QuantsOffset + j * NibbleChunks.Bytes;
                 if (Avx2.IsSupported)
                 {
-                    var pairs = Vector128.Create(*(ushort*)chunks, *(ushort*)(chunks + 32), *(ushort*)(chunks + 64), *(ushort*)(chunks + 96),
-                        *(ushort*)(chunks + 128), *(ushort*)(chunks + 160), *(ushort*)(chunks + 192), *(ushort*)(chunks + 224)).AsByte();
-                    // Low nibbles are (q[4c], q[4c + 1]), high ones (q[4c + 2], q[4c + 3]): interleaved by 16-bit words, q in order.
-                    var low = GgmlBits.Low(pairs).AsUInt16();
-                    var high = GgmlBits.High(pairs).AsUInt16();
-                    GgmlAvx2Dequantizer.StoreScaled(Sse2.UnpackLow(low, high).AsByte(), scale, offset, destination);
-                    GgmlAvx2Dequantizer.StoreScaled(Sse2.UnpackHigh(low, high).AsByte(), scale, offset, destination + 16);
+                    var (first, second) = NibbleChunks.Row(chunks, r);
+                    GgmlAvx2Dequantizer.StoreScaled(first, scale, offset, destination);
+                    GgmlAvx2Dequantizer.StoreScaled(second, scale, offset, destination + 16);
                     continue;
                 }
-                for (int c = 0; c < 8; c++)
-                {
-                    int b0 = chunks[c * 32], b1 = chunks[c * 32 + 1];
-                    destination[4 * c] = scale * (b0 & 15) - offset;
-                    destination[4 * c + 1] = scale * (b1 & 15) - offset;
-                    destination[4 * c + 2] = scale * (b0 >> 4) - offset;
-                    destination[4 * c + 3] = scale * (b1 >> 4) - offset;
-                }
+                for (int l = 0; l < 32; l++) destination[l] = scale * NibbleChunks.Quant(chunks, r, l) - offset;
             }
         }
     }

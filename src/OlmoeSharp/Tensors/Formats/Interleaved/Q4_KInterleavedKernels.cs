@@ -34,12 +34,7 @@ internal static unsafe class Q4_KInterleavedKernels
             var dmin = Vector512.Load((float*)(group + DminOffset));
             for (int j = 0; j < 8; j++)
             {
-                byte* q = group + QuantsOffset + j * 256;
-                short* xj = xq + j * 32;
-                var sum = Chunk512(q, xj) + Chunk512(q + 32, xj + 4);
-                sum += Chunk512(q + 64, xj + 8) + Chunk512(q + 96, xj + 12);
-                sum += Chunk512(q + 128, xj + 16) + Chunk512(q + 160, xj + 20);
-                sum += Chunk512(q + 192, xj + 24) + Chunk512(q + 224, xj + 28);
+                var sum = NibbleChunks.Dot512(group + QuantsOffset + j * NibbleChunks.Bytes, xq + j * 32);
                 var scales = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(group + ScalesOffset + j * GroupRows)));
                 var minimums = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(group + MinimumsOffset + j * GroupRows)));
                 acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum), d * scales * Vector512.Create(xd[j]), acc);
@@ -47,15 +42,6 @@ internal static unsafe class Q4_KInterleavedKernels
             }
         }
         return acc - mins;
-    }
-
-    /// <summary>One chunk: 16 rows × columns 4c … 4c + 3 against x[4c … 4c + 3], as 16 int32 sums.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Chunk512(byte* chunk, short* x)
-    {
-        var w = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(chunk));
-        return Avx512BW.MultiplyAddAdjacent(w & Vector512.Create((short)0x0F), Vector512.Create(*(int*)x).AsInt16())
-             + Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(w, 4), Vector512.Create(*(int*)(x + 2)).AsInt16());
     }
 
     /// <summary>The 256-bit kernel: the group as two halves of eight rows, each chunk's 16 bytes per half.</summary>
@@ -74,16 +60,7 @@ internal static unsafe class Q4_KInterleavedKernels
             var dmin1 = Avx.LoadVector256((float*)(group + DminOffset) + 8);
             for (int j = 0; j < 8; j++)
             {
-                byte* q = group + QuantsOffset + j * 256;
-                short* xj = xq + j * 32;
-                Vector256<int> sum0 = default, sum1 = default;
-                for (int c = 0; c < 8; c++)
-                {
-                    var pairLow = Vector256.Create(*(int*)(xj + 4 * c)).AsInt16();
-                    var pairHigh = Vector256.Create(*(int*)(xj + 4 * c + 2)).AsInt16();
-                    sum0 += Chunk256(q + c * 32, pairLow, pairHigh);
-                    sum1 += Chunk256(q + c * 32 + 16, pairLow, pairHigh);
-                }
+                NibbleChunks.Dot256(group + QuantsOffset + j * NibbleChunks.Bytes, xq + j * 32, out var sum0, out var sum1);
                 byte* scales = group + ScalesOffset + j * GroupRows, minimums = group + MinimumsOffset + j * GroupRows;
                 var factor = Vector256.Create(xd[j]);
                 var sumOfMinimums = Vector256.Create(xs[j]);
@@ -95,13 +72,6 @@ internal static unsafe class Q4_KInterleavedKernels
         }
         (acc0 - mins0).Store(results);
         (acc1 - mins1).Store(results + 8);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> Chunk256(byte* half, Vector256<short> pairLow, Vector256<short> pairHigh)
-    {
-        var w = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(half));
-        return Avx2.MultiplyAddAdjacent(w & Vector256.Create((short)0x0F), pairLow) + Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(w, 4), pairHigh);
     }
 
     /// <summary>Eight bytes as float32.</summary>

@@ -1,0 +1,87 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace OlmoeSharp.Tensors.Formats;
+
+/// <summary>
+/// The 4-bit quants of 32 columns of sixteen interleaved rows, as Q4_K and Q4_0 store them: 8 chunks of 32 bytes,
+/// chunk c holding columns 4c … 4c + 3, bytes 2r and 2r + 1 row r's q[4c] | q[4c + 2] ≪ 4 and q[4c + 1] | q[4c + 3] ≪ 4.
+/// Widened to 16 bits, a chunk's low nibbles are each row's pair (q[4c], q[4c + 1]) in its 32-bit lane and its high
+/// nibbles the pair (q[4c + 2], q[4c + 3]): one <c>vpmaddwd</c> with the broadcast pair of activations each.
+/// </summary>
+internal static unsafe class NibbleChunks
+{
+    /// <summary>Bytes of one block of 32 columns for 16 rows.</summary>
+    public const int Bytes = 256;
+
+    /// <summary>Writes row <paramref name="r"/>'s 32 quants (0–15, one per byte, in column order) into the chunks at <paramref name="chunks"/>.</summary>
+    public static void Write(byte* quants, byte* chunks, int r)
+    {
+        for (int c = 0; c < 8; c++)
+        {
+            chunks[c * 32 + 2 * r] = (byte)(quants[4 * c] | quants[4 * c + 2] << 4);
+            chunks[c * 32 + 2 * r + 1] = (byte)(quants[4 * c + 1] | quants[4 * c + 3] << 4);
+        }
+    }
+
+    /// <summary>Row <paramref name="r"/>'s quant in column <paramref name="column"/> (0–31).</summary>
+    public static int Quant(byte* chunks, int r, int column)
+    {
+        byte b = chunks[column / 4 * 32 + 2 * r + (column & 1)];
+        return (column & 2) == 0 ? b & 15 : b >> 4;
+    }
+
+    /// <summary>Row <paramref name="r"/>'s 32 quants in column order, as two vectors of 16 bytes (AVX2).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<byte> First, Vector128<byte> Second) Row(byte* chunks, int r)
+    {
+        chunks += 2 * r;
+        var pairs = Vector128.Create(*(ushort*)chunks, *(ushort*)(chunks + 32), *(ushort*)(chunks + 64), *(ushort*)(chunks + 96),
+            *(ushort*)(chunks + 128), *(ushort*)(chunks + 160), *(ushort*)(chunks + 192), *(ushort*)(chunks + 224)).AsByte();
+        // Low nibbles are (q[4c], q[4c + 1]), high ones (q[4c + 2], q[4c + 3]): interleaved by 16-bit words, q in order.
+        var low = GgmlBits.Low(pairs).AsUInt16();
+        var high = GgmlBits.High(pairs).AsUInt16();
+        return (Sse2.UnpackLow(low, high).AsByte(), Sse2.UnpackHigh(low, high).AsByte());
+    }
+
+    /// <summary>Σ q·x over the 32 columns for each of the 16 rows (AVX-512BW): one int32 lane per row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<int> Dot512(byte* chunks, short* x)
+    {
+        var sum = Chunk512(chunks, x) + Chunk512(chunks + 32, x + 4);
+        sum += Chunk512(chunks + 64, x + 8) + Chunk512(chunks + 96, x + 12);
+        sum += Chunk512(chunks + 128, x + 16) + Chunk512(chunks + 160, x + 20);
+        return sum + (Chunk512(chunks + 192, x + 24) + Chunk512(chunks + 224, x + 28));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Chunk512(byte* chunk, short* x)
+    {
+        var w = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(chunk));
+        return Avx512BW.MultiplyAddAdjacent(w & Vector512.Create((short)0x0F), Vector512.Create(*(int*)x).AsInt16())
+             + Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(w, 4), Vector512.Create(*(int*)(x + 2)).AsInt16());
+    }
+
+    /// <summary>Σ q·x over the 32 columns for rows 0–7 (<paramref name="first"/>) and 8–15 (<paramref name="second"/>), AVX2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot256(byte* chunks, short* x, out Vector256<int> first, out Vector256<int> second)
+    {
+        first = default;
+        second = default;
+        for (int c = 0; c < 8; c++)
+        {
+            var pairLow = Vector256.Create(*(int*)(x + 4 * c)).AsInt16();
+            var pairHigh = Vector256.Create(*(int*)(x + 4 * c + 2)).AsInt16();
+            first += Chunk256(chunks + c * 32, pairLow, pairHigh);
+            second += Chunk256(chunks + c * 32 + 16, pairLow, pairHigh);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Chunk256(byte* half, Vector256<short> pairLow, Vector256<short> pairHigh)
+    {
+        var w = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(half));
+        return Avx2.MultiplyAddAdjacent(w & Vector256.Create((short)0x0F), pairLow) + Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(w, 4), pairHigh);
+    }
+}
