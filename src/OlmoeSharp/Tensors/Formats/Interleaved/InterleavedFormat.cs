@@ -64,7 +64,10 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
         MultiplyGroups(w, activations, y, rowStart, rowEnd);
     }
 
-    /// <summary>As the row-layout K-quants: up to four tokens through the integer kernel, one token at a time.</summary>
+    /// <summary>
+    /// As the row-layout formats: up to four tokens through the integer kernel, each token's products exactly its
+    /// mat-vec's; group by group, every token while the group is in L1, so the matrix is read once for all of them.
+    /// </summary>
     public override int RowwiseTokenLimit => 4;
 
     public override void MultiplyRowsPerToken(in WeightMatrix w, float* x, int tokens, float* y, int ldy, int rowStart, int rowEnd)
@@ -72,10 +75,17 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
         if (tokens > RowwiseTokenLimit) throw new NotSupportedException($"{Name} takes at most {RowwiseTokenLimit} tokens row by row.");
         int n = w.Cols;
         var activations = ThreadScratch.Int16ActivationSet(tokens);
-        for (int t = 0; t < tokens; t++)
+        for (int t = 0; t < tokens; t++) activations[t].Fill(x + (long)t * n, n);
+        int superBlocks = n / SuperBlock;
+        bool vector = InterleavedKernels.HasVectorKernel;
+        float* group = stackalloc float[GroupRows];
+        for (int g = rowStart / GroupRows; g * GroupRows < rowEnd; g++)
         {
-            activations[t].Fill(x + (long)t * n, n);
-            MultiplyGroups(w, activations[t], y + (long)t * ldy, rowStart, rowEnd);
+            for (int t = 0; t < tokens; t++)
+            {
+                Dot(vector, Group(w, g), superBlocks, activations[t], group);
+                Keep(group, g, y + (long)t * ldy, rowStart, rowEnd);
+            }
         }
     }
 
@@ -93,8 +103,15 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
                 continue;
             }
             Dot(vector, Group(w, g), superBlocks, x, group);
-            for (int r = Math.Max(first, rowStart); r < Math.Min(first + GroupRows, rowEnd); r++) y[r] = group[r - first];
+            Keep(group, g, y, rowStart, rowEnd);
         }
+    }
+
+    /// <summary>y[r] = the group's result for each of its rows r inside [rowStart, rowEnd).</summary>
+    private static void Keep(float* results, int g, float* y, int rowStart, int rowEnd)
+    {
+        int first = g * GroupRows;
+        for (int r = Math.Max(first, rowStart); r < Math.Min(first + GroupRows, rowEnd); r++) y[r] = results[r - first];
     }
 
     private void Dot(bool vector, byte* group, int superBlocks, Int16Activations x, float* results)
