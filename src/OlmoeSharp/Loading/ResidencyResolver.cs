@@ -4,7 +4,7 @@ namespace OlmoeSharp.Loading;
 /// Where a model's weights end up and why: the requested <see cref="WeightResidency"/> resolved against what this
 /// CPU decodes fast and what this machine's memory holds. <see cref="WeightResidency.Auto"/> packs only when packed
 /// weights decode in vector registers here, the packed kernel was measured to compute at least as fast as the stored
-/// one (<see cref="Tensors.Formats.EncodingProbe"/>: bf16 against packed bf16, a GGUF file's K-quants against their
+/// one (<see cref="Tensors.Formats.EncodingProbe"/>: bf16 against packed bf16, a GGUF file's Q4_K, Q6_K and Q4_0 matrices against their
 /// interleaved copies),
 /// and the packed copy plus <see cref="Headroom"/> fits in the memory available. An explicit
 /// <see cref="WeightResidency.Packed"/> is honoured whatever the memory, but served mapped where nothing can be

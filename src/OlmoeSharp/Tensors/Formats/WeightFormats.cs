@@ -24,7 +24,7 @@ internal static class WeightFormats
 
     /// <summary>
     /// The lossless re-encoding that <see cref="WeightResidency.Packed"/> applies to these matrices: of packed
-    /// bf16 and interleaved K-quants, the one that takes the most of their bytes (packed bf16 when neither takes any).
+    /// bf16 and interleaved Q4_K/Q6_K/Q4_0, the one that takes the most of their bytes (packed bf16 when neither takes any).
     /// </summary>
     public static WeightEncoder LosslessEncoderFor(IReadOnlyList<WeightMatrix> matrices)
     {

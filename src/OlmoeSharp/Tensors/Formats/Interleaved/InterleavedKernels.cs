@@ -1,9 +1,10 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace OlmoeSharp.Tensors.Formats;
 
-/// <summary>What the interleaved K-quant kernels (<see cref="Q4_KInterleavedKernels"/>, <see cref="Q6_KInterleavedKernels"/>) share.</summary>
+/// <summary>What the interleaved kernels (<see cref="Q4_KInterleavedKernels"/>, <see cref="Q6_KInterleavedKernels"/>, <see cref="Q4_0InterleavedKernels"/>) share.</summary>
 internal static unsafe class InterleavedKernels
 {
     /// <summary>Whether the vector kernels run on this CPU (AVX-512BW, or AVX2 with FMA).</summary>
@@ -25,6 +26,12 @@ internal static unsafe class InterleavedKernels
     }
 
     private const int PrefetchBlocks = 4;
+
+    /// <summary>One row's 16-bit word from each of eight chunks 32 bytes apart (<paramref name="words"/> points at its word in the first), in chunk order: a row's share of a block, for widening it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ushort> RowWords(byte* words) =>
+        Vector128.Create(*(ushort*)words, *(ushort*)(words + 32), *(ushort*)(words + 64), *(ushort*)(words + 96),
+            *(ushort*)(words + 128), *(ushort*)(words + 160), *(ushort*)(words + 192), *(ushort*)(words + 224));
 
     /// <summary>
     /// Without vector intrinsics: each row of the group widened and dotted with x as the kernels see it (q·d per

@@ -12,7 +12,7 @@ internal sealed unsafe class InterleavingEncoder : WeightEncoder
 
     private InterleavingEncoder() { }
 
-    public override string Name => "k-quants-x16";
+    public override string Name => "interleaved-x16";
 
     /// <summary>The kernels run in AVX-512BW or AVX2 + FMA registers; elsewhere they would be slower than the stored ones.</summary>
     public override bool HasVectorDecoder => InterleavedKernels.HasVectorKernel;

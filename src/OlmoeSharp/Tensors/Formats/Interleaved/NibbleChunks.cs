@@ -36,9 +36,7 @@ internal static unsafe class NibbleChunks
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector128<byte> First, Vector128<byte> Second) Row(byte* chunks, int r)
     {
-        chunks += 2 * r;
-        var pairs = Vector128.Create(*(ushort*)chunks, *(ushort*)(chunks + 32), *(ushort*)(chunks + 64), *(ushort*)(chunks + 96),
-            *(ushort*)(chunks + 128), *(ushort*)(chunks + 160), *(ushort*)(chunks + 192), *(ushort*)(chunks + 224)).AsByte();
+        var pairs = InterleavedKernels.RowWords(chunks + 2 * r).AsByte();
         // Low nibbles are (q[4c], q[4c + 1]), high ones (q[4c + 2], q[4c + 3]): interleaved by 16-bit words, q in order.
         var low = GgmlBits.Low(pairs).AsUInt16();
         var high = GgmlBits.High(pairs).AsUInt16();

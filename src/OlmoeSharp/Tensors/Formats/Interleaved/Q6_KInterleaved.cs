@@ -61,9 +61,7 @@ internal static unsafe class Q6_KInterleaved
                 byte* pairs = group + QuantsOffset + k * 8 * 32 + 2 * r;
                 if (Avx2.IsSupported)
                 {
-                    var q = Vector128.Create(*(ushort*)pairs, *(ushort*)(pairs + 32), *(ushort*)(pairs + 64), *(ushort*)(pairs + 96),
-                        *(ushort*)(pairs + 128), *(ushort*)(pairs + 160), *(ushort*)(pairs + 192), *(ushort*)(pairs + 224)).AsSByte();
-                    GgmlAvx2Dequantizer.StoreScaled(q, scale, destination);
+                    GgmlAvx2Dequantizer.StoreScaled(InterleavedKernels.RowWords(pairs).AsSByte(), scale, destination);
                     continue;
                 }
                 for (int p = 0; p < 8; p++)
