@@ -160,9 +160,9 @@ public sealed unsafe class InterleavedFormatTests
         Assert.True(encoder.CanEncode(new WeightMatrix(Q4_0Format.Instance, null, 1024, 2048)));
         Assert.False(encoder.CanEncode(new WeightMatrix(Q4_0Format.Instance, null, 1024, 2080)));
         Assert.False(encoder.CanEncode(new WeightMatrix(Q5_KFormat.Instance, null, 1024, 2048)));
-        // Per row and 256 columns: Q4_K 152 bytes (d and dmin kept as float32), Q6_K 276 (quants as bytes), Q4_0 160.
+        // Per row and 256 columns: Q4_K 152 bytes (d and dmin kept as float32), Q6_K 212 (d kept as float32), Q4_0 160.
         Assert.Equal(1024L * 8 * 152, encoder.EncodedBytes(new WeightMatrix(Q4_KFormat.Instance, null, 1024, 2048), 64));
-        Assert.Equal(2048L * 4 * 276, encoder.EncodedBytes(new WeightMatrix(Q6_KFormat.Instance, null, 2048, 1024), 64));
+        Assert.Equal(2048L * 4 * 212, encoder.EncodedBytes(new WeightMatrix(Q6_KFormat.Instance, null, 2048, 1024), 64));
         Assert.Equal(1024L * 8 * 160, encoder.EncodedBytes(new WeightMatrix(Q4_0Format.Instance, null, 1024, 2048), 64));
         var encoded = new WeightMatrix(Q4_KInterleavedFormat.Instance, null, 32, 256);
         Assert.Throws<InvalidOperationException>(() => encoded.Slice(16, 16));

@@ -23,6 +23,7 @@ internal sealed unsafe class Int16Activations
     private short[] _values = [];
     private float[] _scales = [];
     private float[] _sums = [];
+    private int[] _halfSums = [];
 
     /// <summary>The x the buffers hold, bit for bit (its first <see cref="_sourceLength"/> values).</summary>
     private float[] _source = [];
@@ -36,6 +37,9 @@ internal sealed unsafe class Int16Activations
 
     /// <summary>d·Σq per block: the block's sum as the quantized values represent it.</summary>
     public float* Sums { get; private set; }
+
+    /// <summary>Σq per 16 values, as integers: what a format with 16-value sub-blocks and an offset on its quants subtracts (<see cref="Q6_KInterleaved"/>).</summary>
+    public int* HalfSums { get; private set; }
 
     /// <summary>The calling thread's buffers holding <paramref name="x"/>[0..n) quantized (n a multiple of 32), valid until the thread quantizes again.</summary>
     public static Int16Activations Quantize(float* x, int n)
@@ -58,7 +62,7 @@ internal sealed unsafe class Int16Activations
         Reserve(n);
         int blocks = n / Block;
         for (int b = 0; b < blocks; b++)
-            QuantizeBlock(x + b * Block, Values + b * Block, out Scales[b], out Sums[b]);
+            QuantizeBlock(x + b * Block, Values + b * Block, out Scales[b], out Sums[b], HalfSums + 2 * b);
         if (_source.Length < n) _source = new float[n];
         bits.CopyTo(MemoryMarshal.AsBytes(_source.AsSpan(0, n)));
         _sourceLength = n;
@@ -71,12 +75,14 @@ internal sealed unsafe class Int16Activations
         _values = GC.AllocateArray<short>(n, pinned: true);
         _scales = GC.AllocateArray<float>(n / Block, pinned: true);
         _sums = GC.AllocateArray<float>(n / Block, pinned: true);
+        _halfSums = GC.AllocateArray<int>(2 * n / Block, pinned: true);
         Values = (short*)Unsafe.AsPointer(ref _values[0]);
         Scales = (float*)Unsafe.AsPointer(ref _scales[0]);
         Sums = (float*)Unsafe.AsPointer(ref _sums[0]);
+        HalfSums = (int*)Unsafe.AsPointer(ref _halfSums[0]);
     }
 
-    private static void QuantizeBlock(float* x, short* q, out float scale, out float sum)
+    private static void QuantizeBlock(float* x, short* q, out float scale, out float sum, int* halfSums)
     {
         if (Avx2.IsSupported)
         {
@@ -93,28 +99,34 @@ internal sealed unsafe class Int16Activations
             var i1 = Avx.ConvertToVector256Int32(Avx.Multiply(v1, inverse));
             var i2 = Avx.ConvertToVector256Int32(Avx.Multiply(v2, inverse));
             var i3 = Avx.ConvertToVector256Int32(Avx.Multiply(v3, inverse));
-            var total = Avx2.Add(Avx2.Add(i0, i1), Avx2.Add(i2, i3));
-            var t128 = Sse2.Add(total.GetLower(), total.GetUpper());
-            t128 = Sse2.Add(t128, Sse2.Shuffle(t128, 0b01_00_11_10));
-            t128 = Sse2.Add(t128, Sse2.Shuffle(t128, 0b10_11_00_01));
+            halfSums[0] = Sum(Avx2.Add(i0, i1));
+            halfSums[1] = Sum(Avx2.Add(i2, i3));
             // packs works per 128-bit lane, giving the 64-bit quarters 0–3 of i0, 0–3 of i1, 4–7 of i0, 4–7 of i1.
             Avx2.Permute4x64(Avx2.PackSignedSaturate(i0, i1).AsInt64(), 0b11_01_10_00).AsInt16().Store(q);
             Avx2.Permute4x64(Avx2.PackSignedSaturate(i2, i3).AsInt64(), 0b11_01_10_00).AsInt16().Store(q + 16);
             scale = amax / 32767f;
-            sum = scale * t128.ToScalar();
+            sum = scale * (halfSums[0] + halfSums[1]);
             return;
         }
         float a = 0;
         for (int j = 0; j < Block; j++) a = Math.Max(a, Math.Abs(x[j]));
         float id = a == 0 ? 0f : 32767f / a;
-        int s = 0;
+        halfSums[0] = halfSums[1] = 0;
         for (int j = 0; j < Block; j++)
         {
             int v = Math.Clamp((int)MathF.Round(x[j] * id, MidpointRounding.ToEven), -32768, 32767);
             q[j] = (short)v;
-            s += v;
+            halfSums[j / 16] += v;
         }
         scale = a / 32767f;
-        sum = scale * s;
+        sum = scale * (halfSums[0] + halfSums[1]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Sum(Vector256<int> v)
+    {
+        var t = Sse2.Add(v.GetLower(), v.GetUpper());
+        t = Sse2.Add(t, Sse2.Shuffle(t, 0b01_00_11_10));
+        return Sse2.Add(t, Sse2.Shuffle(t, 0b10_11_00_01)).ToScalar();
     }
 }

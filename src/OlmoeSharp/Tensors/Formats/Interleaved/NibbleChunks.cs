@@ -15,14 +15,21 @@ internal static unsafe class NibbleChunks
     /// <summary>Bytes of one block of 32 columns for 16 rows.</summary>
     public const int Bytes = 256;
 
-    /// <summary>Writes row <paramref name="r"/>'s 32 quants (0–15, one per byte, in column order) into the chunks at <paramref name="chunks"/>.</summary>
-    public static void Write(byte* quants, byte* chunks, int r)
+    /// <summary>Writes row <paramref name="r"/>'s 32 quants (0–15, one per byte, in column order: 0–15 in <paramref name="first"/>, 16–31 in <paramref name="second"/>) into the chunks at <paramref name="chunks"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Write(Vector128<byte> first, Vector128<byte> second, byte* chunks, int r)
     {
-        for (int c = 0; c < 8; c++)
-        {
-            chunks[c * 32 + 2 * r] = (byte)(quants[4 * c] | quants[4 * c + 2] << 4);
-            chunks[c * 32 + 2 * r + 1] = (byte)(quants[4 * c + 1] | quants[4 * c + 3] << 4);
-        }
+        WriteHalf(first, chunks + 2 * r);
+        WriteHalf(second, chunks + 4 * 32 + 2 * r);
+    }
+
+    /// <summary>16 quants into four chunks: each 32-bit lane (q[4c] … q[4c + 3]) becomes the word q[4c] | q[4c + 2] ≪ 4, q[4c + 1] | q[4c + 3] ≪ 4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteHalf(Vector128<byte> quants, byte* words)
+    {
+        var upperPairs = Vector128.ShiftRightLogical(quants.AsUInt32(), 16).AsUInt16();
+        var packed = (quants.AsUInt16() | Vector128.ShiftLeft(upperPairs, 4)).AsUInt32();
+        for (int c = 0; c < 4; c++) *(ushort*)(words + c * 32) = (ushort)packed.GetElement(c);
     }
 
     /// <summary>Row <paramref name="r"/>'s quant in column <paramref name="column"/> (0–31).</summary>

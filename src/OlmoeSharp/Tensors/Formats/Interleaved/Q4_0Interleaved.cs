@@ -19,18 +19,13 @@ internal static unsafe class Q4_0Interleaved
     /// <summary>Row <paramref name="r"/> of a group's 256 columns at <paramref name="destination"/>, from the stored row's 8 blocks at <paramref name="blocks"/>.</summary>
     public static void InterleaveRow(byte* blocks, byte* destination, int r)
     {
-        byte* quants = stackalloc byte[32];
         for (int j = 0; j < 8; j++)
         {
             byte* block = blocks + j * 18;
             ((float*)destination)[j * GroupRows + r] = GgmlBits.ExactHalf(block);
             // Low nibbles are values 0–15, high ones 16–31.
-            for (int l = 0; l < 16; l++)
-            {
-                quants[l] = (byte)(block[2 + l] & 15);
-                quants[l + 16] = (byte)(block[2 + l] >> 4);
-            }
-            NibbleChunks.Write(quants, destination + QuantsOffset + j * NibbleChunks.Bytes, r);
+            var q = Vector128.Load(block + 2);
+            NibbleChunks.Write(q & Vector128.Create((byte)15), Vector128.ShiftRightLogical(q, 4), destination + QuantsOffset + j * NibbleChunks.Bytes, r);
         }
     }
 

@@ -30,7 +30,6 @@ internal static unsafe class Q4_KInterleaved
     {
         ((float*)destination)[r] = GgmlBits.ExactHalf(block);
         ((float*)(destination + DminOffset))[r] = GgmlBits.ExactHalf(block + 2);
-        byte* quants = stackalloc byte[32];
         for (int j = 0; j < 8; j++)
         {
             var (scale, minimum) = KQuantScales.Get(block + 4, j);
@@ -39,8 +38,9 @@ internal static unsafe class Q4_KInterleaved
             // Sub-blocks 2k and 2k + 1 share 32 bytes of the stored block: low nibbles, then high.
             byte* q = block + 16 + j / 2 * 32;
             int shift = (j & 1) * 4;
-            for (int l = 0; l < 32; l++) quants[l] = (byte)((q[l] >> shift) & 15);
-            NibbleChunks.Write(quants, destination + QuantsOffset + j * NibbleChunks.Bytes, r);
+            var nibble = Vector128.Create((byte)15);
+            NibbleChunks.Write(Vector128.ShiftRightLogical(Vector128.Load(q), shift) & nibble, Vector128.ShiftRightLogical(Vector128.Load(q + 16), shift) & nibble,
+                destination + QuantsOffset + j * NibbleChunks.Bytes, r);
         }
     }
 

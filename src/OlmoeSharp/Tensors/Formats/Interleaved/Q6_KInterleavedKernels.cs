@@ -7,9 +7,11 @@ namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>
 /// The dot products of one group of 16 interleaved Q6_K rows (<see cref="Q6_KInterleaved"/>) with x quantized to
-/// int16, one row per 32-bit lane: per chunk of 32 bytes one sign-extending widen and one <c>vpmaddwd</c> against a
-/// broadcast pair of x, summed in int32 over the sub-block of 16 columns; then per sub-block, for all 16 rows, one
-/// convert and one multiply-add by d·scale·(x's block scale). The same sums as the row-layout Q6_K kernels, in another order.
+/// int16, one row per 32-bit lane: per 8 columns, two chunks of low nibbles and one of top bits widened to 16 bits,
+/// put together into the four column pairs' quants (0–63) with shifts and masks, and four <c>vpmaddwd</c> against
+/// broadcast pairs of x; per sub-block of 16 columns the quants' offset of 32 is taken off at once (32·Σx, x's
+/// <see cref="Int16Activations.HalfSums"/>), then for all 16 rows one convert and one multiply-add by
+/// d·scale·(x's block scale). The same integer sums as the row-layout Q6_K kernels, in another order.
 /// </summary>
 internal static unsafe class Q6_KInterleavedKernels
 {
@@ -26,18 +28,16 @@ internal static unsafe class Q6_KInterleavedKernels
         Vector512<float> acc = default;
         short* xq = x.Values;
         float* xd = x.Scales;
-        for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes, xq += 256, xd += 8)
+        int* xs = x.HalfSums;
+        for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes, xq += 256, xd += 8, xs += 16)
         {
             InterleavedKernels.Prefetch(group, GroupBlockBytes);
             var d = Vector512.Load((float*)group);
             for (int k = 0; k < 16; k++)
             {
-                byte* q = group + QuantsOffset + k * 256;
+                byte* low = group + QuantsOffset + k / 2 * BlockBytes + k % 2 * 128, high = group + QuantsOffset + k / 2 * BlockBytes + HighOffset + k % 2 * 64;
                 short* xk = xq + k * 16;
-                var sum = Pair512(q, xk) + Pair512(q + 32, xk + 2);
-                sum += Pair512(q + 64, xk + 4) + Pair512(q + 96, xk + 6);
-                sum += Pair512(q + 128, xk + 8) + Pair512(q + 160, xk + 10);
-                sum += Pair512(q + 192, xk + 12) + Pair512(q + 224, xk + 14);
+                var sum = Eight512(low, high, xk) + Eight512(low + 64, high + 32, xk + 8) - Vector512.Create(32 * xs[k]);
                 var scales = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128((sbyte*)(group + ScalesOffset + k * GroupRows))));
                 acc = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum), d * scales * Vector512.Create(xd[k / 2]), acc);
             }
@@ -45,10 +45,21 @@ internal static unsafe class Q6_KInterleavedKernels
         return acc;
     }
 
-    /// <summary>One chunk: 16 rows × columns 2p, 2p + 1 against x[2p], x[2p + 1], as 16 int32 sums.</summary>
+    /// <summary>16 rows × 8 columns (two chunks of low nibbles, one of top bits) against x[0..8), as 16 int32 sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<int> Pair512(byte* chunk, short* x) =>
-        Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256((sbyte*)chunk)), Vector512.Create(*(int*)x).AsInt16());
+    private static Vector512<int> Eight512(byte* low, byte* high, short* x)
+    {
+        var l0 = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(low));
+        var l1 = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(low + 32));
+        var h = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(high));
+        Vector512<short> nibble = Vector512.Create((short)0x0F), top = Vector512.Create((short)0x30);
+        var p0 = (l0 & nibble) | (Avx512BW.ShiftLeftLogical(h, 4) & top);
+        var p1 = Avx512BW.ShiftRightLogical(l0, 4) | (Avx512BW.ShiftLeftLogical(h, 2) & top);
+        var p2 = (l1 & nibble) | (h & top);
+        var p3 = Avx512BW.ShiftRightLogical(l1, 4) | (Avx512BW.ShiftRightLogical(h, 2) & top);
+        return Avx512BW.MultiplyAddAdjacent(p0, Vector512.Create(*(int*)x).AsInt16()) + Avx512BW.MultiplyAddAdjacent(p1, Vector512.Create(*(int*)(x + 2)).AsInt16())
+             + (Avx512BW.MultiplyAddAdjacent(p2, Vector512.Create(*(int*)(x + 4)).AsInt16()) + Avx512BW.MultiplyAddAdjacent(p3, Vector512.Create(*(int*)(x + 6)).AsInt16()));
+    }
 
     /// <summary>The 256-bit kernel: the group as two halves of eight rows, each chunk's 16 bytes per half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as Dot512
@@ -57,22 +68,19 @@ internal static unsafe class Q6_KInterleavedKernels
         Vector256<float> acc0 = default, acc1 = default;
         short* xq = x.Values;
         float* xd = x.Scales;
-        for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes, xq += 256, xd += 8)
+        int* xs = x.HalfSums;
+        for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes, xq += 256, xd += 8, xs += 16)
         {
             InterleavedKernels.Prefetch(group, GroupBlockBytes);
             var d0 = Avx.LoadVector256((float*)group);
             var d1 = Avx.LoadVector256((float*)group + 8);
             for (int k = 0; k < 16; k++)
             {
-                byte* q = group + QuantsOffset + k * 256;
+                byte* low = group + QuantsOffset + k / 2 * BlockBytes + k % 2 * 128, high = group + QuantsOffset + k / 2 * BlockBytes + HighOffset + k % 2 * 64;
                 short* xk = xq + k * 16;
-                Vector256<int> sum0 = default, sum1 = default;
-                for (int p = 0; p < 8; p++)
-                {
-                    var pair = Vector256.Create(*(int*)(xk + 2 * p)).AsInt16();
-                    sum0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(q + p * 32))), pair);
-                    sum1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(Sse2.LoadVector128((sbyte*)(q + p * 32 + 16))), pair);
-                }
+                var offset = Vector256.Create(32 * xs[k]);
+                var sum0 = Eight256(low, high, xk) + Eight256(low + 64, high + 32, xk + 8) - offset;
+                var sum1 = Eight256(low + 16, high + 16, xk) + Eight256(low + 80, high + 48, xk + 8) - offset;
                 sbyte* scales = (sbyte*)(group + ScalesOffset + k * GroupRows);
                 var factor = Vector256.Create(xd[k / 2]);
                 acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0), d0 * Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(scales)) * factor, acc0);
@@ -81,5 +89,21 @@ internal static unsafe class Q6_KInterleavedKernels
         }
         acc0.Store(results);
         acc1.Store(results + 8);
+    }
+
+    /// <summary>As <see cref="Eight512"/> for eight rows: the 16 bytes of each chunk at <paramref name="low"/>, <paramref name="low"/> + 32 and <paramref name="high"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Eight256(byte* low, byte* high, short* x)
+    {
+        var l0 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(low));
+        var l1 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(low + 32));
+        var h = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(high));
+        Vector256<short> nibble = Vector256.Create((short)0x0F), top = Vector256.Create((short)0x30);
+        var p0 = (l0 & nibble) | (Avx2.ShiftLeftLogical(h, 4) & top);
+        var p1 = Avx2.ShiftRightLogical(l0, 4) | (Avx2.ShiftLeftLogical(h, 2) & top);
+        var p2 = (l1 & nibble) | (h & top);
+        var p3 = Avx2.ShiftRightLogical(l1, 4) | (Avx2.ShiftRightLogical(h, 2) & top);
+        return Avx2.MultiplyAddAdjacent(p0, Vector256.Create(*(int*)x).AsInt16()) + Avx2.MultiplyAddAdjacent(p1, Vector256.Create(*(int*)(x + 2)).AsInt16())
+             + (Avx2.MultiplyAddAdjacent(p2, Vector256.Create(*(int*)(x + 4)).AsInt16()) + Avx2.MultiplyAddAdjacent(p3, Vector256.Create(*(int*)(x + 6)).AsInt16()));
     }
 }
