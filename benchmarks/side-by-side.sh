@@ -7,7 +7,8 @@
 # llama.cpp build follows it: on an AVX-512 machine, DOTNET_EnableAVX512=0 runs both engines' AVX2 paths.
 # With a quantized type (q8_0, q4_0, q4_k_m, …) both engines run the same GGUF file of that type, quantized from the
 # bf16 export by llama.cpp's own quantizer, each run right after the other with that file cached and the bf16 files
-# evicted; the bandwidth ceiling printed is the streaming read rate over the bytes OlmoeSharp reads per token.
+# evicted. Decode's ceiling is the streaming read rate (printed before and after each round) over the bytes a token
+# reads (decode_weight_gb_s ÷ decode_tok_s in OlmoeSharp's JSON).
 # OlmoeSharp runs the file mapped as stored and packed (--weights packed: its Q4_K, Q6_K and Q4_0 matrices re-laid sixteen
 # rows at a time at load; other types stay as stored).
 #   usage: [DOTNET_EnableAVX512=0] benchmarks/side-by-side.sh [rounds] [bf16|TYPE]   (makes missing files)
@@ -24,6 +25,9 @@ llama="benchmarks/OlmoeSharp.LlamaCppBaseline/bin/Release/net10.0/OlmoeSharp.Lla
 [ -f "$model/model.safetensors.index.json" ] || $olmoe make-checkpoint --preset olmoe-1b-7b --shards 3 --seed 7 --out "$model"
 [ -f "$gguf" ] || $llama export-gguf --model "$model" --out "$gguf"
 
+# The machine's streaming read rate (both cores), the ceiling decode is bounded by: measured before and after each
+# round, since a VM's rate moves with its neighbours.
+readrate() { echo "round $1 streaming read ($2): $($llama read-bandwidth --threads 2 --gigabytes 2 --json 2>/dev/null | tail -1)"; }
 evict() { for f in "$@"; do dd if="$f" iflag=nocache count=0 status=none; done; }
 reload() { evict "$@"; cat "$@" > /dev/null; }
 
@@ -34,15 +38,18 @@ if [ "$type" != bf16 ]; then
   evict "$gguf" "$model"/*.safetensors
   for round in $(seq 1 "$rounds"); do
     reload "$quantized"
+    readrate "$round" before
     for weights in mapped packed; do
       echo "round $round olmoesharp $type $weights 128+64: $($olmoe bench --model "$quantized" --weights $weights --no-probe --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
     done
     echo "round $round llama.cpp $type 128+64:  $($llama bench --gguf "$quantized" --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
+    readrate "$round" after
   done
   exit 0
 fi
 for round in $(seq 1 "$rounds"); do
   evict "$gguf"; reload "$model"/*.safetensors
+  readrate "$round" before
   echo "round $round olmoesharp auto chooses: $($olmoe generate --model "$model" --tokens 1 --max-new-tokens 1 --greedy 2>&1 >/dev/null | grep '^weights')"
   for weights in mapped packed; do
     probe=$([ "$weights" = packed ] && echo --no-probe || true) # the packed figure even where auto would not pack
@@ -54,4 +61,5 @@ for round in $(seq 1 "$rounds"); do
   evict "$model"/*.safetensors; reload "$gguf"
   echo "round $round llama.cpp 128+64:   $($llama bench --gguf "$gguf" --threads 2 --prompt-tokens 128 --gen-tokens 64 --runs 3 --json 2>/dev/null | tail -1)"
   echo "round $round llama.cpp 1024+16:  $($llama bench --gguf "$gguf" --threads 2 --prompt-tokens 1024 --gen-tokens 16 --runs 2 --json 2>/dev/null | tail -1)"
+  readrate "$round" after
 done

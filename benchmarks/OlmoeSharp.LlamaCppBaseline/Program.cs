@@ -163,7 +163,20 @@ perplexity.SetAction(parse =>
     Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["perplexity"] = Math.Exp(nll / scored), ["tokens_scored"] = scored, ["windows"] = windows }));
 });
 
-var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { perplexity, export, bench, concurrency, compare, quantize, checkDequant, checkQuantize };
+var gigabytes = new Option<double>("--gigabytes") { Description = "Buffer size, far more than the caches hold.", DefaultValueFactory = _ => 4 };
+var readBandwidth = new Command("read-bandwidth", "The machine's streaming read rate with --threads threads (GB/s, best of 5 passes over a huge-page buffer): the ceiling of decoding, over the bytes a token reads.")
+{
+    threads, gigabytes, json,
+};
+readBandwidth.SetAction(parse =>
+{
+    double rate = ReadBandwidth.Measure(parse.GetValue(threads), (long)(parse.GetValue(gigabytes) * 1e9), passes: 5);
+    Console.WriteLine($"streaming read, {parse.GetValue(threads)} threads: {rate:F1} GB/s");
+    if (parse.GetValue(json))
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object> { ["read_gb_s"] = Math.Round(rate, 2), ["threads"] = parse.GetValue(threads) }));
+});
+
+var root = new RootCommand("llama.cpp baseline for OlmoeSharp's benchmarks.") { readBandwidth, perplexity, export, bench, concurrency, compare, quantize, checkDequant, checkQuantize };
 return await root.Parse(args).InvokeAsync();
 
 // llama.cpp's quantizer (llama_model_quantize) on a GGUF file: --type f32 dequantizes with its dequantizer.
