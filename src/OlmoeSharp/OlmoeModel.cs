@@ -255,16 +255,22 @@ public sealed class OlmoeModel : IDisposable
     {
         var fileType = ResidencyResolver.FileTypeOf(requested);
         var matrices = weights.EveryMatrix();
-        var encoders = matrices.Select(m => (WeightEncoder)QuantizingEncoder.For(Loading.Gguf.GgmlTypeLayout.Format(
-            Checkpoints.GgufQuantizationMix.TypeOf(fileType, m.Kind, m.Layer, m.Matrix.Cols, config)))).ToList();
+        // Where the interleaved kernels run, the projections are re-laid as --weights packed lays out the same file; the
+        // embedding table (a tied head is it) is only looked up by row and stays as the file would store it.
+        bool interleave = InterleavingEncoder.Instance.HasVectorDecoder, tied = weights.LmHead.Equals(weights.Embeddings);
+        var encoders = matrices.Select(m => QuantizingEncoder.For(Loading.Gguf.GgmlTypeLayout.Format(
+            Checkpoints.GgufQuantizationMix.TypeOf(fileType, m.Kind, m.Layer, m.Matrix.Cols, config)),
+            interleave && m.Kind != TensorKind.TokenEmbedding && !(tied && m.Kind == TensorKind.Output))).ToList();
         long sourceBytes = 0, quantizedBytes = 0;
+        bool interleaved = false;
         for (int i = 0; i < matrices.Count; i++)
         {
             if (!encoders[i].CanEncode(matrices[i].Matrix) || matrices[i].Kind == TensorKind.Router) continue;
             sourceBytes += matrices[i].Matrix.SizeInBytes;
             quantizedBytes += encoders[i].EncodedBytes(matrices[i].Matrix, EncodedWeights.Alignment);
+            interleaved |= encoders[i].Interleaves(matrices[i].Matrix);
         }
-        var (residency, choice) = ResidencyResolver.ResolveQuantized(requested, sourceBytes, quantizedBytes);
+        var (residency, choice) = ResidencyResolver.ResolveQuantized(requested, sourceBytes, quantizedBytes, interleaved);
         if (residency == WeightResidency.Mapped) return (weights, null, residency, choice);
         var encoded = EncodedWeights.Encode([.. matrices.Select(m => m.Matrix)], encoders, threads,
             (done, total) => progress?.Report(new ModelLoadProgress(ModelLoadStage.Quantizing, null, done, total)), cancellationToken);

@@ -76,7 +76,8 @@ internal static class ResidencyResolver
     /// <param name="requested">Q8_0, Q4_0 or Q4_K.</param>
     /// <param name="sourceBytes">Bytes of the float matrices that will be quantized (0 when none).</param>
     /// <param name="quantizedBytes">Bytes of their quantized copy.</param>
-    public static (WeightResidency Residency, string Reason) ResolveQuantized(WeightResidency requested, long sourceBytes, long quantizedBytes)
+    /// <param name="interleaved">Whether some of the copy is re-laid sixteen rows at a time for the faster kernels.</param>
+    public static (WeightResidency Residency, string Reason) ResolveQuantized(WeightResidency requested, long sourceBytes, long quantizedBytes, bool interleaved = false)
     {
         string name = requested.ToString().ToLowerInvariant();
         if (sourceBytes == 0)
@@ -87,7 +88,8 @@ internal static class ResidencyResolver
             WeightResidency.Q4_0 => "llama.cpp's Q4_0 mix, mostly Q4_0",
             _ => "llama.cpp's Q4_K_M mix, mostly Q4_K",
         };
-        return (requested, $"{name}: as requested ({mix}; {sourceBytes / 1e9:F2} GB → {quantizedBytes / 1e9:F2} GB, router float32)");
+        string layout = interleaved ? "; its Q4_K, Q6_K and Q4_0 matrices re-laid 16 rows at a time, as --weights packed lays out such a file" : "";
+        return (requested, $"{name}: as requested ({mix}; {sourceBytes / 1e9:F2} GB → {quantizedBytes / 1e9:F2} GB, router float32{layout})");
     }
 
     /// <summary>Memory the process can still take: MemAvailable on Linux (it counts reclaimable page cache), the GC's view elsewhere.</summary>

@@ -6,7 +6,7 @@ namespace OlmoeSharp.Tests.Model;
 /// <summary>
 /// Quantizing at load (<see cref="WeightResidency.Q8_0"/>, <see cref="WeightResidency.Q4_0"/>,
 /// <see cref="WeightResidency.Q4_K"/>, <c>--weights q8_0|q4_0|q4_k</c>) against quantizing to a file and loading
-/// that: the same types, the same bytes, hence exactly the same logits.
+/// that packed: the same types, the same bytes, laid out the same way, hence exactly the same logits.
 /// </summary>
 public sealed class QuantizedWeightsTests(QuantizableModelFixture model) : IClassFixture<QuantizableModelFixture>
 {
@@ -20,8 +20,9 @@ public sealed class QuantizedWeightsTests(QuantizableModelFixture model) : IClas
         string path = dir.File("model.gguf");
         GgufExport.Write(model.Directory, path, new GgufExportOptions { FileType = fileType });
         using var atLoad = OlmoeModel.Load(model.Directory, new ModelLoadOptions { Residency = residency });
-        // The file as stored (auto would re-lay its Q4_K matrices for the mat-vec: the same values, summed in another order).
-        using var fromFile = OlmoeModel.Load(path, new ModelLoadOptions { Residency = WeightResidency.Mapped });
+        // Packed re-lays the file's Q4_K, Q6_K and Q4_0 matrices where the interleaved kernels run, as quantizing at load
+        // does (the same values, summed in another order than the stored layout's kernels); elsewhere both keep them as stored.
+        using var fromFile = OlmoeModel.Load(path, new ModelLoadOptions { Residency = WeightResidency.Packed, MeasurePackedSpeed = false });
         Assert.Equal(residency, atLoad.Residency);
         Assert.StartsWith($"{residency.ToString().ToLowerInvariant()}: as requested", atLoad.ResidencyChoice);
         Assert.Equal(fromFile.BytesPerDecodedToken, atLoad.BytesPerDecodedToken);
@@ -34,6 +35,10 @@ public sealed class QuantizedWeightsTests(QuantizableModelFixture model) : IClas
         Assert.IsAssignableFrom<GgmlBlockFormat>(weights.Embeddings.Format);
         Assert.Same(F32Format.Instance, weights.Layers[0].Router.Format);
         Assert.Equal(fromFile.Weights.Layers[1].V.Format, weights.Layers[1].V.Format);
+        Assert.Equal(fromFile.Weights.Layers[0].Experts[0].Gate.Format, weights.Layers[0].Experts[0].Gate.Format);
+        bool interleaved = weights.Layers[0].Experts[0].Gate.Format is InterleavedFormat;
+        Assert.Equal(InterleavedKernels.HasVectorKernel && residency != WeightResidency.Q8_0, interleaved);
+        Assert.Equal(interleaved, atLoad.ResidencyChoice.Contains("re-laid 16 rows at a time"));
     }
 
     [Fact]

@@ -23,6 +23,9 @@ internal sealed unsafe class InterleavingEncoder : WeightEncoder
 
     public override string SourceName => "the stored kernel";
 
+    /// <summary>The interleaved form of matrices stored in <paramref name="stored"/>, if it has one.</summary>
+    public static InterleavedFormat? FormatFor(WeightFormat stored) => Array.Find(s_formats, f => f.Source == stored);
+
     private static InterleavedFormat? TargetOf(in WeightMatrix source)
     {
         foreach (var format in s_formats)
