@@ -10,7 +10,7 @@ namespace OlmoeSharp.Tensors.Formats;
 /// in planes of their own. In a Q4_K_M file the Q6_K matrices (the LM head, half the layers' ffn_down, attn_v) are a
 /// third of the bytes a token reads, and decoding streams them from memory: a first layout with the quants as bytes
 /// q − 32 (8.6 bits, no bit assembly) made their kernel fast in cache but read 31% more than the file holds, which cost
-/// more than the assembly does (2048 × 2048 streamed, two threads, Zen 4: 156–169 µs against 120 here). The values are
+/// more than the assembly does (2048 × 2048 streamed, two threads, Zen 4: 156–169 µs against 137 here). The values are
 /// the same: d widened exactly, the 16 scales and the quants as stored.
 /// <para>
 /// Layout of a group's super-block (<see cref="GroupBlockBytes"/>): d of the 16 rows (float32), for each sub-block
