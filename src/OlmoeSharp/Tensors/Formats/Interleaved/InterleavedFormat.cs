@@ -22,6 +22,19 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
     /// <summary>results[0..16) = the 16 rows of the group at <paramref name="group"/> · x, in vector registers (<see cref="InterleavedKernels.HasVectorKernel"/>).</summary>
     protected abstract void DotGroup(byte* group, int superBlocks, Int16Activations x, float* results);
 
+    /// <summary>
+    /// results[16t … 16t + 16) = the group's rows · x[t] for the four tokens, each bit for bit what <see cref="DotGroup"/>
+    /// gives it (vector kernels only). A format whose kernel can decode its weights once for the four overrides this;
+    /// otherwise each token runs on its own.
+    /// </summary>
+    protected virtual void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        DotGroup(group, superBlocks, x0, results);
+        DotGroup(group, superBlocks, x1, results + GroupRows);
+        DotGroup(group, superBlocks, x2, results + 2 * GroupRows);
+        DotGroup(group, superBlocks, x3, results + 3 * GroupRows);
+    }
+
     /// <summary>Row <paramref name="r"/> (0–15) of the group at <paramref name="group"/> widened to float32, exactly as the stored type dequantizes.</summary>
     public abstract void WidenGroupRow(byte* group, int r, int superBlocks, float* destination);
 
@@ -82,10 +95,16 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
         for (int t = 0; t < tokens; t++) activations[t].Fill(x + (long)t * n, n);
         int superBlocks = n / SuperBlock;
         bool vector = InterleavedKernels.HasVectorKernel;
-        float* group = stackalloc float[GroupRows];
+        float* group = stackalloc float[4 * GroupRows];
         for (int g = rowStart / GroupRows; g * GroupRows < rowEnd; g++)
         {
-            for (int t = 0; t < tokens; t++)
+            int t = 0;
+            for (; vector && t + 4 <= tokens; t += 4)
+            {
+                DotGroup4(Group(w, g), superBlocks, activations[t], activations[t + 1], activations[t + 2], activations[t + 3], group);
+                for (int k = 0; k < 4; k++) Keep(group + k * GroupRows, g, y + (long)(t + k) * ldy, rowStart, rowEnd);
+            }
+            for (; t < tokens; t++)
             {
                 Dot(vector, Group(w, g), superBlocks, activations[t], group);
                 Keep(group, g, y + (long)t * ldy, rowStart, rowEnd);

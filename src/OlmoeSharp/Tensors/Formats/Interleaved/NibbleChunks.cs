@@ -60,12 +60,34 @@ internal static unsafe class NibbleChunks
         return sum + (Chunk512(chunks + 192, x + 24) + Chunk512(chunks + 224, x + 28));
     }
 
+    /// <summary>As <see cref="Dot512"/> for four tokens at once, each chunk widened, masked and shifted once for the four (the same sums).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Dot512x4(byte* chunks, short* x0, short* x1, short* x2, short* x3,
+        out Vector512<int> sum0, out Vector512<int> sum1, out Vector512<int> sum2, out Vector512<int> sum3)
+    {
+        sum0 = sum1 = sum2 = sum3 = default;
+        for (int c = 0; c < 8; c++)
+        {
+            var w = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(chunks + c * 32));
+            var low = w & Vector512.Create((short)0x0F);
+            var high = Avx512BW.ShiftRightLogical(w, 4);
+            sum0 += Pairs512(low, high, x0 + 4 * c);
+            sum1 += Pairs512(low, high, x1 + 4 * c);
+            sum2 += Pairs512(low, high, x2 + 4 * c);
+            sum3 += Pairs512(low, high, x3 + 4 * c);
+        }
+    }
+
+    /// <summary>A chunk's low and high nibble pairs against x[4c … 4c + 3] (<paramref name="x"/> at x[4c]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Pairs512(Vector512<short> low, Vector512<short> high, short* x) =>
+        Avx512BW.MultiplyAddAdjacent(low, Vector512.Create(*(int*)x).AsInt16()) + Avx512BW.MultiplyAddAdjacent(high, Vector512.Create(*(int*)(x + 2)).AsInt16());
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Chunk512(byte* chunk, short* x)
     {
         var w = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(chunk));
-        return Avx512BW.MultiplyAddAdjacent(w & Vector512.Create((short)0x0F), Vector512.Create(*(int*)x).AsInt16())
-             + Avx512BW.MultiplyAddAdjacent(Avx512BW.ShiftRightLogical(w, 4), Vector512.Create(*(int*)(x + 2)).AsInt16());
+        return Pairs512(w & Vector512.Create((short)0x0F), Avx512BW.ShiftRightLogical(w, 4), x);
     }
 
     /// <summary>Σ q·x over the 32 columns for rows 0–7 (<paramref name="first"/>) and 8–15 (<paramref name="second"/>), AVX2.</summary>

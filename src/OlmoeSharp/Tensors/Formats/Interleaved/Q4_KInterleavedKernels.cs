@@ -44,6 +44,44 @@ internal static unsafe class Q4_KInterleavedKernels
         return acc - mins;
     }
 
+    /// <summary>
+    /// results[16t … 16t + 16) = the group's 16 rows · x[t] for four tokens (AVX-512BW), each chunk widened, masked and
+    /// shifted once for the four — a batch's tokens or a prompt's cost little more than reading the group then. Each
+    /// token's sums and factors are <see cref="Dot512"/>'s, in its order: the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector512<float> mins0 = default, mins1 = default, mins2 = default, mins3 = default;
+        for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes)
+        {
+            InterleavedKernels.Prefetch(group, GroupBlockBytes);
+            var d = Vector512.Load((float*)group);
+            var dmin = Vector512.Load((float*)(group + DminOffset));
+            for (int j = 0; j < 8; j++)
+            {
+                int b = s * 8 + j;
+                NibbleChunks.Dot512x4(group + QuantsOffset + j * NibbleChunks.Bytes, x0.Values + b * 32, x1.Values + b * 32, x2.Values + b * 32, x3.Values + b * 32,
+                    out var sum0, out var sum1, out var sum2, out var sum3);
+                var scaled = d * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(group + ScalesOffset + j * GroupRows)));
+                var offsets = dmin * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128(group + MinimumsOffset + j * GroupRows)));
+                acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum0), scaled * Vector512.Create(x0.Scales[b]), acc0);
+                acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum1), scaled * Vector512.Create(x1.Scales[b]), acc1);
+                acc2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum2), scaled * Vector512.Create(x2.Scales[b]), acc2);
+                acc3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum3), scaled * Vector512.Create(x3.Scales[b]), acc3);
+                mins0 = Avx512F.FusedMultiplyAdd(offsets, Vector512.Create(x0.Sums[b]), mins0);
+                mins1 = Avx512F.FusedMultiplyAdd(offsets, Vector512.Create(x1.Sums[b]), mins1);
+                mins2 = Avx512F.FusedMultiplyAdd(offsets, Vector512.Create(x2.Sums[b]), mins2);
+                mins3 = Avx512F.FusedMultiplyAdd(offsets, Vector512.Create(x3.Sums[b]), mins3);
+            }
+        }
+        (acc0 - mins0).Store(results);
+        (acc1 - mins1).Store(results + GroupRows);
+        (acc2 - mins2).Store(results + 2 * GroupRows);
+        (acc3 - mins3).Store(results + 3 * GroupRows);
+    }
+
     /// <summary>The 256-bit kernel: the group as two halves of eight rows, each chunk's 16 bytes per half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as Dot512
     private static void Dot256(byte* group, int superBlocks, Int16Activations x, float* results)

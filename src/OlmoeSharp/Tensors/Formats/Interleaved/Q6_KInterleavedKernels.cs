@@ -45,21 +45,72 @@ internal static unsafe class Q6_KInterleavedKernels
         return acc;
     }
 
+    /// <summary>
+    /// results[16t … 16t + 16) = the group's 16 rows · x[t] for four tokens (AVX-512BW), the quants put together once
+    /// for the four; each token's sums and factors are <see cref="Dot512"/>'s, in its order: the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes)
+        {
+            InterleavedKernels.Prefetch(group, GroupBlockBytes);
+            var d = Vector512.Load((float*)group);
+            for (int k = 0; k < 16; k++)
+            {
+                byte* low = group + QuantsOffset + k / 2 * BlockBytes + k % 2 * 128, high = group + QuantsOffset + k / 2 * BlockBytes + HighOffset + k % 2 * 64;
+                int column = s * 256 + k * 16, half = s * 16 + k;
+                short* q0 = x0.Values + column, q1 = x1.Values + column, q2 = x2.Values + column, q3 = x3.Values + column;
+                Vector512<int> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
+                for (int e = 0; e < 2; e++, low += 64, high += 32, q0 += 8, q1 += 8, q2 += 8, q3 += 8)
+                {
+                    Quants512(low, high, out var p0, out var p1, out var p2, out var p3);
+                    sum0 += Sums512(p0, p1, p2, p3, q0);
+                    sum1 += Sums512(p0, p1, p2, p3, q1);
+                    sum2 += Sums512(p0, p1, p2, p3, q2);
+                    sum3 += Sums512(p0, p1, p2, p3, q3);
+                }
+                var scaled = d * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Sse2.LoadVector128((sbyte*)(group + ScalesOffset + k * GroupRows))));
+                acc0 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum0 - Vector512.Create(32 * x0.HalfSums[half])), scaled * Vector512.Create(x0.Scales[half / 2]), acc0);
+                acc1 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum1 - Vector512.Create(32 * x1.HalfSums[half])), scaled * Vector512.Create(x1.Scales[half / 2]), acc1);
+                acc2 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum2 - Vector512.Create(32 * x2.HalfSums[half])), scaled * Vector512.Create(x2.Scales[half / 2]), acc2);
+                acc3 = Avx512F.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(sum3 - Vector512.Create(32 * x3.HalfSums[half])), scaled * Vector512.Create(x3.Scales[half / 2]), acc3);
+            }
+        }
+        acc0.Store(results);
+        acc1.Store(results + GroupRows);
+        acc2.Store(results + 2 * GroupRows);
+        acc3.Store(results + 3 * GroupRows);
+    }
+
     /// <summary>16 rows × 8 columns (two chunks of low nibbles, one of top bits) against x[0..8), as 16 int32 sums.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Eight512(byte* low, byte* high, short* x)
+    {
+        Quants512(low, high, out var p0, out var p1, out var p2, out var p3);
+        return Sums512(p0, p1, p2, p3, x);
+    }
+
+    /// <summary>The quants (0–63) of 16 rows × the column pairs (0, 1) … (6, 7) of 8 columns, each row's pair in its 32-bit lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quants512(byte* low, byte* high, out Vector512<short> p0, out Vector512<short> p1, out Vector512<short> p2, out Vector512<short> p3)
     {
         var l0 = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(low));
         var l1 = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(low + 32));
         var h = Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(high));
         Vector512<short> nibble = Vector512.Create((short)0x0F), top = Vector512.Create((short)0x30);
-        var p0 = (l0 & nibble) | (Avx512BW.ShiftLeftLogical(h, 4) & top);
-        var p1 = Avx512BW.ShiftRightLogical(l0, 4) | (Avx512BW.ShiftLeftLogical(h, 2) & top);
-        var p2 = (l1 & nibble) | (h & top);
-        var p3 = Avx512BW.ShiftRightLogical(l1, 4) | (Avx512BW.ShiftRightLogical(h, 2) & top);
-        return Avx512BW.MultiplyAddAdjacent(p0, Vector512.Create(*(int*)x).AsInt16()) + Avx512BW.MultiplyAddAdjacent(p1, Vector512.Create(*(int*)(x + 2)).AsInt16())
-             + (Avx512BW.MultiplyAddAdjacent(p2, Vector512.Create(*(int*)(x + 4)).AsInt16()) + Avx512BW.MultiplyAddAdjacent(p3, Vector512.Create(*(int*)(x + 6)).AsInt16()));
+        p0 = (l0 & nibble) | (Avx512BW.ShiftLeftLogical(h, 4) & top);
+        p1 = Avx512BW.ShiftRightLogical(l0, 4) | (Avx512BW.ShiftLeftLogical(h, 2) & top);
+        p2 = (l1 & nibble) | (h & top);
+        p3 = Avx512BW.ShiftRightLogical(l1, 4) | (Avx512BW.ShiftRightLogical(h, 2) & top);
     }
+
+    /// <summary>The four column pairs' quants against x[0..8): 16 int32 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<int> Sums512(Vector512<short> p0, Vector512<short> p1, Vector512<short> p2, Vector512<short> p3, short* x) =>
+        Avx512BW.MultiplyAddAdjacent(p0, Vector512.Create(*(int*)x).AsInt16()) + Avx512BW.MultiplyAddAdjacent(p1, Vector512.Create(*(int*)(x + 2)).AsInt16())
+        + (Avx512BW.MultiplyAddAdjacent(p2, Vector512.Create(*(int*)(x + 4)).AsInt16()) + Avx512BW.MultiplyAddAdjacent(p3, Vector512.Create(*(int*)(x + 6)).AsInt16()));
 
     /// <summary>The 256-bit kernel: the group as two halves of eight rows, each chunk's 16 bytes per half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // as Dot512
