@@ -124,6 +124,9 @@ public sealed class ErrorResponseTests(DefaultServerFixture server) : IClassFixt
         var response = await http.PostAsync(Chat, new StringContent("{" + Hello + ",\"max_tokens\":3}", Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        Assert.Equal(3, answer.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        // Sampled without a seed, the random test model may end its answer early: then it says so.
+        int tokens = answer.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
+        Assert.InRange(tokens, 1, 3);
+        Assert.Equal(tokens == 3 ? "length" : "stop", answer.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
     }
 }
