@@ -108,7 +108,7 @@ public sealed unsafe class InterleavedFormatTests
     }
 
     /// <summary>
-    /// Several tokens, as a batch's experts take them: up to four row by row (each bit for bit its own mat-vec), more
+    /// Several tokens, as a batch's experts take them: up to the limit row by row, four at a time and the rest one by one (each bit for bit its own mat-vec), more
     /// through the GEMM's widened rows (x exact); split between two row ranges that cut a group.
     /// </summary>
     [Theory]

@@ -23,17 +23,10 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
     protected abstract void DotGroup(byte* group, int superBlocks, Int16Activations x, float* results);
 
     /// <summary>
-    /// results[16t … 16t + 16) = the group's rows · x[t] for the four tokens, each bit for bit what <see cref="DotGroup"/>
-    /// gives it (vector kernels only). A format whose kernel can decode its weights once for the four overrides this;
-    /// otherwise each token runs on its own.
+    /// results[16t … 16t + 16) = the group's rows · x[t] for the four tokens, the weights decoded once for the four, each
+    /// token bit for bit what <see cref="DotGroup"/> gives it (vector kernels only).
     /// </summary>
-    protected virtual void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
-    {
-        DotGroup(group, superBlocks, x0, results);
-        DotGroup(group, superBlocks, x1, results + GroupRows);
-        DotGroup(group, superBlocks, x2, results + 2 * GroupRows);
-        DotGroup(group, superBlocks, x3, results + 3 * GroupRows);
-    }
+    protected abstract void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results);
 
     /// <summary>Row <paramref name="r"/> (0–15) of the group at <paramref name="group"/> widened to float32, exactly as the stored type dequantizes.</summary>
     public abstract void WidenGroupRow(byte* group, int r, int superBlocks, float* destination);

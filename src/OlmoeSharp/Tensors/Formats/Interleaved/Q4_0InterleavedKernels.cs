@@ -40,9 +40,15 @@ internal static unsafe class Q4_0InterleavedKernels
         return acc - offsets * Vector512.Create(8f);
     }
 
-    /// <summary>results[16t … 16t + 16) = the group's 16 rows · x[t] for four tokens (AVX-512BW), the nibbles decoded once for the four; each token's sums and factors are <see cref="Dot512"/>'s, in its order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>results[16t … 16t + 16) = the group's 16 rows · x[t] for four tokens (AVX-512BW, or AVX2 with FMA), the nibbles decoded once for the four; each token's sums and factors are its <see cref="DotGroup"/>'s, in its order.</summary>
     public static void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        if (Avx512BW.IsSupported) Dot512x4(group, superBlocks, x0, x1, x2, x3, results);
+        else Dot256x4(group, superBlocks, x0, x1, x2, x3, results);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot512x4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
     {
         Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         Vector512<float> offsets0 = default, offsets1 = default, offsets2 = default, offsets3 = default;
@@ -97,5 +103,41 @@ internal static unsafe class Q4_0InterleavedKernels
         }
         (acc0 - offsets0 * Vector256.Create(8f)).Store(results);
         (acc1 - offsets1 * Vector256.Create(8f)).Store(results + 8);
+    }
+
+    /// <summary>The 256-bit four-token kernel: one half of eight rows after the other (as <see cref="Q4_KInterleavedKernels"/>' one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot256x4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        for (int h = 0; h < 2; h++)
+        {
+            Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            Vector256<float> offsets0 = default, offsets1 = default, offsets2 = default, offsets3 = default;
+            byte* block = group;
+            for (int s = 0; s < superBlocks; s++, block += GroupBlockBytes)
+            {
+                if (h == 0) InterleavedKernels.Prefetch(block, GroupBlockBytes);
+                for (int j = 0; j < 8; j++)
+                {
+                    int b = s * 8 + j;
+                    var d = Avx.LoadVector256((float*)block + j * GroupRows + 8 * h);
+                    NibbleChunks.Dot256x4(block + QuantsOffset + j * NibbleChunks.Bytes + 16 * h, x0.Values + b * 32, x1.Values + b * 32, x2.Values + b * 32, x3.Values + b * 32,
+                        out var sum0, out var sum1, out var sum2, out var sum3);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0), d * Vector256.Create(x0.Scales[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum1), d * Vector256.Create(x1.Scales[b]), acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum2), d * Vector256.Create(x2.Scales[b]), acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum3), d * Vector256.Create(x3.Scales[b]), acc3);
+                    offsets0 = Fma.MultiplyAdd(d, Vector256.Create(x0.Sums[b]), offsets0);
+                    offsets1 = Fma.MultiplyAdd(d, Vector256.Create(x1.Sums[b]), offsets1);
+                    offsets2 = Fma.MultiplyAdd(d, Vector256.Create(x2.Sums[b]), offsets2);
+                    offsets3 = Fma.MultiplyAdd(d, Vector256.Create(x3.Sums[b]), offsets3);
+                }
+            }
+            var eight = Vector256.Create(8f);
+            (acc0 - offsets0 * eight).Store(results + 8 * h);
+            (acc1 - offsets1 * eight).Store(results + GroupRows + 8 * h);
+            (acc2 - offsets2 * eight).Store(results + 2 * GroupRows + 8 * h);
+            (acc3 - offsets3 * eight).Store(results + 3 * GroupRows + 8 * h);
+        }
     }
 }

@@ -1,5 +1,3 @@
-using System.Runtime.Intrinsics.X86;
-
 namespace OlmoeSharp.Tensors.Formats;
 
 /// <summary>Q4_K re-laid sixteen rows at a time: <see cref="Q4_KInterleaved"/>'s layout, <see cref="Q4_KInterleavedKernels"/>' products.</summary>
@@ -18,11 +16,8 @@ internal sealed unsafe class Q4_KInterleavedFormat : InterleavedFormat
     protected override void DotGroup(byte* group, int superBlocks, Int16Activations x, float* results) =>
         Q4_KInterleavedKernels.DotGroup(group, superBlocks, x, results);
 
-    protected override void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
-    {
-        if (Avx512BW.IsSupported) Q4_KInterleavedKernels.DotGroup4(group, superBlocks, x0, x1, x2, x3, results);
-        else base.DotGroup4(group, superBlocks, x0, x1, x2, x3, results);
-    }
+    protected override void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results) =>
+        Q4_KInterleavedKernels.DotGroup4(group, superBlocks, x0, x1, x2, x3, results);
 
     public override void WidenGroupRow(byte* group, int r, int superBlocks, float* destination) =>
         Q4_KInterleaved.WidenRow(group, r, superBlocks, destination);

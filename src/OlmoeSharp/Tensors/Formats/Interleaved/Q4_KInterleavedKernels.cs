@@ -45,12 +45,18 @@ internal static unsafe class Q4_KInterleavedKernels
     }
 
     /// <summary>
-    /// results[16t … 16t + 16) = the group's 16 rows · x[t] for four tokens (AVX-512BW), each chunk widened, masked and
-    /// shifted once for the four — a batch's tokens or a prompt's cost little more than reading the group then. Each
-    /// token's sums and factors are <see cref="Dot512"/>'s, in its order: the same bits.
+    /// results[16t … 16t + 16) = the group's 16 rows · x[t] for four tokens (AVX-512BW, or AVX2 with FMA), each chunk
+    /// widened, masked and shifted once for the four — a batch's tokens or a prompt's cost little more than reading the
+    /// group then. Each token's sums and factors are its <see cref="DotGroup"/>'s, in its order: the same bits.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        if (Avx512BW.IsSupported) Dot512x4(group, superBlocks, x0, x1, x2, x3, results);
+        else Dot256x4(group, superBlocks, x0, x1, x2, x3, results);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot512x4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
     {
         Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         Vector512<float> mins0 = default, mins1 = default, mins2 = default, mins3 = default;
@@ -110,6 +116,47 @@ internal static unsafe class Q4_KInterleavedKernels
         }
         (acc0 - mins0).Store(results);
         (acc1 - mins1).Store(results + 8);
+    }
+
+    /// <summary>
+    /// The 256-bit four-token kernel: one half of eight rows after the other, so that four tokens' accumulators fit the
+    /// sixteen registers; the group is read from memory in the first half's pass, from cache in the second.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot256x4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        for (int h = 0; h < 2; h++)
+        {
+            Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            Vector256<float> mins0 = default, mins1 = default, mins2 = default, mins3 = default;
+            byte* block = group;
+            for (int s = 0; s < superBlocks; s++, block += GroupBlockBytes)
+            {
+                if (h == 0) InterleavedKernels.Prefetch(block, GroupBlockBytes);
+                var d = Avx.LoadVector256((float*)block + 8 * h);
+                var dmin = Avx.LoadVector256((float*)(block + DminOffset) + 8 * h);
+                for (int j = 0; j < 8; j++)
+                {
+                    int b = s * 8 + j;
+                    NibbleChunks.Dot256x4(block + QuantsOffset + j * NibbleChunks.Bytes + 16 * h, x0.Values + b * 32, x1.Values + b * 32, x2.Values + b * 32, x3.Values + b * 32,
+                        out var sum0, out var sum1, out var sum2, out var sum3);
+                    var scaled = d * Widen8(block + ScalesOffset + j * GroupRows + 8 * h);
+                    var offsets = dmin * Widen8(block + MinimumsOffset + j * GroupRows + 8 * h);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0), scaled * Vector256.Create(x0.Scales[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum1), scaled * Vector256.Create(x1.Scales[b]), acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum2), scaled * Vector256.Create(x2.Scales[b]), acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum3), scaled * Vector256.Create(x3.Scales[b]), acc3);
+                    mins0 = Fma.MultiplyAdd(offsets, Vector256.Create(x0.Sums[b]), mins0);
+                    mins1 = Fma.MultiplyAdd(offsets, Vector256.Create(x1.Sums[b]), mins1);
+                    mins2 = Fma.MultiplyAdd(offsets, Vector256.Create(x2.Sums[b]), mins2);
+                    mins3 = Fma.MultiplyAdd(offsets, Vector256.Create(x3.Sums[b]), mins3);
+                }
+            }
+            (acc0 - mins0).Store(results + 8 * h);
+            (acc1 - mins1).Store(results + GroupRows + 8 * h);
+            (acc2 - mins2).Store(results + 2 * GroupRows + 8 * h);
+            (acc3 - mins3).Store(results + 3 * GroupRows + 8 * h);
+        }
     }
 
     /// <summary>Eight bytes as float32.</summary>

@@ -46,11 +46,18 @@ internal static unsafe class Q6_KInterleavedKernels
     }
 
     /// <summary>
-    /// results[16t … 16t + 16) = the group's 16 rows · x[t] for four tokens (AVX-512BW), the quants put together once
-    /// for the four; each token's sums and factors are <see cref="Dot512"/>'s, in its order: the same bits.
+    /// results[16t … 16t + 16) = the group's 16 rows · x[t] for four tokens (AVX-512BW, or AVX2 with FMA), the quants
+    /// put together once for the four; each token's sums and factors are its <see cref="DotGroup"/>'s, in its order:
+    /// the same bits.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void DotGroup4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        if (Avx512BW.IsSupported) Dot512x4(group, superBlocks, x0, x1, x2, x3, results);
+        else Dot256x4(group, superBlocks, x0, x1, x2, x3, results);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot512x4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
     {
         Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
         for (int s = 0; s < superBlocks; s++, group += GroupBlockBytes)
@@ -142,19 +149,74 @@ internal static unsafe class Q6_KInterleavedKernels
         acc1.Store(results + 8);
     }
 
+    /// <summary>
+    /// The 256-bit four-token kernel: one half of eight rows after the other (as <see cref="Q4_KInterleavedKernels"/>'
+    /// one), each token's sums and factors <see cref="Dot256"/>'s.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Dot256x4(byte* group, int superBlocks, Int16Activations x0, Int16Activations x1, Int16Activations x2, Int16Activations x3, float* results)
+    {
+        for (int h = 0; h < 2; h++)
+        {
+            Vector256<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+            byte* block = group;
+            for (int s = 0; s < superBlocks; s++, block += GroupBlockBytes)
+            {
+                if (h == 0) InterleavedKernels.Prefetch(block, GroupBlockBytes);
+                var d = Avx.LoadVector256((float*)block + 8 * h);
+                for (int k = 0; k < 16; k++)
+                {
+                    byte* low = block + QuantsOffset + k / 2 * BlockBytes + k % 2 * 128 + 16 * h, high = block + QuantsOffset + k / 2 * BlockBytes + HighOffset + k % 2 * 64 + 16 * h;
+                    int column = s * 256 + k * 16, sub = s * 16 + k;
+                    short* q0 = x0.Values + column, q1 = x1.Values + column, q2 = x2.Values + column, q3 = x3.Values + column;
+                    Vector256<int> sum0 = default, sum1 = default, sum2 = default, sum3 = default;
+                    for (int e = 0; e < 2; e++, low += 64, high += 32, q0 += 8, q1 += 8, q2 += 8, q3 += 8)
+                    {
+                        Quants256(low, high, out var p0, out var p1, out var p2, out var p3);
+                        sum0 += Sums256(p0, p1, p2, p3, q0);
+                        sum1 += Sums256(p0, p1, p2, p3, q1);
+                        sum2 += Sums256(p0, p1, p2, p3, q2);
+                        sum3 += Sums256(p0, p1, p2, p3, q3);
+                    }
+                    var scaled = d * Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((sbyte*)(block + ScalesOffset + k * GroupRows + 8 * h)));
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum0 - Vector256.Create(32 * x0.HalfSums[sub])), scaled * Vector256.Create(x0.Scales[sub / 2]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum1 - Vector256.Create(32 * x1.HalfSums[sub])), scaled * Vector256.Create(x1.Scales[sub / 2]), acc1);
+                    acc2 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum2 - Vector256.Create(32 * x2.HalfSums[sub])), scaled * Vector256.Create(x2.Scales[sub / 2]), acc2);
+                    acc3 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum3 - Vector256.Create(32 * x3.HalfSums[sub])), scaled * Vector256.Create(x3.Scales[sub / 2]), acc3);
+                }
+            }
+            acc0.Store(results + 8 * h);
+            acc1.Store(results + GroupRows + 8 * h);
+            acc2.Store(results + 2 * GroupRows + 8 * h);
+            acc3.Store(results + 3 * GroupRows + 8 * h);
+        }
+    }
+
     /// <summary>As <see cref="Eight512"/> for eight rows: the 16 bytes of each chunk at <paramref name="low"/>, <paramref name="low"/> + 32 and <paramref name="high"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> Eight256(byte* low, byte* high, short* x)
+    {
+        Quants256(low, high, out var p0, out var p1, out var p2, out var p3);
+        return Sums256(p0, p1, p2, p3, x);
+    }
+
+    /// <summary>As <see cref="Quants512"/> for eight rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Quants256(byte* low, byte* high, out Vector256<short> p0, out Vector256<short> p1, out Vector256<short> p2, out Vector256<short> p3)
     {
         var l0 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(low));
         var l1 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(low + 32));
         var h = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(high));
         Vector256<short> nibble = Vector256.Create((short)0x0F), top = Vector256.Create((short)0x30);
-        var p0 = (l0 & nibble) | (Avx2.ShiftLeftLogical(h, 4) & top);
-        var p1 = Avx2.ShiftRightLogical(l0, 4) | (Avx2.ShiftLeftLogical(h, 2) & top);
-        var p2 = (l1 & nibble) | (h & top);
-        var p3 = Avx2.ShiftRightLogical(l1, 4) | (Avx2.ShiftRightLogical(h, 2) & top);
-        return Avx2.MultiplyAddAdjacent(p0, Vector256.Create(*(int*)x).AsInt16()) + Avx2.MultiplyAddAdjacent(p1, Vector256.Create(*(int*)(x + 2)).AsInt16())
-             + (Avx2.MultiplyAddAdjacent(p2, Vector256.Create(*(int*)(x + 4)).AsInt16()) + Avx2.MultiplyAddAdjacent(p3, Vector256.Create(*(int*)(x + 6)).AsInt16()));
+        p0 = (l0 & nibble) | (Avx2.ShiftLeftLogical(h, 4) & top);
+        p1 = Avx2.ShiftRightLogical(l0, 4) | (Avx2.ShiftLeftLogical(h, 2) & top);
+        p2 = (l1 & nibble) | (h & top);
+        p3 = Avx2.ShiftRightLogical(l1, 4) | (Avx2.ShiftRightLogical(h, 2) & top);
     }
+
+    /// <summary>As <see cref="Sums512"/> for eight rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Sums256(Vector256<short> p0, Vector256<short> p1, Vector256<short> p2, Vector256<short> p3, short* x) =>
+        Avx2.MultiplyAddAdjacent(p0, Vector256.Create(*(int*)x).AsInt16()) + Avx2.MultiplyAddAdjacent(p1, Vector256.Create(*(int*)(x + 2)).AsInt16())
+        + (Avx2.MultiplyAddAdjacent(p2, Vector256.Create(*(int*)(x + 4)).AsInt16()) + Avx2.MultiplyAddAdjacent(p3, Vector256.Create(*(int*)(x + 6)).AsInt16()));
 }
