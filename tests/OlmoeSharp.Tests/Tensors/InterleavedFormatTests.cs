@@ -108,7 +108,7 @@ public sealed unsafe class InterleavedFormatTests
     }
 
     /// <summary>
-    /// Several tokens, as a batch's experts take them: up to the limit row by row, four at a time and the rest one by one (each bit for bit its own mat-vec), more
+    /// Several tokens, as a batch's experts or a prompt block take them: up to the limit row by row, four at a time and the rest one by one (each bit for bit its own mat-vec), more
     /// through the GEMM's widened rows (x exact); split between two row ranges that cut a group.
     /// </summary>
     [Theory]
@@ -125,7 +125,7 @@ public sealed unsafe class InterleavedFormatTests
             var (stored, interleaved) = Both(type, p, e, rows, cols);
             Assert.Equal(name, interleaved.Format.Name);
             int limit = interleaved.Format.RowwiseTokenLimit;
-            foreach (int tokens in new[] { 2, 3, 9, limit, limit + 1 })
+            foreach (int tokens in new[] { 2, 3, 9, limit, limit + 1 }.Where(t => t >= 2).Distinct()) // no vector kernels: limit 0, all through the GEMM
             {
                 var x = Enumerable.Range(0, tokens * cols).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
                 int ldy = rows + 3;

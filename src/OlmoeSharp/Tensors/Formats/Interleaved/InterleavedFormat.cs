@@ -71,14 +71,20 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
     }
 
     /// <summary>
-    /// Up to sixteen tokens through the integer kernel, each token's products exactly its mat-vec's; group by group,
-    /// every token while the group is in L1, so the matrix is read once for all of them. The row-layout formats stop at
-    /// four, past which widening into float32 panels pays; here a group's integer product costs so little that it beats
-    /// widening up to about sixteen tokens — experts chosen by a batch's sequences or a prompt's tokens, attention at a
-    /// batch of decoding streams (packed Q4_K_M, 2 threads, Zen 4, limit 4 / 16 / 32–64: 128-token prompt 49 / 55–57 /
-    /// 53–54 tok/s on AVX-512, 41–45 / 49–52 / 46–50 on AVX2; 8 streams decoding 1.11× / 1.42× one stream).
+    /// Every block of tokens the forward pass makes (up to <see cref="MaxRowwiseTokens"/>) goes through the integer
+    /// kernel, each token's products exactly its mat-vec's; group by group, four tokens per pass while the group is
+    /// in L1, so the matrix is read once for all of them. The row-layout formats stop at four, past which widening
+    /// into float32 panels pays; here a group's integer product costs so little that it beats widening at any count
+    /// the forward pass hands over — experts chosen by a batch's sequences or a prompt's tokens, and the attention
+    /// projections of a whole prompt block (packed Q4_K_M, 2 threads, Zen 4, 128-token prompt, tok/s at limit
+    /// 16 / 64 / 128 / 256: AVX-512 65–67 / 76–80 / 81–85 / 85–88, AVX2 58–61 / 52–62 / 58–63 / 65; a 512-token
+    /// prompt at 16 / 256: 62 / 85 on AVX-512, 49 / 59 on AVX2). Without the vector kernels (ARM64, old x64) a row
+    /// is widened per token, so the GEMM's panels, widened once for all tokens, take every product of several.
     /// </summary>
-    public override int RowwiseTokenLimit => 16;
+    public override int RowwiseTokenLimit => InterleavedKernels.HasVectorKernel ? MaxRowwiseTokens : 0;
+
+    /// <summary>The largest block of tokens the row-by-row product takes: a prefill block of the forward pass.</summary>
+    public const int MaxRowwiseTokens = 256;
 
     public override void MultiplyRowsPerToken(in WeightMatrix w, float* x, int tokens, float* y, int ldy, int rowStart, int rowEnd)
     {
@@ -87,19 +93,18 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
         var activations = ThreadScratch.Int16ActivationSet(tokens);
         for (int t = 0; t < tokens; t++) activations[t].Fill(x + (long)t * n, n);
         int superBlocks = n / SuperBlock;
-        bool vector = InterleavedKernels.HasVectorKernel;
         float* group = stackalloc float[4 * GroupRows];
         for (int g = rowStart / GroupRows; g * GroupRows < rowEnd; g++)
         {
             int t = 0;
-            for (; vector && t + 4 <= tokens; t += 4)
+            for (; t + 4 <= tokens; t += 4)
             {
                 DotGroup4(Group(w, g), superBlocks, activations[t], activations[t + 1], activations[t + 2], activations[t + 3], group);
                 for (int k = 0; k < 4; k++) Keep(group + k * GroupRows, g, y + (long)(t + k) * ldy, rowStart, rowEnd);
             }
             for (; t < tokens; t++)
             {
-                Dot(vector, Group(w, g), superBlocks, activations[t], group);
+                DotGroup(Group(w, g), superBlocks, activations[t], group);
                 Keep(group, g, y + (long)t * ldy, rowStart, rowEnd);
             }
         }
