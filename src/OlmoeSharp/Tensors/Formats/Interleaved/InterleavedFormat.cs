@@ -77,7 +77,7 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
     /// into float32 panels pays; here a group's integer product costs so little that it beats widening at any count
     /// the forward pass hands over — experts chosen by a batch's sequences or a prompt's tokens, and the attention
     /// projections of a whole prompt block (packed Q4_K_M, 2 threads, Zen 4, 128-token prompt, tok/s at limit
-    /// 16 / 64 / 128 / 256: AVX-512 65–67 / 76–80 / 81–85 / 85–88, AVX2 58–61 / 52–62 / 58–63 / 65; a 512-token
+    /// 16 / 64 / 128 / 256: AVX-512 65–67 / 76–80 / 81–85 / 85–88, AVX2 47–67 at every limit (the VM's noise); a 512-token
     /// prompt at 16 / 256: 62 / 85 on AVX-512, 49 / 59 on AVX2). A format whose kernel costs more per weight may stop
     /// earlier on a CPU (<see cref="VectorTokenLimit"/>). Without the vector kernels (ARM64, old x64) a row is widened
     /// per token, so the GEMM's panels, widened once for all tokens, take every product of several.
@@ -88,7 +88,7 @@ internal abstract unsafe class InterleavedFormat : WeightFormat
     protected virtual int VectorTokenLimit => MaxRowwiseTokens;
 
     /// <summary>The largest block of tokens the row-by-row product takes: a prefill block of the forward pass.</summary>
-    public const int MaxRowwiseTokens = 256;
+    protected const int MaxRowwiseTokens = 256;
 
     public override void MultiplyRowsPerToken(in WeightMatrix w, float* x, int tokens, float* y, int ldy, int rowStart, int rowEnd)
     {
